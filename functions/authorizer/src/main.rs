@@ -1,0 +1,6 @@
+//! API Gateway Lambda authorizer; the logic lives in `shared::api::authorizer`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::run_authorizer().await
+}

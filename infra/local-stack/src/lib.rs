@@ -1,0 +1,201 @@
+//! The local stack: serves every API route at `http://127.0.0.1:$PORT/api/v1/...` by
+//! converting each HTTP request into the API Gateway (HTTP API, payload 2.0) event a
+//! Lambda would receive, running the authorizer's code on it, and handing it to the same
+//! handler the route's Lambda runs.
+
+use axum::body::{to_bytes, Body as AxumBody};
+use axum::extract::{Request as AxumRequest, State};
+use axum::response::Response as AxumResponse;
+use axum::Router;
+use base64::{engine::general_purpose::STANDARD, Engine};
+use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use lambda_http::http::{HeaderMap, StatusCode};
+use lambda_http::Body;
+use serde_json::{json, Map, Value};
+use shared::api::{self, authorizer, App};
+use shared::http::routes::{Route, RouteMiss};
+use shared::ApiError;
+use std::sync::Arc;
+
+/// Largest body the local stack accepts, as API Gateway does (10 MB).
+const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
+
+/// The router serving the whole API.
+pub fn router(app: App) -> Router {
+    Router::new().fallback(serve).with_state(Arc::new(app))
+}
+
+async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumResponse {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let (route, params) = match Route::find(&parts.method, &path) {
+        Ok(found) => found,
+        Err(miss) => {
+            let message = match miss {
+                RouteMiss::NotFound => "No route matches this path.",
+                RouteMiss::MethodNotAllowed => "This path does not accept this method.",
+            };
+            return to_axum(ApiError::NotFound("route").into_response(), Some(message));
+        }
+    };
+    let body = match to_bytes(body, MAX_GATEWAY_BODY).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return to_axum(
+                ApiError::bad_request("The request body is too large.").into_response(),
+                None,
+            )
+        }
+    };
+    let event = gateway_event(
+        route,
+        &parts.method,
+        &parts.uri,
+        &parts.headers,
+        &params,
+        &body,
+    );
+    let context = authorizer_context(&app, &event).await;
+    let event = with_authorizer(event, context);
+    let request = match lambda_http::request::from_str(&event.to_string()) {
+        Ok(r) => r,
+        Err(e) => {
+            return to_axum(
+                ApiError::bad_request(format!("The request could not be read: {e}"))
+                    .into_response(),
+                None,
+            )
+        }
+    };
+    to_axum(api::handle(&app, route, request).await, None)
+}
+
+/// The API Gateway HTTP API (2.0) event for a request.
+fn gateway_event(
+    route: Route,
+    method: &lambda_http::http::Method,
+    uri: &lambda_http::http::Uri,
+    headers: &HeaderMap,
+    params: &[(&'static str, String)],
+    body: &[u8],
+) -> Value {
+    let mut header_map = Map::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        match header_map.get_mut(name.as_str()) {
+            // API Gateway joins repeated headers with commas.
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&value);
+            }
+            _ => {
+                header_map.insert(name.as_str().to_string(), Value::String(value));
+            }
+        }
+    }
+    let raw_query = uri.query().unwrap_or_default();
+    let mut query = Map::new();
+    for (k, v) in url_pairs(raw_query) {
+        match query.get_mut(&k) {
+            Some(Value::String(existing)) => {
+                existing.push(',');
+                existing.push_str(&v);
+            }
+            _ => {
+                query.insert(k, Value::String(v));
+            }
+        }
+    }
+    let path_parameters: Map<String, Value> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.clone())))
+        .collect();
+    let (body, is_base64) = match std::str::from_utf8(body) {
+        Ok(text) => (text.to_string(), false),
+        Err(_) => (STANDARD.encode(body), true),
+    };
+    let now = chrono::Utc::now();
+    json!({
+        "version": "2.0",
+        "routeKey": format!("{} {}", route.method(), route.template()),
+        "rawPath": uri.path(),
+        "rawQueryString": raw_query,
+        "headers": header_map,
+        "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+        "pathParameters": if path_parameters.is_empty() { Value::Null } else { Value::Object(path_parameters) },
+        "requestContext": {
+            "accountId": "000000000000",
+            "apiId": "local",
+            "domainName": "127.0.0.1",
+            "domainPrefix": "local",
+            "http": {
+                "method": method.as_str(),
+                "path": uri.path(),
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": headers.get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or(""),
+            },
+            "requestId": ulid::Ulid::generate().to_string(),
+            "routeKey": format!("{} {}", route.method(), route.template()),
+            "stage": "$default",
+            "time": now.format("%d/%b/%Y:%H:%M:%S +0000").to_string(),
+            "timeEpoch": now.timestamp_millis(),
+        },
+        "body": if body.is_empty() { Value::Null } else { Value::String(body) },
+        "isBase64Encoded": is_base64,
+    })
+}
+
+fn url_pairs(raw: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(raw.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Runs the production authorizer's code on the request, as API Gateway would.
+async fn authorizer_context(app: &App, event: &Value) -> Value {
+    let mut auth_event = event.clone();
+    auth_event["type"] = json!("REQUEST");
+    auth_event["routeArn"] = json!("arn:aws:execute-api:local:000000000000:local/$default");
+    auth_event["identitySource"] = json!([]);
+    match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(auth_event) {
+        Ok(request) => {
+            let decision = authorizer::authorize(app.accounts.as_ref(), &request).await;
+            if decision.is_authorized {
+                decision.context
+            } else {
+                json!({})
+            }
+        }
+        Err(_) => json!({}),
+    }
+}
+
+fn with_authorizer(mut event: Value, context: Value) -> Value {
+    if context.as_object().is_some_and(|c| !c.is_empty()) {
+        event["requestContext"]["authorizer"] = json!({ "lambda": context });
+    }
+    event
+}
+
+fn to_axum(response: lambda_http::Response<Body>, message: Option<&str>) -> AxumResponse {
+    let (parts, body) = response.into_parts();
+    let bytes: Vec<u8> = match (message, body) {
+        (Some(m), _) => json!({ "message": m, "code": "NOT_FOUND" })
+            .to_string()
+            .into_bytes(),
+        (None, Body::Text(t)) => t.into_bytes(),
+        (None, Body::Binary(b)) => b,
+        (None, _) => Vec::new(),
+    };
+    let mut out = AxumResponse::new(AxumBody::from(bytes));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    if out.status() == StatusCode::OK && out.headers().is_empty() {
+        out.headers_mut().insert(
+            lambda_http::http::header::CONTENT_TYPE,
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+    }
+    out
+}

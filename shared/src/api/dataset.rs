@@ -1,0 +1,84 @@
+//! `/dataset/...`: create, list, fetch, delete.
+
+use super::{App, Call};
+use crate::domain::dataset::{Dataset, NewDataset};
+use crate::domain::fields::ObjectReader;
+use crate::domain::ids::{self, IdKind};
+use crate::domain::paging::encode_cursor;
+use crate::domain::time::rfc3339;
+use crate::error::{ApiError, StoreError};
+use crate::http::request::{json_object, list_query, wants_jsonl};
+use crate::http::response;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+
+const RESOURCE: &str = "dataset";
+
+/// The dataset id in the path, or 404 when it is not even well-formed.
+pub(crate) fn dataset_id(call: &Call<'_>) -> Result<String, ApiError> {
+    let id = call.param("id", RESOURCE)?;
+    if ids::is_valid(IdKind::Dataset, &id) {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound(RESOURCE))
+    }
+}
+
+/// `POST /dataset/create`
+pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let input = NewDataset::from_body(json_object(call.req)?)?;
+    let now = rfc3339(app.clock.now());
+    let dataset = Dataset {
+        id: ids::new_id(IdKind::Dataset),
+        account_id: call.account_id.clone(),
+        name: input.name,
+        description: input.description,
+        meta: input.meta,
+        record_count: 0,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    app.datasets.create_dataset(&dataset).await?;
+    tracing::info!(dataset = %dataset.id, "dataset created");
+    Ok(response::id(&dataset.id))
+}
+
+/// `GET /dataset/list`
+pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let query = list_query(call.req)?;
+    let page = app.datasets.list_datasets(&call.account_id, &query).await?;
+    let items = page.items.iter().map(Dataset::to_resource).collect();
+    Ok(response::page(
+        items,
+        page.next.as_deref().map(encode_cursor),
+        wants_jsonl(call.req),
+    ))
+}
+
+/// `GET /dataset/{id}/fetch`
+pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = dataset_id(call)?;
+    let dataset = app
+        .datasets
+        .get_dataset(&call.account_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound(RESOURCE))?;
+    Ok(response::json(StatusCode::OK, &dataset.to_resource()))
+}
+
+/// `POST /dataset/{id}/delete`: the dataset goes first, so nothing can write into it,
+/// then its records.
+pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = dataset_id(call)?;
+    ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
+    app.datasets
+        .delete_dataset(&call.account_id, &id)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(RESOURCE),
+            other => other.into(),
+        })?;
+    let purged = app.records.purge_records(&id).await?;
+    tracing::info!(dataset = %id, purged, "dataset deleted");
+    Ok(response::id(&id))
+}

@@ -1,0 +1,199 @@
+//! `/integration/notion/...`: create, list, fetch, update, delete.
+//!
+//! The token goes to Secrets Manager, never to DynamoDB. Ordering keeps the two in step
+//! across crashes and retries: a token is written before the item says it exists, and the
+//! item stops saying so before the secret is deleted.
+
+use super::{App, Call};
+use crate::domain::fields::Patch;
+use crate::domain::ids::{self, IdKind};
+use crate::domain::integration::{Integration, IntegrationPatch};
+use crate::domain::paging::encode_cursor;
+use crate::domain::time::rfc3339;
+use crate::error::{ApiError, FieldError, StoreError};
+use crate::http::request::{json_object, list_query, wants_jsonl};
+use crate::http::response;
+use lambda_http::{Body, Response};
+use serde_json::Map;
+
+const RESOURCE: &str = "integration";
+
+/// Refuses a `datasetId` that is not a dataset of the caller's account.
+async fn check_dataset(
+    app: &App,
+    account_id: &str,
+    patch: &IntegrationPatch,
+) -> Result<(), ApiError> {
+    if let Some(dataset_id) = patch.dataset_id.as_set() {
+        if app
+            .datasets
+            .get_dataset(account_id, dataset_id)
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::Validation(vec![FieldError::new(
+                "datasetId",
+                "does not name a dataset of your account",
+            )]));
+        }
+    }
+    Ok(())
+}
+
+/// The integration id in the path, or 404 when it is not even well-formed.
+fn integration_id(call: &Call<'_>) -> Result<String, ApiError> {
+    let id = call.param("id", RESOURCE)?;
+    if ids::is_valid(IdKind::Integration, &id) {
+        Ok(id)
+    } else {
+        Err(ApiError::NotFound(RESOURCE))
+    }
+}
+
+/// `POST /integration/notion/create`
+pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
+    check_dataset(app, &call.account_id, &patch).await?;
+    let now = rfc3339(app.clock.now());
+    let mut integration = Integration {
+        id: ids::new_id(IdKind::Integration),
+        account_id: call.account_id.clone(),
+        name: String::new(),
+        description: String::new(),
+        dataset_id: None,
+        blueprint_id: None,
+        has_token: false,
+        sync_schedule: None,
+        expires_in: None,
+        meta: Map::new(),
+        sync_status: None,
+        sync_error: None,
+        last_synced_at: None,
+        last_sync_summary: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    patch.apply_to(&mut integration);
+    if let Patch::Set(token) = &patch.token {
+        app.tokens
+            .put_token(&call.account_id, &integration.id, token)
+            .await?;
+        integration.has_token = true;
+    }
+    if let Err(err) = app.integrations.create_integration(&integration).await {
+        if integration.has_token {
+            if let Err(cleanup) = app.tokens.delete_token(&integration.id).await {
+                tracing::error!(error = %cleanup, integration = %integration.id, "orphaned token secret left behind");
+            }
+        }
+        return Err(err.into());
+    }
+    tracing::info!(integration = %integration.id, "integration created");
+    Ok(response::id(&integration.id))
+}
+
+/// `GET /integration/notion/list`
+pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let query = list_query(call.req)?;
+    let page = app
+        .integrations
+        .list_integrations(&call.account_id, &query)
+        .await?;
+    let items = page.items.iter().map(Integration::to_resource).collect();
+    Ok(response::page(
+        items,
+        page.next.as_deref().map(encode_cursor),
+        wants_jsonl(call.req),
+    ))
+}
+
+/// `GET /integration/notion/{id}/fetch`
+pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = integration_id(call)?;
+    let integration = app
+        .integrations
+        .get_integration(&call.account_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound(RESOURCE))?;
+    Ok(response::json(
+        lambda_http::http::StatusCode::OK,
+        &integration.to_resource(),
+    ))
+}
+
+/// `POST /integration/notion/{id}/update`
+pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = integration_id(call)?;
+    let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
+    if app
+        .integrations
+        .get_integration(&call.account_id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(RESOURCE));
+    }
+    check_dataset(app, &call.account_id, &patch).await?;
+    let now = rfc3339(app.clock.now());
+    let not_found = |e: StoreError| match e {
+        StoreError::NotFound => ApiError::NotFound(RESOURCE),
+        other => other.into(),
+    };
+    match &patch.token {
+        Patch::Set(token) => {
+            app.tokens.put_token(&call.account_id, &id, token).await?;
+            let updated = app
+                .integrations
+                .update_integration(&call.account_id, &id, &patch, Some(true), &now)
+                .await;
+            if let Err(StoreError::NotFound) = updated {
+                // Deleted while we wrote the secret: do not leave the token behind.
+                app.tokens.delete_token(&id).await?;
+            }
+            updated.map_err(not_found)?;
+        }
+        Patch::Clear => {
+            app.integrations
+                .update_integration(&call.account_id, &id, &patch, Some(false), &now)
+                .await
+                .map_err(not_found)?;
+            app.tokens.delete_token(&id).await?;
+        }
+        Patch::Absent => {
+            app.integrations
+                .update_integration(&call.account_id, &id, &patch, None, &now)
+                .await
+                .map_err(not_found)?;
+        }
+    }
+    tracing::info!(integration = %id, "integration updated");
+    Ok(response::id(&id))
+}
+
+/// `POST /integration/notion/{id}/delete`
+pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = integration_id(call)?;
+    // The body carries nothing, but must still be a JSON object if sent.
+    crate::domain::fields::ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
+    if app
+        .integrations
+        .get_integration(&call.account_id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::NotFound(RESOURCE));
+    }
+    // Secret first: if the item delete then fails, a retry finishes the job, and no
+    // secret outlives its integration.
+    app.tokens.delete_token(&id).await?;
+    match app
+        .integrations
+        .delete_integration(&call.account_id, &id)
+        .await
+    {
+        Ok(()) | Err(StoreError::NotFound) => {}
+        Err(other) => return Err(other.into()),
+    }
+    tracing::info!(integration = %id, "integration deleted");
+    Ok(response::id(&id))
+}

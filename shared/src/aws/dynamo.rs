@@ -1,0 +1,955 @@
+//! The DynamoDB adapter: accounts, API keys, integrations and datasets in the main table,
+//! records in the records table. Every state change is a conditional write; a failed
+//! condition is a typed conflict, never a 500.
+
+use super::keys::{self, CREATED, PK, SK};
+use crate::domain::account::{hash_api_key, Account, Plan};
+use crate::domain::dataset::Dataset;
+use crate::domain::fields::Patch;
+use crate::domain::ids::IdKind;
+use crate::domain::integration::{Integration, IntegrationPatch};
+use crate::domain::paging::{ListQuery, Order};
+use crate::domain::record::Record;
+use crate::error::StoreError;
+use crate::ports::{AccountStore, DatasetStore, IntegrationStore, Page, RecordStore};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update,
+    WriteRequest,
+};
+use aws_sdk_dynamodb::Client;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// Items examined by one list request at most; a page with filters may come back short,
+/// with a cursor, rather than read a whole partition.
+const MAX_SCANNED_PER_PAGE: usize = 1_000;
+
+/// DynamoDB-backed implementation of every storage port.
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+    records_table: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Keyed<T> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    data: T,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountItem {
+    id: String,
+    created_at: String,
+    #[serde(flatten)]
+    plan: Plan,
+    integration_count: u64,
+    record_count: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiKeyItem {
+    account_id: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordItem {
+    pk: String,
+    sk: String,
+    created: String,
+    #[serde(flatten)]
+    data: Record,
+}
+
+fn av(value: impl Serialize) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(Box::new(e)))
+}
+
+fn to_item(value: impl Serialize) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(Box::new(e)))
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(Box::new(e)))
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn key(pk: String, sk: String) -> Item {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name)
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Whether a cancelled transaction failed on a condition, and on which of its items.
+fn cancelled_conditions(err: &SdkError<TransactWriteItemsError>) -> Option<Vec<bool>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| r.code() == Some("ConditionalCheckFailed"))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
+    err: &SdkError<E>,
+) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
+}
+
+/// How a list query finds its items and turns a cursor into a start key.
+struct Listing<'a> {
+    table: &'a str,
+    index: Option<&'static str>,
+    pk: String,
+    sk_prefix: Option<&'static str>,
+    /// The attribute whose value is the item's position (the cursor's content).
+    position_attr: &'static str,
+    /// The start key for a decoded position, or none when it does not belong here.
+    start_key: Box<dyn Fn(&str) -> Option<Item> + Send + Sync + 'a>,
+}
+
+impl DynamoStore {
+    /// An adapter over the two tables.
+    pub fn new(client: Client, table: impl Into<String>, records_table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            records_table: records_table.into(),
+        }
+    }
+
+    /// The SDK client, for provisioning.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Creates an account and its API keys (stored hashed). Fails with `Conflict` when a
+    /// key is already in use.
+    pub async fn create_account(
+        &self,
+        account: &Account,
+        api_keys: &[String],
+    ) -> Result<(), StoreError> {
+        let item = Keyed {
+            pk: keys::account_pk(&account.id),
+            sk: keys::ACCOUNT_SK.to_string(),
+            data: AccountItem {
+                id: account.id.clone(),
+                created_at: account.created_at.clone(),
+                plan: account.plan,
+                integration_count: 0,
+                record_count: 0,
+            },
+        };
+        let mut writes = vec![TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&item)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(|e| StoreError::aws("TransactWriteItems", e))?,
+            )
+            .build()];
+        for api_key in api_keys {
+            writes.push(self.api_key_put(&account.id, &hash_api_key(api_key))?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(|e| match cancelled_conditions(&e) {
+                Some(_) => StoreError::Conflict("account or API key already exists"),
+                None => StoreError::aws("TransactWriteItems", e),
+            })?;
+        Ok(())
+    }
+
+    /// The account an API key belongs to; creates the account (with `plan`) when the key
+    /// is new. Used by the local stack so restarts keep a key's data.
+    pub async fn ensure_account_for_key(
+        &self,
+        api_key: &str,
+        plan: Plan,
+        created_at: &str,
+    ) -> Result<String, StoreError> {
+        if let Some(id) = self.account_id_for_key(&hash_api_key(api_key)).await? {
+            return Ok(id);
+        }
+        let account = Account {
+            id: crate::domain::ids::new_id(IdKind::Account),
+            plan,
+            created_at: created_at.to_string(),
+        };
+        self.create_account(&account, &[api_key.to_string()])
+            .await?;
+        Ok(account.id)
+    }
+
+    /// Adds an API key to an existing account (key rotation: add the new one, then revoke).
+    pub async fn add_api_key(&self, account_id: &str, api_key: &str) -> Result<(), StoreError> {
+        let write = self.api_key_put(account_id, &hash_api_key(api_key))?;
+        self.client
+            .transact_write_items()
+            .transact_items(write)
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(
+                        aws_sdk_dynamodb::types::ConditionCheck::builder()
+                            .table_name(&self.table)
+                            .set_key(Some(key(
+                                keys::account_pk(account_id),
+                                keys::ACCOUNT_SK.into(),
+                            )))
+                            .condition_expression("attribute_exists(pk)")
+                            .build()
+                            .map_err(|e| StoreError::aws("TransactWriteItems", e))?,
+                    )
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| match cancelled_conditions(&e) {
+                Some(failed) if failed.get(1) == Some(&true) => StoreError::NotFound,
+                Some(_) => StoreError::Conflict("API key already exists"),
+                None => StoreError::aws("TransactWriteItems", e),
+            })?;
+        Ok(())
+    }
+
+    /// Revokes an API key; absent keys are fine.
+    pub async fn revoke_api_key(&self, api_key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::api_key_pk(&hash_api_key(api_key)),
+                keys::API_KEY_SK.into(),
+            )))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("DeleteItem", e))?;
+        Ok(())
+    }
+
+    fn api_key_put(
+        &self,
+        account_id: &str,
+        key_hash: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let item = Keyed {
+            pk: keys::api_key_pk(key_hash),
+            sk: keys::API_KEY_SK.to_string(),
+            data: ApiKeyItem {
+                account_id: account_id.to_string(),
+            },
+        };
+        Ok(TransactWriteItem::builder()
+            .put(
+                Put::builder()
+                    .table_name(&self.table)
+                    .set_item(Some(to_item(&item)?))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(|e| StoreError::aws("TransactWriteItems", e))?,
+            )
+            .build())
+    }
+
+    async fn get(&self, table: &str, item_key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .set_key(Some(item_key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        Ok(out.item)
+    }
+
+    /// Reads one page of `listing`, keeping the items `keep` accepts. The cursor points at
+    /// the last item returned, or at the last item examined when the scan budget ran out.
+    async fn list<T: DeserializeOwned>(
+        &self,
+        listing: Listing<'_>,
+        query: &ListQuery,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page<T>, StoreError> {
+        let mut start = match &query.after {
+            Some(position) => Some((listing.start_key)(position).ok_or(StoreError::BadCursor)?),
+            None => None,
+        };
+        let take = query.take as usize;
+        let filtered = !query.meta_filters.is_empty();
+        let mut items: Vec<T> = Vec::with_capacity(take);
+        let mut last_returned: Option<String> = None;
+        let mut last_examined: Option<String> = None;
+        let mut scanned = 0usize;
+        let (hash_attr, range_attr) = match listing.index {
+            Some(_) => (PK, CREATED),
+            None => (PK, SK),
+        };
+        loop {
+            let mut request = self
+                .client
+                .query()
+                .table_name(listing.table)
+                .set_index_name(listing.index.map(str::to_string))
+                .scan_index_forward(query.order == Order::Asc)
+                .limit(if filtered { 100 } else { (take + 1) as i32 })
+                .set_exclusive_start_key(start.take())
+                .expression_attribute_names("#h", hash_attr)
+                .expression_attribute_values(":h", s(listing.pk.clone()));
+            request = match listing.sk_prefix {
+                Some(prefix) => request
+                    .key_condition_expression("#h = :h AND begins_with(#r, :p)")
+                    .expression_attribute_names("#r", range_attr)
+                    .expression_attribute_values(":p", s(prefix)),
+                None => request.key_condition_expression("#h = :h"),
+            };
+            let out = request
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            for raw in out.items.unwrap_or_default() {
+                scanned += 1;
+                let position = string_attr(&raw, listing.position_attr).map(str::to_string);
+                let item: T = from_item(raw)?;
+                if keep(&item) {
+                    if items.len() == take {
+                        return Ok(Page {
+                            items,
+                            next: last_returned,
+                        });
+                    }
+                    items.push(item);
+                    last_returned.clone_from(&position);
+                }
+                last_examined = position;
+            }
+            match out.last_evaluated_key {
+                None => return Ok(Page { items, next: None }),
+                Some(k) if scanned >= MAX_SCANNED_PER_PAGE => {
+                    let _ = k;
+                    return Ok(Page {
+                        items,
+                        next: last_examined,
+                    });
+                }
+                Some(k) => start = Some(k),
+            }
+        }
+    }
+
+    fn account_listing(&self, account_id: &str, prefix: &'static str, kind: IdKind) -> Listing<'_> {
+        let pk = keys::account_pk(account_id);
+        let start_pk = pk.clone();
+        Listing {
+            table: &self.table,
+            index: None,
+            pk,
+            sk_prefix: Some(prefix),
+            position_attr: SK,
+            start_key: Box::new(move |position| {
+                keys::id_from_sk(position, prefix, kind)
+                    .map(|_| key(start_pk.clone(), position.to_string()))
+            }),
+        }
+    }
+
+    /// Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed.
+    async fn batch_delete(&self, table: &str, item_keys: Vec<Item>) -> Result<(), StoreError> {
+        for chunk in item_keys.chunks(25) {
+            let mut pending = chunk
+                .iter()
+                .map(|k| {
+                    let delete = DeleteRequest::builder()
+                        .set_key(Some(k.clone()))
+                        .build()
+                        .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+                    Ok(WriteRequest::builder().delete_request(delete).build())
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::aws(
+                            "BatchWriteItem",
+                            "items stayed unprocessed after 8 retries",
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5)))
+                        .await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn account_id_for_key(&self, key_hash: &str) -> Result<Option<String>, StoreError> {
+        let item = self
+            .get(
+                &self.table,
+                key(keys::api_key_pk(key_hash), keys::API_KEY_SK.into()),
+            )
+            .await?;
+        Ok(match item {
+            Some(item) => Some(from_item::<ApiKeyItem>(item)?.account_id),
+            None => None,
+        })
+    }
+
+    async fn get_account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+        let item = self
+            .get(
+                &self.table,
+                key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
+            )
+            .await?;
+        Ok(match item {
+            Some(item) => {
+                let a: AccountItem = from_item(item)?;
+                Some(Account {
+                    id: a.id,
+                    plan: a.plan,
+                    created_at: a.created_at,
+                })
+            }
+            None => None,
+        })
+    }
+}
+
+#[async_trait]
+impl IntegrationStore for DynamoStore {
+    async fn create_integration(&self, integration: &Integration) -> Result<(), StoreError> {
+        let item = Keyed {
+            pk: keys::account_pk(&integration.account_id),
+            sk: keys::integration_sk(&integration.id),
+            data: integration,
+        };
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::account_pk(&integration.account_id),
+                keys::ACCOUNT_SK.into(),
+            )))
+            .update_expression("SET integrationCount = integrationCount + :one")
+            .condition_expression("attribute_exists(pk) AND integrationCount < maxIntegrations")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map_err(|e| match cancelled_conditions(&e) {
+                Some(failed) if failed.get(1) == Some(&true) => {
+                    StoreError::LimitExceeded("integrations")
+                }
+                Some(_) => StoreError::Conflict("integration id already exists"),
+                None => StoreError::aws("TransactWriteItems", e),
+            })?;
+        Ok(())
+    }
+
+    async fn get_integration(
+        &self,
+        account_id: &str,
+        id: &str,
+    ) -> Result<Option<Integration>, StoreError> {
+        let item = self
+            .get(
+                &self.table,
+                key(keys::account_pk(account_id), keys::integration_sk(id)),
+            )
+            .await?;
+        item.map(|i| from_item::<Keyed<Integration>>(i).map(|k| k.data))
+            .transpose()
+    }
+
+    async fn list_integrations(
+        &self,
+        account_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<Integration>, StoreError> {
+        let listing =
+            self.account_listing(account_id, keys::INTEGRATION_PREFIX, IdKind::Integration);
+        let page = self
+            .list::<Keyed<Integration>>(listing, query, |i| query.matches_meta(&i.data.meta))
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|k| k.data).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn update_integration(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: &IntegrationPatch,
+        has_token: Option<bool>,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut expr = UpdateExpression::default();
+        expr.set("updatedAt", s(updated_at));
+        let text = |expr: &mut UpdateExpression, name: &'static str, p: &Patch<String>| match p {
+            Patch::Absent => {}
+            Patch::Clear => expr.set(name, s("")),
+            Patch::Set(v) => expr.set(name, s(v.clone())),
+        };
+        text(&mut expr, "name", &patch.name);
+        text(&mut expr, "description", &patch.description);
+        let optional =
+            |expr: &mut UpdateExpression, name: &'static str, p: Patch<AttributeValue>| match p {
+                Patch::Absent => {}
+                Patch::Clear => expr.remove(name),
+                Patch::Set(v) => expr.set(name, v),
+            };
+        optional(&mut expr, "datasetId", patch.dataset_id.clone().map(s));
+        optional(&mut expr, "blueprintId", patch.blueprint_id.clone().map(s));
+        optional(
+            &mut expr,
+            "syncSchedule",
+            patch.sync_schedule.clone().map(|v| s(v.as_text())),
+        );
+        optional(
+            &mut expr,
+            "expiresIn",
+            patch
+                .expires_in
+                .clone()
+                .map(|v| AttributeValue::N(v.to_string())),
+        );
+        match &patch.meta {
+            Patch::Absent => {}
+            Patch::Clear => expr.set("meta", AttributeValue::M(HashMap::new())),
+            Patch::Set(m) => expr.set("meta", av(m)?),
+        }
+        if let Some(has) = has_token {
+            expr.set("hasToken", AttributeValue::Bool(has));
+        }
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::account_pk(account_id),
+                keys::integration_sk(id),
+            )))
+            .update_expression(expr.text())
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(ReturnValue::None)
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    StoreError::NotFound
+                } else {
+                    StoreError::aws("UpdateItem", e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::account_pk(account_id),
+                keys::integration_sk(id),
+            )))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let count = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(
+                keys::account_pk(account_id),
+                keys::ACCOUNT_SK.into(),
+            )))
+            .update_expression("SET integrationCount = integrationCount - :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .send()
+            .await
+            .map_err(|e| match cancelled_conditions(&e) {
+                Some(_) => StoreError::NotFound,
+                None => StoreError::aws("TransactWriteItems", e),
+            })?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DatasetStore for DynamoStore {
+    async fn create_dataset(&self, dataset: &Dataset) -> Result<(), StoreError> {
+        let item = Keyed {
+            pk: keys::account_pk(&dataset.account_id),
+            sk: keys::dataset_sk(&dataset.id),
+            data: dataset,
+        };
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    StoreError::Conflict("dataset id already exists")
+                } else {
+                    StoreError::aws("PutItem", e)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn get_dataset(&self, account_id: &str, id: &str) -> Result<Option<Dataset>, StoreError> {
+        let item = self
+            .get(
+                &self.table,
+                key(keys::account_pk(account_id), keys::dataset_sk(id)),
+            )
+            .await?;
+        item.map(|i| from_item::<Keyed<Dataset>>(i).map(|k| k.data))
+            .transpose()
+    }
+
+    async fn list_datasets(
+        &self,
+        account_id: &str,
+        query: &ListQuery,
+    ) -> Result<Page<Dataset>, StoreError> {
+        let listing = self.account_listing(account_id, keys::DATASET_PREFIX, IdKind::Dataset);
+        let page = self
+            .list::<Keyed<Dataset>>(listing, query, |d| query.matches_meta(&d.data.meta))
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|k| k.data).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        // The count read here must still hold when the delete commits, or a record written
+        // in between would be released from the account's count twice or not at all.
+        for _ in 0..5 {
+            let Some(dataset) = self.get_dataset(account_id, id).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let delete = Delete::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    keys::account_pk(account_id),
+                    keys::dataset_sk(id),
+                )))
+                .condition_expression("recordCount = :n")
+                .expression_attribute_values(
+                    ":n",
+                    AttributeValue::N(dataset.record_count.to_string()),
+                )
+                .build()
+                .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+            let release = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(key(
+                    keys::account_pk(account_id),
+                    keys::ACCOUNT_SK.into(),
+                )))
+                .update_expression("SET recordCount = recordCount - :n")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(
+                    ":n",
+                    AttributeValue::N(dataset.record_count.to_string()),
+                )
+                .build()
+                .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+            let result = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().delete(delete).build())
+                .transact_items(TransactWriteItem::builder().update(release).build())
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(e) if cancelled_conditions(&e).is_some() => continue,
+                Err(e) => return Err(StoreError::aws("TransactWriteItems", e)),
+            }
+        }
+        Err(StoreError::Conflict(
+            "records are being written to the dataset",
+        ))
+    }
+}
+
+#[async_trait]
+impl RecordStore for DynamoStore {
+    async fn list_records(
+        &self,
+        dataset_id: &str,
+        query: &ListQuery,
+        now: i64,
+    ) -> Result<Page<Record>, StoreError> {
+        let pk = keys::records_pk(dataset_id);
+        let start_pk = pk.clone();
+        let listing = Listing {
+            table: &self.records_table,
+            index: Some(keys::BY_CREATED_INDEX),
+            pk,
+            sk_prefix: None,
+            position_attr: CREATED,
+            start_key: Box::new(move |position| {
+                keys::record_id_from_created(position).map(|id| {
+                    let mut k = key(start_pk.clone(), keys::record_sk(id));
+                    k.insert(CREATED.to_string(), s(position));
+                    k
+                })
+            }),
+        };
+        let page = self
+            .list::<RecordItem>(listing, query, |r| {
+                !r.data.is_expired(now) && query.matches_meta(&r.data.meta)
+            })
+            .await?;
+        Ok(Page {
+            items: page.items.into_iter().map(|r| r.data).collect(),
+            next: page.next,
+        })
+    }
+
+    async fn get_record(
+        &self,
+        dataset_id: &str,
+        record_id: &str,
+        now: i64,
+    ) -> Result<Option<Record>, StoreError> {
+        let item = self
+            .get(
+                &self.records_table,
+                key(keys::records_pk(dataset_id), keys::record_sk(record_id)),
+            )
+            .await?;
+        let record = item
+            .map(|i| from_item::<RecordItem>(i).map(|r| r.data))
+            .transpose()?;
+        Ok(record.filter(|r| !r.is_expired(now)))
+    }
+
+    async fn put_record(&self, account_id: &str, record: &Record) -> Result<bool, StoreError> {
+        let item = RecordItem {
+            pk: keys::records_pk(&record.dataset_id),
+            sk: keys::record_sk(&record.id),
+            created: keys::record_created(&record.created_at, &record.id),
+            data: record.clone(),
+        };
+        let put = Put::builder()
+            .table_name(&self.records_table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let count = |table: &str, k: Item| {
+            Update::builder()
+                .table_name(table)
+                .set_key(Some(k))
+                .update_expression("SET recordCount = recordCount + :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map_err(|e| StoreError::aws("TransactWriteItems", e))
+        };
+        let dataset_count = count(
+            &self.table,
+            key(
+                keys::account_pk(account_id),
+                keys::dataset_sk(&record.dataset_id),
+            ),
+        )?;
+        let account_count = count(
+            &self.table,
+            key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
+        )?;
+        let created = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().update(dataset_count).build())
+            .transact_items(TransactWriteItem::builder().update(account_count).build())
+            .send()
+            .await;
+        match created {
+            Ok(_) => return Ok(true),
+            Err(e) => match cancelled_conditions(&e) {
+                Some(failed) if failed.first() == Some(&true) => {}
+                Some(_) => return Err(StoreError::NotFound),
+                None => return Err(StoreError::aws("TransactWriteItems", e)),
+            },
+        }
+        // The record exists: replace its content, keep its creation time.
+        let mut expr = UpdateExpression::default();
+        expr.set("text", s(record.text.clone()));
+        expr.set("source", s(record.source.clone()));
+        expr.set("meta", av(&record.meta)?);
+        expr.set("updatedAt", s(record.updated_at.clone()));
+        match record.expires_at {
+            Some(t) => expr.set(keys::TTL_ATTRIBUTE, AttributeValue::N(t.to_string())),
+            None => expr.remove(keys::TTL_ATTRIBUTE),
+        }
+        self.client
+            .update_item()
+            .table_name(&self.records_table)
+            .set_key(Some(key(item.pk, item.sk)))
+            .update_expression(expr.text())
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    StoreError::Conflict("record was deleted while being updated")
+                } else {
+                    StoreError::aws("UpdateItem", e)
+                }
+            })?;
+        Ok(false)
+    }
+
+    async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
+        let mut purged = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.records_table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::records_pk(dataset_id)))
+                .projection_expression("pk, sk")
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            let batch = out.items.unwrap_or_default();
+            purged += batch.len() as u64;
+            self.batch_delete(&self.records_table, batch).await?;
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(purged),
+            }
+        }
+    }
+}
+
+/// Builds `SET a = :a, ... REMOVE b, ...` with placeholder names, so any attribute name
+/// (even a reserved word like `name`) is safe.
+#[derive(Default)]
+struct UpdateExpression {
+    sets: Vec<String>,
+    removes: Vec<String>,
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl UpdateExpression {
+    fn name(&mut self, attribute: &str) -> String {
+        let placeholder = format!("#a{}", self.names.len());
+        self.names
+            .insert(placeholder.clone(), attribute.to_string());
+        placeholder
+    }
+
+    fn set(&mut self, attribute: &str, value: AttributeValue) {
+        let name = self.name(attribute);
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        self.sets.push(format!("{name} = {placeholder}"));
+    }
+
+    fn remove(&mut self, attribute: &str) {
+        let name = self.name(attribute);
+        self.removes.push(name);
+    }
+
+    fn text(&self) -> String {
+        let mut text = format!("SET {}", self.sets.join(", "));
+        if !self.removes.is_empty() {
+            text.push_str(&format!(" REMOVE {}", self.removes.join(", ")));
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_expression_uses_placeholders() {
+        let mut e = UpdateExpression::default();
+        e.set("name", s("x"));
+        e.remove("datasetId");
+        assert_eq!(e.text(), "SET #a0 = :v0 REMOVE #a1");
+        assert_eq!(e.names["#a0"], "name");
+        assert_eq!(e.names["#a1"], "datasetId");
+    }
+}

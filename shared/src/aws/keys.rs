@@ -1,0 +1,117 @@
+//! Every DynamoDB key of the service, in one place.
+//!
+//! Main table (`pk`, `sk`):
+//! | item        | pk                  | sk               |
+//! |-------------|---------------------|------------------|
+//! | API key     | `KEY#<sha256>`      | `KEY`            |
+//! | account     | `ACCOUNT#<account>` | `ACCOUNT`        |
+//! | integration | `ACCOUNT#<account>` | `NOTION#<id>`    |
+//! | dataset     | `ACCOUNT#<account>` | `DATASET#<id>`   |
+//!
+//! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
+//! | item   | pk                  | sk              | created                 |
+//! |--------|---------------------|-----------------|-------------------------|
+//! | record | `DATASET#<dataset>` | `RECORD#<id>`   | `<createdAt>#<id>`      |
+
+use crate::domain::ids::{self, IdKind};
+
+/// Partition key attribute of both tables.
+pub const PK: &str = "pk";
+/// Sort key attribute of both tables.
+pub const SK: &str = "sk";
+/// Sort key of the records table's `byCreated` index.
+pub const CREATED: &str = "created";
+/// The records table's index ordering a dataset's records by creation.
+pub const BY_CREATED_INDEX: &str = "byCreated";
+/// The records table's TTL attribute (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// Sort key of an account item.
+pub const ACCOUNT_SK: &str = "ACCOUNT";
+/// Sort key of an API key item.
+pub const API_KEY_SK: &str = "KEY";
+/// Sort key prefix of integrations.
+pub const INTEGRATION_PREFIX: &str = "NOTION#";
+/// Sort key prefix of datasets.
+pub const DATASET_PREFIX: &str = "DATASET#";
+/// Sort key prefix of records.
+pub const RECORD_PREFIX: &str = "RECORD#";
+
+/// Partition key of everything an account owns.
+pub fn account_pk(account_id: &str) -> String {
+    format!("ACCOUNT#{account_id}")
+}
+
+/// Partition key of an API key, by its hash.
+pub fn api_key_pk(key_hash: &str) -> String {
+    format!("KEY#{key_hash}")
+}
+
+/// Sort key of an integration.
+pub fn integration_sk(id: &str) -> String {
+    format!("{INTEGRATION_PREFIX}{id}")
+}
+
+/// Sort key of a dataset.
+pub fn dataset_sk(id: &str) -> String {
+    format!("{DATASET_PREFIX}{id}")
+}
+
+/// Partition key of a dataset's records.
+pub fn records_pk(dataset_id: &str) -> String {
+    format!("DATASET#{dataset_id}")
+}
+
+/// Sort key of a record.
+pub fn record_sk(record_id: &str) -> String {
+    format!("{RECORD_PREFIX}{record_id}")
+}
+
+/// `byCreated` sort key of a record.
+pub fn record_created(created_at: &str, record_id: &str) -> String {
+    format!("{created_at}#{record_id}")
+}
+
+/// The id in a sort key `<prefix><id>` of `kind`, if the key is well-formed.
+pub fn id_from_sk<'a>(sk: &'a str, prefix: &str, kind: IdKind) -> Option<&'a str> {
+    sk.strip_prefix(prefix).filter(|id| ids::is_valid(kind, id))
+}
+
+/// The record id in a `byCreated` key, if the key is well-formed.
+pub fn record_id_from_created(created: &str) -> Option<&str> {
+    created
+        .rsplit_once('#')
+        .map(|(_, id)| id)
+        .filter(|id| ids::is_valid_record_id(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_round_trip() {
+        let id = ids::new_id(IdKind::Integration);
+        assert_eq!(
+            id_from_sk(
+                &integration_sk(&id),
+                INTEGRATION_PREFIX,
+                IdKind::Integration
+            ),
+            Some(id.as_str())
+        );
+        assert_eq!(
+            id_from_sk(&integration_sk(&id), DATASET_PREFIX, IdKind::Dataset),
+            None
+        );
+        assert_eq!(
+            id_from_sk("NOTION#bogus", INTEGRATION_PREFIX, IdKind::Integration),
+            None
+        );
+        assert_eq!(
+            record_id_from_created(&record_created("2025-01-01T00:00:00Z", "rec_1")),
+            Some("rec_1")
+        );
+        assert_eq!(record_id_from_created("nohash"), None);
+    }
+}

@@ -1,0 +1,114 @@
+//! Notion tokens in AWS Secrets Manager: one secret per integration, named
+//! `<SECRET_PREFIX><integration id>`, so IAM policies can be scoped to the prefix.
+
+use crate::error::StoreError;
+use crate::ports::TokenStore;
+use async_trait::async_trait;
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+use aws_sdk_secretsmanager::types::Tag;
+use aws_sdk_secretsmanager::Client;
+use std::time::Duration;
+
+/// Secrets Manager-backed [`TokenStore`].
+#[derive(Clone, Debug)]
+pub struct SecretsManagerTokens {
+    client: Client,
+    prefix: String,
+}
+
+impl SecretsManagerTokens {
+    /// An adapter writing secrets under `prefix`.
+    pub fn new(client: Client, prefix: impl Into<String>) -> Self {
+        Self {
+            client,
+            prefix: prefix.into(),
+        }
+    }
+
+    /// The secret name of an integration's token.
+    pub fn secret_name(&self, integration_id: &str) -> String {
+        format!("{}{integration_id}", self.prefix)
+    }
+}
+
+#[async_trait]
+impl TokenStore for SecretsManagerTokens {
+    async fn put_token(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let name = self.secret_name(integration_id);
+        // A secret deleted a moment ago may still be finishing its deletion; creating one of
+        // the same name fails until it has, so retry briefly.
+        let mut attempt = 0u32;
+        loop {
+            let created = self
+                .client
+                .create_secret()
+                .name(&name)
+                .secret_string(token)
+                .description("Notion API token of one integration")
+                .tags(Tag::builder().key("accountId").value(account_id).build())
+                .tags(
+                    Tag::builder()
+                        .key("integrationId")
+                        .value(integration_id)
+                        .build(),
+                )
+                .send()
+                .await;
+            let err = match created {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            match err.code() {
+                Some("ResourceExistsException") => {
+                    self.client
+                        .put_secret_value()
+                        .secret_id(&name)
+                        .secret_string(token)
+                        .send()
+                        .await
+                        .map_err(|e| StoreError::aws("PutSecretValue", e))?;
+                    return Ok(());
+                }
+                Some("InvalidRequestException") if attempt < 6 => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(250 * u64::from(attempt))).await;
+                }
+                _ => return Err(StoreError::aws("CreateSecret", err)),
+            }
+        }
+    }
+
+    async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
+            .delete_secret()
+            .secret_id(self.secret_name(integration_id))
+            .force_delete_without_recovery(true)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
+            Err(e) => Err(StoreError::aws("DeleteSecret", e)),
+        }
+    }
+
+    async fn get_token(&self, integration_id: &str) -> Result<Option<String>, StoreError> {
+        let got = self
+            .client
+            .get_secret_value()
+            .secret_id(self.secret_name(integration_id))
+            .send()
+            .await;
+        match got {
+            Ok(out) => Ok(out.secret_string),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(StoreError::aws("GetSecretValue", e)),
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! The route table: every API route with its method, path template and function crate.
+//! Each Lambda serves one route; the local stack and the tests dispatch through the same
+//! table, so a route cannot exist in one place and not the other.
+
+use lambda_http::http::Method;
+
+/// Every API route, under `/api/v1`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Route {
+    /// `POST /integration/notion/create`
+    IntegrationCreate,
+    /// `GET /integration/notion/list`
+    IntegrationList,
+    /// `GET /integration/notion/{id}/fetch`
+    IntegrationFetch,
+    /// `POST /integration/notion/{id}/update`
+    IntegrationUpdate,
+    /// `POST /integration/notion/{id}/delete`
+    IntegrationDelete,
+    /// `POST /dataset/create`
+    DatasetCreate,
+    /// `GET /dataset/list`
+    DatasetList,
+    /// `GET /dataset/{id}/fetch`
+    DatasetFetch,
+    /// `POST /dataset/{id}/delete`
+    DatasetDelete,
+    /// `GET /dataset/{id}/record/list`
+    RecordList,
+    /// `GET /dataset/{id}/record/{recordId}/fetch`
+    RecordFetch,
+}
+
+/// Why a request matched no route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouteMiss {
+    /// No route has this path.
+    NotFound,
+    /// A route has this path, with another method.
+    MethodNotAllowed,
+}
+
+impl Route {
+    /// Every route.
+    pub const ALL: [Route; 11] = [
+        Self::IntegrationCreate,
+        Self::IntegrationList,
+        Self::IntegrationFetch,
+        Self::IntegrationUpdate,
+        Self::IntegrationDelete,
+        Self::DatasetCreate,
+        Self::DatasetList,
+        Self::DatasetFetch,
+        Self::DatasetDelete,
+        Self::RecordList,
+        Self::RecordFetch,
+    ];
+
+    /// The HTTP method.
+    pub fn method(self) -> Method {
+        match self {
+            Self::IntegrationList
+            | Self::IntegrationFetch
+            | Self::DatasetList
+            | Self::DatasetFetch
+            | Self::RecordList
+            | Self::RecordFetch => Method::GET,
+            _ => Method::POST,
+        }
+    }
+
+    /// The path template, as API Gateway declares it.
+    pub fn template(self) -> &'static str {
+        match self {
+            Self::IntegrationCreate => "/api/v1/integration/notion/create",
+            Self::IntegrationList => "/api/v1/integration/notion/list",
+            Self::IntegrationFetch => "/api/v1/integration/notion/{id}/fetch",
+            Self::IntegrationUpdate => "/api/v1/integration/notion/{id}/update",
+            Self::IntegrationDelete => "/api/v1/integration/notion/{id}/delete",
+            Self::DatasetCreate => "/api/v1/dataset/create",
+            Self::DatasetList => "/api/v1/dataset/list",
+            Self::DatasetFetch => "/api/v1/dataset/{id}/fetch",
+            Self::DatasetDelete => "/api/v1/dataset/{id}/delete",
+            Self::RecordList => "/api/v1/dataset/{id}/record/list",
+            Self::RecordFetch => "/api/v1/dataset/{id}/record/{recordId}/fetch",
+        }
+    }
+
+    /// The function crate (under `functions/`) that serves this route.
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Self::IntegrationCreate => "integration-create",
+            Self::IntegrationList => "integration-list",
+            Self::IntegrationFetch => "integration-fetch",
+            Self::IntegrationUpdate => "integration-update",
+            Self::IntegrationDelete => "integration-delete",
+            Self::DatasetCreate => "dataset-create",
+            Self::DatasetList => "dataset-list",
+            Self::DatasetFetch => "dataset-fetch",
+            Self::DatasetDelete => "dataset-delete",
+            Self::RecordList => "record-list",
+            Self::RecordFetch => "record-fetch",
+        }
+    }
+
+    /// The path parameters when `path` matches this route's template. Anything before
+    /// `/api/v1/` (a stage, a function URL prefix) is ignored.
+    pub fn match_path(self, path: &str) -> Option<Vec<(&'static str, String)>> {
+        let path = path.find("/api/v1/").map_or(path, |at| &path[at..]);
+        let path = path.strip_suffix('/').unwrap_or(path);
+        let mut params = Vec::new();
+        let mut actual = path.split('/');
+        for expected in self.template().split('/') {
+            let segment = actual.next()?;
+            match expected.strip_prefix('{').and_then(|e| e.strip_suffix('}')) {
+                Some(name) if !segment.is_empty() => params.push((name, segment.to_string())),
+                Some(_) => return None,
+                None if expected == segment => {}
+                None => return None,
+            }
+        }
+        actual.next().is_none().then_some(params)
+    }
+
+    /// The route for `method` and `path`, with its path parameters.
+    pub fn find(
+        method: &Method,
+        path: &str,
+    ) -> Result<(Route, Vec<(&'static str, String)>), RouteMiss> {
+        let mut path_matched = false;
+        for route in Self::ALL {
+            if let Some(params) = route.match_path(path) {
+                if route.method() == *method {
+                    return Ok((route, params));
+                }
+                path_matched = true;
+            }
+        }
+        Err(if path_matched {
+            RouteMiss::MethodNotAllowed
+        } else {
+            RouteMiss::NotFound
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_matches_its_own_template_and_only_it() {
+        for route in Route::ALL {
+            let path = route
+                .template()
+                .replace("{id}", "x_1")
+                .replace("{recordId}", "r_2");
+            let (found, params) = Route::find(&route.method(), &path).unwrap();
+            assert_eq!(found, route, "{path}");
+            assert_eq!(params.len(), route.template().matches('{').count());
+        }
+    }
+
+    #[test]
+    fn extracts_parameters_and_ignores_prefixes() {
+        let params = Route::RecordFetch
+            .match_path("/prod/api/v1/dataset/d1/record/r1/fetch/")
+            .unwrap();
+        assert_eq!(
+            params,
+            vec![("id", "d1".to_string()), ("recordId", "r1".to_string())]
+        );
+        assert!(Route::IntegrationFetch
+            .match_path("/api/v1/integration/notion//fetch")
+            .is_none());
+        assert!(Route::IntegrationFetch
+            .match_path("/api/v1/integration/notion/a/b/fetch")
+            .is_none());
+    }
+
+    #[test]
+    fn distinguishes_unknown_paths_from_wrong_methods() {
+        assert_eq!(
+            Route::find(&Method::GET, "/api/v1/nothing").unwrap_err(),
+            RouteMiss::NotFound
+        );
+        assert_eq!(
+            Route::find(&Method::GET, "/api/v1/integration/notion/create").unwrap_err(),
+            RouteMiss::MethodNotAllowed
+        );
+        assert_eq!(
+            Route::find(&Method::POST, "/api/v1/integration/notion/list").unwrap_err(),
+            RouteMiss::MethodNotAllowed
+        );
+    }
+}

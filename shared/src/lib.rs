@@ -1,0 +1,22 @@
+//! Everything the Lambda functions of the Notion integrations service share.
+//!
+//! The tree says what things are:
+//! - [`config`]: typed configuration read from the environment,
+//! - [`error`]: the one error type and its mapping to SPEC's JSON error bodies,
+//! - [`domain`]: ids, resources, validation rules and paging, free of any AWS type,
+//! - [`ports`]: the narrow storage and secret traits the handlers depend on,
+//! - [`aws`]: their DynamoDB and Secrets Manager adapters, and table provisioning,
+//! - [`http`]: request parsing, responses, authentication and the route table,
+//! - [`api`]: one handler per API route,
+//! - [`runtime`]: the start-up every function binary shares.
+
+pub mod api;
+pub mod aws;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod ports;
+pub mod runtime;
+
+pub use error::ApiError;

@@ -1,0 +1,248 @@
+//! Test harness: a fresh, isolated copy of the service's AWS resources in the local AWS
+//! emulator (moto server) for each test, reached with the real AWS SDK, and helpers to call
+//! the API through the local stack's router exactly as a client would.
+//!
+//! The emulator's address comes from `AWS_ENDPOINT_URL`; `infra/local/test.sh` starts one
+//! and sets it.
+
+use axum::body::Body as AxumBody;
+use http_body_util::BodyExt;
+use lambda_http::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::Value;
+use shared::api::App;
+use shared::aws::dynamo::DynamoStore;
+use shared::aws::provision::ensure_tables;
+use shared::config::Config;
+use shared::domain::account::{generate_api_key, Account, Plan};
+use shared::domain::ids::{new_id, IdKind};
+use tower::ServiceExt;
+
+/// The emulator endpoint, or a panic saying how to get one.
+pub fn emulator_endpoint() -> String {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "AWS_ENDPOINT_URL is not set: run infra/local/test.sh, or start `moto_server -p 5000` and export AWS_ENDPOINT_URL=http://127.0.0.1:5000"
+        ),
+    }
+}
+
+/// An answer from the API.
+#[derive(Debug)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Response headers.
+    pub headers: HeaderMap,
+    /// Raw body.
+    pub text: String,
+}
+
+impl Answer {
+    /// The body as JSON; panics when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+    }
+
+    /// Asserts a SPEC error answer with `status` and `code`, and returns its body.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) -> Value {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        assert_eq!(self.headers["content-type"], "application/json");
+        let body = self.json();
+        assert_eq!(body["code"], code, "{}", self.text);
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "no message: {}",
+            self.text
+        );
+        body
+    }
+
+    /// Asserts 200 and returns the JSON body.
+    #[track_caller]
+    pub fn ok(&self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.text);
+        self.json()
+    }
+}
+
+/// One isolated environment: its own tables and secret prefix in the emulator.
+pub struct TestEnv {
+    /// The adapters, as the Lambdas build them.
+    pub app: App,
+    /// The DynamoDB adapter, for seeding and inspection.
+    pub store: DynamoStore,
+    /// Secrets Manager client, to check secrets themselves.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// DynamoDB client, to inspect items.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The configuration the Lambdas would read.
+    pub config: Config,
+    router: axum::Router,
+}
+
+impl TestEnv {
+    /// Creates fresh tables under a unique name.
+    pub async fn new() -> Self {
+        let sdk = shared::aws::clients::sdk_config_for_emulator(&emulator_endpoint()).await;
+        let unique = ulid::Ulid::generate().to_string().to_lowercase();
+        let config = Config {
+            table_name: format!("t-{unique}"),
+            records_table_name: format!("t-{unique}-records"),
+            secret_prefix: format!("test/{unique}/"),
+        };
+        let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+        ensure_tables(&dynamodb, &config.table_name, &config.records_table_name)
+            .await
+            .expect("tables are created");
+        let store = DynamoStore::new(
+            dynamodb.clone(),
+            config.table_name.clone(),
+            config.records_table_name.clone(),
+        );
+        let app = shared::runtime::build_app(&config, &sdk);
+        Self {
+            router: local_stack::router(app.clone()),
+            app,
+            store,
+            secrets: aws_sdk_secretsmanager::Client::new(&sdk),
+            dynamodb,
+            config,
+        }
+    }
+
+    /// Creates an account with `plan`; returns (account id, API key).
+    pub async fn account_with(&self, plan: Plan) -> (String, String) {
+        let key = generate_api_key();
+        let account = Account {
+            id: new_id(IdKind::Account),
+            plan,
+            created_at: "2025-01-01T00:00:00Z".into(),
+        };
+        self.store
+            .create_account(&account, std::slice::from_ref(&key))
+            .await
+            .expect("account is created");
+        (account.id, key)
+    }
+
+    /// Creates an account with the default plan; returns its API key.
+    pub async fn key(&self) -> String {
+        self.account_with(Plan::default()).await.1
+    }
+
+    /// Sends a request through the local stack (event conversion, authorizer, handler).
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        body: impl Into<AxumBody>,
+    ) -> Answer {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(key) = key {
+            request = request.header("authorization", format!("Bearer {key}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(body.into()).expect("request builds");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        Answer {
+            status,
+            headers,
+            text: String::from_utf8(bytes.to_vec()).expect("body is UTF-8"),
+        }
+    }
+
+    /// `GET path` with `key`.
+    pub async fn get(&self, path: &str, key: &str) -> Answer {
+        self.send(Method::GET, path, Some(key), &[], AxumBody::empty())
+            .await
+    }
+
+    /// `POST path` with `key` and a JSON body.
+    pub async fn post(&self, path: &str, key: &str, body: &Value) -> Answer {
+        self.send(
+            Method::POST,
+            path,
+            Some(key),
+            &[("content-type", "application/json")],
+            body.to_string(),
+        )
+        .await
+    }
+
+    /// Creates an integration and returns its id.
+    pub async fn create_integration(&self, key: &str, body: &Value) -> String {
+        let answer = self
+            .post("/api/v1/integration/notion/create", key, body)
+            .await;
+        answer.ok()["id"]
+            .as_str()
+            .expect("id is a string")
+            .to_string()
+    }
+
+    /// Creates a dataset and returns its id.
+    pub async fn create_dataset(&self, key: &str, body: &Value) -> String {
+        let answer = self.post("/api/v1/dataset/create", key, body).await;
+        answer.ok()["id"]
+            .as_str()
+            .expect("id is a string")
+            .to_string()
+    }
+
+    /// Fetches an integration, asserting 200.
+    pub async fn fetch_integration(&self, key: &str, id: &str) -> Value {
+        self.get(&format!("/api/v1/integration/notion/{id}/fetch"), key)
+            .await
+            .ok()
+    }
+
+    /// The stored value of an integration's secret, if any.
+    pub async fn secret_value(&self, integration_id: &str) -> Option<String> {
+        let name = format!("{}{integration_id}", self.config.secret_prefix);
+        match self.secrets.get_secret_value().secret_id(name).send().await {
+            Ok(out) => out.secret_string,
+            Err(e) => {
+                use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
+                assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
+                None
+            }
+        }
+    }
+
+    /// Every item of the main table, as text, to check what is (not) stored.
+    pub async fn main_table_dump(&self) -> String {
+        let out = self
+            .dynamodb
+            .scan()
+            .table_name(&self.config.table_name)
+            .send()
+            .await
+            .expect("scan");
+        format!("{:?}", out.items.unwrap_or_default())
+    }
+}
