@@ -1,0 +1,67 @@
+# Shared by run.sh and test.sh: installs what the local stack needs and starts the AWS
+# emulator. Source it from the repository root.
+
+VENV=".local/venv"
+MOTO_SPEC='moto[server]>=5.2.1,<6'
+CFN_LINT_SPEC='cfn-lint>=1.20,<2'
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Python tools go into a project venv, so nothing on the machine is changed or required.
+ensure_python_tools() {
+  if ! command -v python3 >/dev/null 2>&1; then
+    log "installing python3 (apt)"
+    apt-get update -qq && apt-get install -y -qq python3 python3-venv python3-pip >/dev/null
+  fi
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    python3 -m venv "$VENV" || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"; }
+  fi
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1; then
+    log "installing moto server and cfn-lint into $VENV (pip)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC"
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is not installed: install Rust with rustup (https://rustup.rs) first" >&2
+    exit 1
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts moto on a free loopback port; sets MOTO_PID and exports AWS_ENDPOINT_URL.
+start_moto() {
+  local port log_file=".local/moto.log"
+  port=$(free_port)
+  mkdir -p .local
+  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  MOTO_PID=$!
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
+  for _ in $(seq 1 100); do
+    if python3 -c "import urllib.request,sys; urllib.request.urlopen('$AWS_ENDPOINT_URL/moto-api/data.json', timeout=1)" >/dev/null 2>&1; then
+      log "AWS emulator (moto) at $AWS_ENDPOINT_URL"
+      return 0
+    fi
+    if ! kill -0 "$MOTO_PID" 2>/dev/null; then break; fi
+    sleep 0.2
+  done
+  echo "moto server did not start; its log:" >&2
+  cat "$log_file" >&2
+  exit 1
+}
+
+stop_moto() {
+  if [ -n "${MOTO_PID:-}" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
+}
+
+# Credentials and region the emulator accepts; real ones are never needed locally.
+emulator_credentials() {
+  export AWS_REGION="${AWS_REGION:-us-east-1}"
+  export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}"
+  export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every check and test: formatting, clippy, the template lint, unit tests, and the
+# integration tests against a fresh AWS emulator on a free port.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source infra/local/lib.sh
+
+ensure_rust
+ensure_python_tools
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings
+log "cfn-lint template.yaml"
+"$VENV/bin/cfn-lint" template.yaml
+
+emulator_credentials
+unset AWS_ENDPOINT_URL
+start_moto
+trap stop_moto EXIT
+
+log "tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --no-fail-fast
+else
+  cargo test --workspace --no-fail-fast
+fi
