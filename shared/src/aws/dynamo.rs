@@ -26,6 +26,9 @@ use std::collections::HashMap;
 
 type Item = HashMap<String, AttributeValue>;
 
+/// Turns a decoded cursor position into a query start key, or none when it does not belong.
+type StartKeyFn<'a> = Box<dyn Fn(&str) -> Option<Item> + Send + Sync + 'a>;
+
 /// Items examined by one list request at most; a page with filters may come back short,
 /// with a cursor, rather than read a whole partition.
 const MAX_SCANNED_PER_PAGE: usize = 1_000;
@@ -126,7 +129,7 @@ struct Listing<'a> {
     /// The attribute whose value is the item's position (the cursor's content).
     position_attr: &'static str,
     /// The start key for a decoded position, or none when it does not belong here.
-    start_key: Box<dyn Fn(&str) -> Option<Item> + Send + Sync + 'a>,
+    start_key: StartKeyFn<'a>,
 }
 
 impl DynamoStore {

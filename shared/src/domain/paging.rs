@@ -101,7 +101,7 @@ impl ListQuery {
             .iter()
             .all(|(key, wanted)| match meta.get(key) {
                 Some(Value::String(s)) => s == wanted,
-                Some(other) => other.to_string() == *wanted,
+                Some(other) => serde_json::to_string(other).is_ok_and(|text| text == *wanted),
                 None => false,
             })
     }

@@ -31,6 +31,9 @@ pub enum Route {
     RecordFetch,
 }
 
+/// The path parameters of a matched route, by name.
+pub type PathParams = Vec<(&'static str, String)>;
+
 /// Why a request matched no route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RouteMiss {
@@ -105,7 +108,7 @@ impl Route {
 
     /// The path parameters when `path` matches this route's template. Anything before
     /// `/api/v1/` (a stage, a function URL prefix) is ignored.
-    pub fn match_path(self, path: &str) -> Option<Vec<(&'static str, String)>> {
+    pub fn match_path(self, path: &str) -> Option<PathParams> {
         let path = path.find("/api/v1/").map_or(path, |at| &path[at..]);
         let path = path.strip_suffix('/').unwrap_or(path);
         let mut params = Vec::new();
@@ -123,10 +126,7 @@ impl Route {
     }
 
     /// The route for `method` and `path`, with its path parameters.
-    pub fn find(
-        method: &Method,
-        path: &str,
-    ) -> Result<(Route, Vec<(&'static str, String)>), RouteMiss> {
+    pub fn find(method: &Method, path: &str) -> Result<(Route, PathParams), RouteMiss> {
         let mut path_matched = false;
         for route in Self::ALL {
             if let Some(params) = route.match_path(path) {
