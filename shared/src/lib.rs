@@ -7,6 +7,7 @@
 //! - [`ports`]: the narrow storage and secret traits the handlers depend on,
 //! - [`aws`]: their DynamoDB and Secrets Manager adapters, and table provisioning,
 //! - [`http`]: request parsing, responses, authentication and the route table,
+//! - [`notion`]: the Notion API client, its rate limiter, and Markdown rendering,
 //! - [`api`]: one handler per API route,
 //! - [`runtime`]: the start-up every function binary shares.
 
@@ -16,6 +17,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod notion;
 pub mod ports;
 pub mod runtime;
 

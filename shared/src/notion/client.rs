@@ -1,0 +1,355 @@
+//! The Notion HTTP client: every request goes through the integration's [`RateLimiter`],
+//! 429 waits `Retry-After`, 5xx/529/timeouts/unreadable answers back off exponentially with
+//! jitter up to a bound, and every request and retry is counted for the run summary.
+
+use super::limiter::RateLimiter;
+use super::model::ListPage;
+use super::NOTION_VERSION;
+use rand::RngExt;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Why a Notion request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum NotionError {
+    /// 401: the token is invalid or revoked.
+    #[error("Notion rejected the token (401)")]
+    Unauthorized,
+    /// 404 (or 403 restricted): the object is missing or not shared with the integration.
+    #[error("Notion object not found or not shared ({0})")]
+    NotFound(u16),
+    /// 400: Notion refused the request itself.
+    #[error("Notion refused the request (400 {code}): {message}")]
+    Invalid {
+        /// Notion's error code (`validation_error`, ...).
+        code: String,
+        /// Notion's message.
+        message: String,
+    },
+    /// Retries ran out on 429, 5xx, 529, timeouts or unreadable answers.
+    #[error("Notion kept failing after {attempts} attempts (last: {last})")]
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+}
+
+/// How hard to retry.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    /// Attempts for one request, counting the first.
+    pub max_attempts: u32,
+    /// First backoff; doubles each retry, with full jitter.
+    pub base_delay: Duration,
+    /// Largest backoff, and largest `Retry-After` honoured.
+    pub max_delay: Duration,
+    /// Timeout of one attempt.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 7,
+            base_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(30),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Counters of one sync's Notion traffic.
+#[derive(Debug, Default)]
+pub struct RequestStats {
+    /// Requests sent, retries included.
+    pub requests: AtomicU64,
+    /// Retries after a retryable failure.
+    pub retries: AtomicU64,
+    /// 429 answers.
+    pub rate_limited: AtomicU64,
+}
+
+/// A client for one integration's token.
+#[derive(Clone)]
+pub struct NotionClient {
+    http: reqwest::Client,
+    base_url: String,
+    token: Arc<str>,
+    limiter: Arc<RateLimiter>,
+    policy: RetryPolicy,
+    /// Traffic counters.
+    pub stats: Arc<RequestStats>,
+}
+
+impl std::fmt::Debug for NotionClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("NotionClient")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+enum Attempt {
+    Done(Value),
+    Fail(NotionError),
+    Retry {
+        reason: String,
+        after: Option<Duration>,
+    },
+}
+
+impl NotionClient {
+    /// A client for `base_url` (`NOTION_API_URL`) limited to `max_rps` requests per second.
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        token: &str,
+        max_rps: u32,
+        policy: RetryPolicy,
+    ) -> Self {
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            token: Arc::from(token),
+            limiter: Arc::new(RateLimiter::new(max_rps)),
+            policy,
+            stats: Arc::new(RequestStats::default()),
+        }
+    }
+
+    /// Requests sent so far.
+    pub fn request_count(&self) -> u64 {
+        self.stats.requests.load(Ordering::Relaxed)
+    }
+
+    async fn attempt(&self, method: &Method, url: &str, body: Option<&Value>) -> Attempt {
+        self.limiter.acquire().await;
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(&*self.token)
+            .header("Notion-Version", NOTION_VERSION)
+            .timeout(self.policy.timeout);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = match request.send().await {
+            Ok(r) => r,
+            Err(e) => {
+                return Attempt::Retry {
+                    reason: format!("transport: {}", without_url(&e)),
+                    after: None,
+                }
+            }
+        };
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .map(|s| Duration::from_secs_f64(s.clamp(0.0, 3600.0)));
+        let text = match response.text().await {
+            Ok(t) => t,
+            Err(e) => {
+                return Attempt::Retry {
+                    reason: format!("reading body: {}", without_url(&e)),
+                    after: None,
+                }
+            }
+        };
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        let field = |name: &str| {
+            json.as_ref()
+                .and_then(|j| j.get(name))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        match status {
+            s if s.is_success() => match json {
+                Some(v) => Attempt::Done(v),
+                None => Attempt::Retry {
+                    reason: format!("{s} with a body that is not JSON"),
+                    after: None,
+                },
+            },
+            StatusCode::UNAUTHORIZED => Attempt::Fail(NotionError::Unauthorized),
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => {
+                Attempt::Fail(NotionError::NotFound(status.as_u16()))
+            }
+            StatusCode::BAD_REQUEST => Attempt::Fail(NotionError::Invalid {
+                code: field("code"),
+                message: field("message"),
+            }),
+            StatusCode::TOO_MANY_REQUESTS => {
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                Attempt::Retry {
+                    reason: "429 rate_limited".into(),
+                    after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
+                }
+            }
+            s if s.is_server_error() || s.as_u16() == 529 || s == StatusCode::CONFLICT => {
+                Attempt::Retry {
+                    reason: format!("{} {}", s.as_u16(), field("code")),
+                    after: retry_after,
+                }
+            }
+            s => Attempt::Fail(NotionError::Invalid {
+                code: s.as_u16().to_string(),
+                message: field("message"),
+            }),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, NotionError> {
+        let url = format!("{}{path}", self.base_url);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (reason, after) = match self.attempt(&method, &url, body.as_ref()).await {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Fail(e) => return Err(e),
+                Attempt::Retry { reason, after } => (reason, after),
+            };
+            // A 429 storm gets more patience than other failures: waiting is what Notion asks for.
+            let limit = if after.is_some() {
+                self.policy.max_attempts * 3
+            } else {
+                self.policy.max_attempts
+            };
+            if attempt >= limit {
+                return Err(NotionError::Exhausted {
+                    attempts: attempt,
+                    last: reason,
+                });
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            let delay = match after {
+                Some(d) => {
+                    let d = d.min(self.policy.max_delay);
+                    self.limiter.pause(d).await;
+                    d
+                }
+                None => {
+                    let cap = self
+                        .policy
+                        .base_delay
+                        .saturating_mul(1 << (attempt - 1).min(16))
+                        .min(self.policy.max_delay);
+                    let millis = cap.as_millis().max(1) as u64;
+                    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+                }
+            };
+            tracing::warn!(
+                path,
+                attempt,
+                reason,
+                delay_ms = delay.as_millis() as u64,
+                "retrying Notion request"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// `POST /v1/search`, one page of pages and data sources.
+    pub async fn search(&self, cursor: Option<&str>) -> Result<ListPage, NotionError> {
+        let mut body = json!({ "page_size": 100 });
+        if let Some(c) = cursor {
+            body["start_cursor"] = json!(c);
+        }
+        self.call(Method::POST, "/v1/search", Some(body))
+            .await
+            .map(|v| ListPage::from_json(&v))
+    }
+
+    /// `POST /v1/data_sources/{id}/query`, one page of rows.
+    pub async fn query_data_source(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+    ) -> Result<ListPage, NotionError> {
+        let mut body = json!({ "page_size": 100 });
+        if let Some(c) = cursor {
+            body["start_cursor"] = json!(c);
+        }
+        self.call(
+            Method::POST,
+            &format!("/v1/data_sources/{id}/query"),
+            Some(body),
+        )
+        .await
+        .map(|v| ListPage::from_json(&v))
+    }
+
+    /// `GET /v1/databases/{id}`: the ids of its data sources.
+    pub async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError> {
+        let db = self
+            .call(Method::GET, &format!("/v1/databases/{id}"), None)
+            .await?;
+        Ok(db
+            .get("data_sources")
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// `GET /v1/pages/{id}`.
+    pub async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError> {
+        self.call(Method::GET, &format!("/v1/pages/{id}"), None)
+            .await
+    }
+
+    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).
+    pub async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
+        self.call(Method::GET, &format!("/v1/pages/{id}/markdown"), None)
+            .await
+    }
+
+    /// `GET /v1/blocks/{id}/children`, one page.
+    pub async fn block_children(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+    ) -> Result<ListPage, NotionError> {
+        let mut path = format!("/v1/blocks/{id}/children?page_size=100");
+        if let Some(c) = cursor {
+            path.push_str("&start_cursor=");
+            path.push_str(&form_urlencoded::byte_serialize(c.as_bytes()).collect::<String>());
+        }
+        self.call(Method::GET, &path, None)
+            .await
+            .map(|v| ListPage::from_json(&v))
+    }
+}
+
+/// A reqwest error's text without its URL (which carries ids, never the token, but keeps
+/// log lines short and stable).
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timeout"
+    } else if e.is_connect() {
+        "connect"
+    } else if e.is_body() || e.is_decode() {
+        "body"
+    } else {
+        "request"
+    };
+    kind.to_string()
+}

@@ -1,0 +1,11 @@
+//! Everything about talking to Notion: the HTTP client with its rate limiter and retry
+//! policy, the few object shapes the crawler reads, and Markdown rendering (from blocks,
+//! and from Notion's enhanced markdown).
+
+pub mod client;
+pub mod limiter;
+pub mod markdown;
+pub mod model;
+
+/// The `Notion-Version` header every request carries.
+pub const NOTION_VERSION: &str = "2025-09-03";

@@ -1,0 +1,268 @@
+//! The parts of Notion's objects the crawler reads. Objects stay `serde_json::Value` so an
+//! unexpected or new field never breaks a sync; these helpers pull out what matters.
+
+use serde_json::Value;
+
+/// A page (or database row) as search, query or retrieve return it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageInfo {
+    /// Dashed UUID.
+    pub id: String,
+    /// `https://www.notion.so/...`
+    pub url: String,
+    /// RFC 3339, as Notion writes it.
+    pub last_edited_time: String,
+    /// Trashed (or archived) pages are gone for the sync.
+    pub in_trash: bool,
+    /// Plain-text title ("Untitled" when empty).
+    pub title: String,
+    /// For database rows: every non-title property as `Name: value` lines.
+    pub property_lines: Vec<String>,
+}
+
+/// A page of a paged list.
+#[derive(Clone, Debug, Default)]
+pub struct ListPage {
+    /// The items.
+    pub results: Vec<Value>,
+    /// Cursor of the next page, when `has_more`.
+    pub next_cursor: Option<String>,
+}
+
+impl ListPage {
+    /// Reads Notion's list envelope.
+    pub fn from_json(v: &Value) -> Self {
+        let results = v
+            .get("results")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let has_more = v.get("has_more").and_then(Value::as_bool).unwrap_or(false);
+        let next_cursor = has_more
+            .then(|| {
+                v.get("next_cursor")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .flatten();
+        Self {
+            results,
+            next_cursor,
+        }
+    }
+}
+
+/// Concatenated `plain_text` of a rich text array.
+pub fn plain_text(rich_text: Option<&Value>) -> String {
+    rich_text
+        .and_then(Value::as_array)
+        .map(|parts| {
+            parts
+                .iter()
+                .filter_map(|p| p.get("plain_text").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The value of one page property as text; empty when it has none.
+pub fn property_text(property: &Value) -> String {
+    let kind = property
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let value = property.get(kind);
+    let name_of = |v: &Value| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match (kind, value) {
+        ("title" | "rich_text", v) => plain_text(v),
+        ("number", Some(Value::Number(n))) => n.to_string(),
+        ("select" | "status", Some(v @ Value::Object(_))) => name_of(v),
+        ("multi_select", Some(Value::Array(items))) => {
+            items.iter().map(name_of).collect::<Vec<_>>().join(", ")
+        }
+        ("people", Some(Value::Array(items))) => {
+            items.iter().map(name_of).collect::<Vec<_>>().join(", ")
+        }
+        ("date", Some(v @ Value::Object(_))) => {
+            let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
+            match v.get("end").and_then(Value::as_str) {
+                Some(end) => format!("{start} – {end}"),
+                None => start.to_string(),
+            }
+        }
+        ("checkbox", Some(Value::Bool(b))) => if *b { "Yes" } else { "No" }.to_string(),
+        (
+            "url" | "email" | "phone_number" | "created_time" | "last_edited_time",
+            Some(Value::String(s)),
+        ) => s.clone(),
+        ("unique_id", Some(v)) => {
+            let number = v.get("number").map(Value::to_string).unwrap_or_default();
+            match v.get("prefix").and_then(Value::as_str) {
+                Some(prefix) => format!("{prefix}-{number}"),
+                None => number,
+            }
+        }
+        ("formula", Some(v)) => {
+            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
+            match v.get(inner) {
+                Some(Value::String(s)) => s.clone(),
+                Some(Value::Null) | None => String::new(),
+                Some(other) => other.to_string(),
+            }
+        }
+        ("relation", Some(Value::Array(items))) => items
+            .iter()
+            .filter_map(|r| r.get("id").and_then(Value::as_str))
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    }
+}
+
+impl PageInfo {
+    /// Reads a page object; none when it is not a page.
+    pub fn from_json(v: &Value) -> Option<Self> {
+        if v.get("object").and_then(Value::as_str) != Some("page") {
+            return None;
+        }
+        let id = v.get("id")?.as_str()?.to_string();
+        let properties = v.get("properties").and_then(Value::as_object);
+        let mut title = String::new();
+        let mut property_lines = Vec::new();
+        let is_row = v
+            .pointer("/parent/type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t == "data_source_id" || t == "database_id");
+        if let Some(props) = properties {
+            for (name, property) in props {
+                if property.get("type").and_then(Value::as_str) == Some("title") {
+                    title = property_text(property);
+                } else if is_row {
+                    let text = property_text(property);
+                    if !text.is_empty() {
+                        property_lines.push(format!("{name}: {text}"));
+                    }
+                }
+            }
+        }
+        property_lines.sort();
+        Some(Self {
+            url: v
+                .get("url")
+                .and_then(Value::as_str)
+                .map_or_else(|| page_url(&id), str::to_string),
+            last_edited_time: v
+                .get("last_edited_time")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            in_trash: v.get("in_trash").and_then(Value::as_bool).unwrap_or(false)
+                || v.get("archived").and_then(Value::as_bool).unwrap_or(false),
+            title: if title.trim().is_empty() {
+                "Untitled".into()
+            } else {
+                title
+            },
+            property_lines,
+            id,
+        })
+    }
+}
+
+/// Notion's canonical URL for a page id.
+pub fn page_url(id: &str) -> String {
+    format!("https://www.notion.so/{}", id.replace('-', ""))
+}
+
+/// The dashed UUID in a Notion URL or id (the last 32 hex digits, ignoring dashes), if any.
+pub fn id_from_url(url: &str) -> Option<String> {
+    let tail = url.rsplit('/').next().unwrap_or(url);
+    let tail = tail.split(['?', '#']).next().unwrap_or(tail);
+    let hex: String = tail.chars().filter(|c| *c != '-').collect();
+    let hex = hex.get(hex.len().checked_sub(32)?..)?;
+    hex.chars()
+        .all(|c| c.is_ascii_hexdigit())
+        .then(|| dashed(hex))
+}
+
+/// The block id after `#` in an `<unknown url="...#id"/>` URL.
+pub fn fragment_id(url: &str) -> Option<String> {
+    let fragment = url.split_once('#')?.1;
+    let hex: String = fragment.chars().filter(|c| *c != '-').collect();
+    (hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())).then(|| dashed(&hex))
+}
+
+fn dashed(hex: &str) -> String {
+    let h = hex.to_ascii_lowercase();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ids_from_urls() {
+        let id = "1429989f-e8ac-4eff-bc8f-57f56486db54";
+        assert_eq!(
+            id_from_url("https://www.notion.so/My-Page-1429989fe8ac4effbc8f57f56486db54")
+                .as_deref(),
+            Some(id)
+        );
+        assert_eq!(id_from_url(id).as_deref(), Some(id));
+        assert_eq!(id_from_url("https://www.notion.so/short"), None);
+        assert_eq!(
+            fragment_id("https://www.notion.so/x#1429989fe8ac4effbc8f57f56486db54").as_deref(),
+            Some(id)
+        );
+        assert_eq!(fragment_id("https://www.notion.so/x"), None);
+    }
+
+    #[test]
+    fn reads_a_database_row() {
+        let row = json!({
+            "object": "page", "id": "p1", "url": "https://www.notion.so/p1", "last_edited_time": "2025-01-01T00:00:00.000Z",
+            "in_trash": false, "parent": {"type": "data_source_id", "data_source_id": "ds"},
+            "properties": {
+                "Name": {"type": "title", "title": [{"plain_text": "Row one"}]},
+                "Price": {"type": "number", "number": 12.5},
+                "Tags": {"type": "multi_select", "multi_select": [{"name": "a"}, {"name": "b"}]},
+                "Done": {"type": "checkbox", "checkbox": true},
+                "When": {"type": "date", "date": {"start": "2025-01-01", "end": null}},
+                "Empty": {"type": "rich_text", "rich_text": []}
+            }
+        });
+        let page = PageInfo::from_json(&row).unwrap();
+        assert_eq!(page.title, "Row one");
+        assert_eq!(
+            page.property_lines,
+            ["Done: Yes", "Price: 12.5", "Tags: a, b", "When: 2025-01-01"]
+        );
+    }
+
+    #[test]
+    fn list_envelope() {
+        let page =
+            ListPage::from_json(&json!({"results": [1, 2], "has_more": true, "next_cursor": "c"}));
+        assert_eq!(page.results.len(), 2);
+        assert_eq!(page.next_cursor.as_deref(), Some("c"));
+        assert_eq!(
+            ListPage::from_json(&json!({"results": [], "has_more": false, "next_cursor": "x"}))
+                .next_cursor,
+            None
+        );
+    }
+}
