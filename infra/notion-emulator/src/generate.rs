@@ -1,0 +1,303 @@
+//! Generates realistic workspaces: nested pages (some reachable only as child pages, which
+//! search misses), every common block type, deep nesting, tables over 100 rows, synced
+//! blocks, column layouts, unsupported blocks, and databases with typed properties.
+
+use crate::model::{Parent, Workspace};
+use serde_json::{json, Map, Value};
+
+/// What to generate.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Pages in total, database rows included.
+    pub pages: usize,
+    /// RNG seed: the same seed gives the same workspace.
+    pub seed: u64,
+    /// Token the workspace accepts.
+    pub token: String,
+}
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        // xorshift64*
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const STATUSES: [&str; 3] = ["Todo", "Doing", "Done"];
+
+const WORDS: [&str; 24] = [
+    "deployment",
+    "onboarding",
+    "roadmap",
+    "incident",
+    "runbook",
+    "pricing",
+    "security",
+    "retention",
+    "billing",
+    "latency",
+    "migration",
+    "analytics",
+    "hiring",
+    "design",
+    "review",
+    "budget",
+    "support",
+    "compliance",
+    "release",
+    "backlog",
+    "customer",
+    "feedback",
+    "architecture",
+    "quarterly",
+];
+
+fn sentence(rng: &mut Rng, tag: &str) -> String {
+    let n = 4 + rng.below(8);
+    let words: Vec<&str> = (0..n).map(|_| WORDS[rng.below(WORDS.len())]).collect();
+    format!("{tag} {}", words.join(" "))
+}
+
+/// A generated workspace of about `options.pages` pages.
+pub fn generate(options: &Options) -> Workspace {
+    let mut ws = Workspace::new(&options.token, 1_763_600_000);
+    let mut rng = Rng(options.seed.max(1).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut pages: Vec<String> = Vec::new();
+    let mut tag = 0usize;
+    let mut next_tag = |prefix: &str| {
+        tag += 1;
+        format!("{prefix}{tag}")
+    };
+    let mut synced_original: Option<String> = None;
+    while ws.pages.len() < options.pages {
+        let index = pages.len();
+        let title = format!("Page {} {}", index, WORDS[rng.below(WORDS.len())]);
+        let id = if pages.is_empty() || rng.chance(12) {
+            ws.add_page(Parent::Workspace, &title, true)
+        } else {
+            let parent = pages[rng.below(pages.len())].clone();
+            // Search misses some pages: they are only reachable as child pages.
+            let in_search = !rng.chance(15);
+            ws.add_page(Parent::Page(parent), &title, in_search)
+        };
+        pages.push(id.clone());
+        fill_page(
+            &mut ws,
+            &mut rng,
+            &id,
+            index,
+            &mut next_tag,
+            &mut synced_original,
+        );
+        if index % 30 == 7 && ws.pages.len() + 5 < options.pages {
+            let in_search = index % 60 != 7;
+            let (db, _) = ws.add_database(&id, &format!("Tracker {index}"), in_search);
+            let rows = (5 + rng.below(15)).min(options.pages - ws.pages.len());
+            for r in 0..rows {
+                let row_tag = next_tag("r");
+                let mut props = Map::new();
+                props.insert("Status".into(), json!({"id": "st", "type": "select", "select": {"name": STATUSES[r % 3], "color": "default"}}));
+                props.insert(
+                    "Priority".into(),
+                    json!({"id": "pr", "type": "number", "number": (r * 7) % 5}),
+                );
+                props.insert("Tags".into(), json!({"id": "tg", "type": "multi_select", "multi_select": [{"name": WORDS[r % WORDS.len()]}, {"name": row_tag}]}));
+                props.insert(
+                    "Done".into(),
+                    json!({"id": "dn", "type": "checkbox", "checkbox": r % 2 == 0}),
+                );
+                props.insert("Due".into(), json!({"id": "du", "type": "date", "date": {"start": format!("2025-12-{:02}", 1 + r % 28), "end": null}}));
+                let row = ws.add_row(&db, &format!("Row {row_tag}"), props);
+                let text = sentence(&mut rng, &next_tag("b"));
+                ws.add_block(&row, "paragraph", &text, Value::Null);
+            }
+        }
+    }
+    ws
+}
+
+fn fill_page(
+    ws: &mut Workspace,
+    rng: &mut Rng,
+    page: &str,
+    index: usize,
+    next_tag: &mut impl FnMut(&str) -> String,
+    synced_original: &mut Option<String>,
+) {
+    let mut text = |rng: &mut Rng| sentence(rng, &next_tag("b"));
+    let t = text(rng);
+    ws.add_block(page, "heading_1", &t, Value::Null);
+    let blocks = 4 + rng.below(10);
+    for _ in 0..blocks {
+        let t = text(rng);
+        match rng.below(14) {
+            0 | 1 | 2 => {
+                ws.add_block(page, "paragraph", &t, Value::Null);
+            }
+            3 => {
+                ws.add_block(page, "heading_2", &t, Value::Null);
+            }
+            4 => {
+                let item = ws.add_block(page, "bulleted_list_item", &t, Value::Null);
+                let inner = text(rng);
+                let nested = ws.add_block(&item, "bulleted_list_item", &inner, Value::Null);
+                let deeper = text(rng);
+                ws.add_block(&nested, "numbered_list_item", &deeper, Value::Null);
+            }
+            5 => {
+                ws.add_block(page, "numbered_list_item", &t, Value::Null);
+                let second = text(rng);
+                ws.add_block(page, "numbered_list_item", &second, Value::Null);
+            }
+            6 => {
+                ws.add_block(page, "to_do", &t, json!({"checked": rng.chance(50)}));
+            }
+            7 => {
+                let toggle = ws.add_block(page, "toggle", &t, Value::Null);
+                let inner = text(rng);
+                ws.add_block(&toggle, "paragraph", &inner, Value::Null);
+            }
+            8 => {
+                ws.add_block(page, "quote", &t, Value::Null);
+            }
+            9 => {
+                let callout = ws.add_block(page, "callout", &t, Value::Null);
+                let inner = text(rng);
+                ws.add_block(&callout, "paragraph", &inner, Value::Null);
+            }
+            10 => {
+                ws.add_block(
+                    page,
+                    "code",
+                    &format!("fn {}() {{}}", t.replace(' ', "_")),
+                    json!({"language": "rust"}),
+                );
+            }
+            11 => {
+                ws.add_block(page, "divider", "", Value::Null);
+                ws.add_block(page, "paragraph", &t, Value::Null);
+            }
+            12 => {
+                ws.add_block(
+                    page,
+                    "bookmark",
+                    &t,
+                    json!({"url": "https://example.com/docs"}),
+                );
+            }
+            _ => {
+                ws.add_block(page, "heading_3", &t, Value::Null);
+            }
+        }
+    }
+    if index % 10 == 3 {
+        let columns = ws.add_block(page, "column_list", "", Value::Null);
+        for _ in 0..2 {
+            let column = ws.add_block(&columns, "column", "", Value::Null);
+            let t = text(rng);
+            ws.add_block(&column, "paragraph", &t, Value::Null);
+        }
+    }
+    if index % 20 == 5 {
+        // Deep nesting: eight levels of toggles and list items.
+        let mut parent = page.to_string();
+        for depth in 0..8 {
+            let kind = if depth % 2 == 0 {
+                "toggle"
+            } else {
+                "bulleted_list_item"
+            };
+            let t = text(rng);
+            parent = ws.add_block(&parent, kind, &t, Value::Null);
+        }
+    }
+    if index % 25 == 11 {
+        let t = text(rng);
+        let table = ws.add_block(page, "table", "", json!({"width": 2}));
+        ws.add_block(&table, "table_row", "", json!({"cells": ["Key", "Value"]}));
+        for row in 0..120 {
+            let key = format!("{t}-k{row}");
+            let value = format!("v{row}-{}", sentence(rng, "c").replace(' ', "-"));
+            ws.add_block(&table, "table_row", "", json!({"cells": [key, value]}));
+        }
+    }
+    if index % 15 == 4 {
+        match synced_original.clone() {
+            None => {
+                let original = ws.add_block(page, "synced_block", "", Value::Null);
+                let t = text(rng);
+                ws.add_block(&original, "paragraph", &t, Value::Null);
+                *synced_original = Some(original);
+            }
+            Some(original) => {
+                let reference = ws.add_block(page, "synced_block", "", Value::Null);
+                if let Some(b) = ws.blocks.get_mut(&reference) {
+                    b.synced_from = Some(original);
+                }
+            }
+        }
+    }
+    if index % 12 == 9 {
+        ws.add_block(page, "unsupported", "", Value::Null);
+        ws.add_block(page, "ai_block", "", Value::Null);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_workspace_and_every_shape_present() {
+        let options = Options {
+            pages: 200,
+            seed: 7,
+            token: "t".into(),
+        };
+        let a = generate(&options);
+        let b = generate(&options);
+        assert_eq!(a.pages.len(), 200);
+        assert_eq!(
+            a.pages.keys().collect::<Vec<_>>(),
+            b.pages.keys().collect::<Vec<_>>()
+        );
+        let kinds: std::collections::HashSet<&str> =
+            a.blocks.values().map(|b| b.kind.as_str()).collect();
+        for kind in [
+            "table",
+            "synced_block",
+            "column_list",
+            "child_page",
+            "child_database",
+            "unsupported",
+            "toggle",
+            "to_do",
+            "code",
+            "callout",
+        ] {
+            assert!(kinds.contains(kind), "{kind} missing");
+        }
+        assert!(
+            a.pages.values().any(|p| !p.in_search),
+            "some pages are missed by search"
+        );
+        assert!(!a.databases.is_empty());
+        assert!(a
+            .blocks
+            .values()
+            .any(|b| b.kind == "table" && b.children.len() > 100));
+    }
+}

@@ -1,0 +1,62 @@
+//! `notion-emulator`: serves a generated Notion workspace on 127.0.0.1.
+//!
+//! ```text
+//! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local] [--rps 3]
+//! ```
+//! `--rps 0` disables the rate limit. Faults: `POST /__emulator/faults` with
+//! `[{"path_contains": "/markdown", "status": 502, "times": 3, "html": true}]`; the request
+//! log: `GET /__emulator/requests`.
+
+use notion_emulator::generate::{generate, Options};
+use notion_emulator::{server, Config, Emulator};
+use std::net::SocketAddr;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let mut port = 4010u16;
+    let mut options = Options {
+        pages: 200,
+        seed: 1,
+        token: "secret_local".into(),
+    };
+    let mut rps = 3u32;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args
+            .get(i + 1)
+            .ok_or_else(|| format!("{} needs a value", args[i]))?;
+        match args[i].as_str() {
+            "--port" => port = value.parse()?,
+            "--pages" => options.pages = value.parse()?,
+            "--seed" => options.seed = value.parse()?,
+            "--token" => options.token = value.clone(),
+            "--rps" => rps = value.parse()?,
+            other => return Err(format!("unknown option {other}").into()),
+        }
+        i += 2;
+    }
+    let workspace = generate(&options);
+    let pages = workspace.pages.len();
+    let config = Config {
+        rps: (rps > 0).then_some(rps),
+        ..Config::default()
+    };
+    let emulator = Emulator::new(workspace, config);
+    let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    println!(
+        "Notion emulator at http://127.0.0.1:{port} ({pages} pages, token {}, {} rps)",
+        options.token, rps
+    );
+    axum::serve(listener, server::router(emulator))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,542 @@
+//! The HTTP side: Notion's routes, bearer auth, `Notion-Version`, per-token rate limiting
+//! (429 `rate_limited` with `Retry-After`), scripted faults (status codes, HTML bodies,
+//! delays), and a log of every request for tests and benchmarks.
+
+use crate::model::{Parent, Workspace};
+use crate::render::{self, MarkdownRenderer};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Behaviour switches.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Requests per second allowed per token; none for unlimited.
+    pub rps: Option<u32>,
+    /// Blocks one markdown answer renders before leaving the rest as `<unknown>`.
+    pub markdown_block_limit: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rps: Some(3),
+            markdown_block_limit: 1_000,
+        }
+    }
+}
+
+/// A scripted failure: the next `times` requests whose path contains `path_contains` get it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Fault {
+    /// Substring of the request path ("" for any).
+    #[serde(default)]
+    pub path_contains: String,
+    /// Status to answer (0: answer normally, after `delay_ms`).
+    pub status: u16,
+    /// How many requests it applies to.
+    pub times: u32,
+    /// Delay before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Answer an HTML page instead of Notion's JSON error (as proxies do on 502).
+    #[serde(default)]
+    pub html: bool,
+}
+
+/// One request as the emulator saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedRequest {
+    /// Milliseconds since the emulator started.
+    pub at_ms: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
+}
+
+/// The emulator's state; share it with tests to mutate the workspace and read the log.
+pub struct Emulator {
+    workspace: Mutex<Workspace>,
+    config: Mutex<Config>,
+    faults: Mutex<VecDeque<Fault>>,
+    log: Mutex<Vec<LoggedRequest>>,
+    windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    started: Instant,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Emulator {
+    /// An emulator serving `workspace`.
+    pub fn new(workspace: Workspace, config: Config) -> Arc<Self> {
+        Arc::new(Self {
+            workspace: Mutex::new(workspace),
+            config: Mutex::new(config),
+            faults: Mutex::new(VecDeque::new()),
+            log: Mutex::new(Vec::new()),
+            windows: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs `f` on the workspace (to read or mutate it).
+    pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        f(&mut lock(&self.workspace))
+    }
+
+    /// Changes the configuration.
+    pub fn configure(&self, f: impl FnOnce(&mut Config)) {
+        f(&mut lock(&self.config));
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.faults).push_back(fault);
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.log).clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// The most requests that arrived within any one-second window.
+    pub fn max_requests_per_second(&self) -> usize {
+        let times: Vec<u64> = lock(&self.log).iter().map(|r| r.at_ms).collect();
+        let mut best = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end] - times[start] >= 1_000 {
+                start += 1;
+            }
+            best = best.max(end - start + 1);
+        }
+        best
+    }
+
+    fn take_fault(&self, path: &str) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults
+            .iter()
+            .position(|f| path.contains(&f.path_contains))?;
+        let fault = faults[index].clone();
+        if faults[index].times <= 1 {
+            faults.remove(index);
+        } else {
+            faults[index].times -= 1;
+        }
+        Some(fault)
+    }
+
+    fn rate_limited(&self, token: &str) -> bool {
+        let Some(rps) = lock(&self.config).rps else {
+            return false;
+        };
+        let mut windows = lock(&self.windows);
+        let window = windows.entry(token.to_string()).or_default();
+        let now = Instant::now();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            window.pop_front();
+        }
+        if window.len() >= rps as usize {
+            return true;
+        }
+        window.push_back(now);
+        false
+    }
+}
+
+/// The router serving the Notion API and the emulator's admin routes.
+pub fn router(emulator: Arc<Emulator>) -> Router {
+    Router::new().fallback(handle).with_state(emulator)
+}
+
+fn json_response(status: u16, body: &Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() =
+        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+fn error(status: u16, code: &str, message: &str) -> Response {
+    json_response(status, &render::error(status, code, message))
+}
+
+async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let full_path = request
+        .uri()
+        .path_and_query()
+        .map_or(path.clone(), |p| p.to_string());
+    let response = respond(&emu, request).await;
+    let at_ms = emu.started.elapsed().as_millis() as u64;
+    if !path.starts_with("/__emulator") {
+        lock(&emu.log).push(LoggedRequest {
+            at_ms,
+            method: method.to_string(),
+            path: full_path,
+            status: response.status().as_u16(),
+        });
+    }
+    response
+}
+
+async fn respond(emu: &Emulator, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
+    if let Some(admin) = path.strip_prefix("/__emulator/") {
+        return admin_route(emu, &parts.method, admin, &body);
+    }
+    if parts.headers.get("notion-version").is_none() {
+        return error(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.");
+    }
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    if !emu.with_workspace(|ws| ws.tokens.contains(&token)) {
+        return error(401, "unauthorized", "API token is invalid.");
+    }
+    if emu.rate_limited(&token) {
+        let mut response = error(
+            429,
+            "rate_limited",
+            "You have been rate limited. Please try again in a few minutes.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    if let Some(fault) = emu.take_fault(&path) {
+        if fault.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+        if fault.status != 0 {
+            if fault.html {
+                let mut response = Response::new(Body::from("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"));
+                *response.status_mut() =
+                    StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                return response;
+            }
+            let (code, message) = match fault.status {
+                400 => ("validation_error", "body failed validation."),
+                404 => ("object_not_found", "Could not find object. Make sure the relevant pages and databases are shared with your integration."),
+                409 => ("conflict_error", "Conflict occurred while saving. Please try again."),
+                429 => ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
+                503 => ("service_unavailable", "Notion is unavailable, please try again later."),
+                _ => ("internal_server_error", "Unexpected error occurred."),
+            };
+            let mut response = error(fault.status, code, message);
+            if fault.status == 429 {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return response;
+        }
+    }
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    if body.is_null() {
+        return error(400, "invalid_json", "Error parsing JSON body.");
+    }
+    let config = lock(&emu.config).clone();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
+        (Method::POST, ["v1", "search"]) => search(ws, &body),
+        (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id)),
+        (Method::GET, ["v1", "pages", id, "markdown"]) => {
+            page_markdown(ws, &normalize(id), &config)
+        }
+        (Method::GET, ["v1", "blocks", id, "children"]) => {
+            block_children(ws, &normalize(id), &query)
+        }
+        (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
+        (Method::POST, ["v1", "data_sources", id, "query"]) => {
+            query_data_source(ws, &normalize(id), &body)
+        }
+        _ => error(400, "invalid_request_url", "Invalid request URL."),
+    })
+}
+
+fn admin_route(emu: &Emulator, method: &Method, route: &str, body: &[u8]) -> Response {
+    match (method.clone(), route) {
+        (Method::GET, "requests") => json_response(
+            200,
+            &json!({"requests": emu.requests(), "maxPerSecond": emu.max_requests_per_second()}),
+        ),
+        (Method::POST, "requests/clear") => {
+            emu.clear_requests();
+            json_response(200, &json!({}))
+        }
+        (Method::POST, "faults") => match serde_json::from_slice::<Vec<Fault>>(body) {
+            Ok(faults) => {
+                for fault in faults {
+                    emu.inject(fault);
+                }
+                json_response(200, &json!({}))
+            }
+            Err(e) => error(
+                400,
+                "validation_error",
+                &format!("faults must be a JSON array of faults: {e}"),
+            ),
+        },
+        _ => error(404, "object_not_found", "Unknown emulator route."),
+    }
+}
+
+/// Accepts ids with or without dashes.
+fn normalize(id: &str) -> String {
+    let hex: String = id.chars().filter(|c| *c != '-').collect();
+    if hex.len() == 32 {
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        )
+    } else {
+        id.to_string()
+    }
+}
+
+fn not_found(kind: &str, id: &str) -> Response {
+    error(
+        404,
+        "object_not_found",
+        &format!("Could not find {kind} with ID: {id}. Make sure the relevant pages and databases are shared with your integration."),
+    )
+}
+
+fn page_size(value: Option<&Value>) -> Result<usize, Response> {
+    match value {
+        None | Some(Value::Null) => Ok(100),
+        Some(v) => match v.as_u64() {
+            Some(n) if (1..=100).contains(&n) => Ok(n as usize),
+            _ => Err(error(
+                400,
+                "validation_error",
+                "body failed validation: body.page_size should be a number between 1 and 100.",
+            )),
+        },
+    }
+}
+
+/// Pages a sorted list by id: the cursor is the id of the first item of the next page.
+fn paginate(
+    items: Vec<(String, Value)>,
+    cursor: Option<&str>,
+    size: usize,
+    kind: &str,
+) -> Response {
+    let start = match cursor {
+        None | Some("") => 0,
+        Some(c) => match items.iter().position(|(id, _)| id == c) {
+            Some(i) => i,
+            None => {
+                return error(
+                    400,
+                    "validation_error",
+                    "body failed validation: start_cursor provided is invalid.",
+                )
+            }
+        },
+    };
+    let end = (start + size).min(items.len());
+    let next = items.get(end).map(|(id, _)| id.clone());
+    let results = items[start..end].iter().map(|(_, v)| v.clone()).collect();
+    json_response(200, &render::list(results, next, kind))
+}
+
+fn search(ws: &Workspace, body: &Value) -> Response {
+    let size = match page_size(body.get("page_size")) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let only = body.pointer("/filter/value").and_then(Value::as_str);
+    let mut items: Vec<(String, Value)> = Vec::new();
+    if only != Some("data_source") {
+        for p in ws.pages.values() {
+            if p.in_search && ws.alive(&p.id) {
+                items.push((p.id.clone(), render::page(ws, p)));
+            }
+        }
+    }
+    if only != Some("page") {
+        for db in ws.databases.values() {
+            let parent_ok = db.parent_page.as_ref().is_none_or(|p| ws.alive(p));
+            if db.in_search && parent_ok {
+                items.push((db.data_source_id.clone(), render::data_source(db)));
+            }
+        }
+    }
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    paginate(
+        items,
+        body.get("start_cursor").and_then(Value::as_str),
+        size,
+        "page_or_data_source",
+    )
+}
+
+fn retrieve_page(ws: &Workspace, id: &str) -> Response {
+    match ws.pages.get(id) {
+        Some(p) if ws.visible(id) => json_response(200, &render::page(ws, p)),
+        _ => not_found("page", id),
+    }
+}
+
+fn page_markdown(ws: &Workspace, id: &str, config: &Config) -> Response {
+    let (page_id, roots, is_page) = match ws.pages.get(id) {
+        Some(p) => (id.to_string(), p.children.clone(), true),
+        None => match ws.blocks.get(id) {
+            Some(_) => (
+                ws.page_of(id).unwrap_or_default(),
+                vec![id.to_string()],
+                false,
+            ),
+            None => return not_found("page", id),
+        },
+    };
+    if !ws.visible(&page_id) {
+        return not_found("page", id);
+    }
+    let title = ws
+        .pages
+        .get(&page_id)
+        .map(|p| p.title.clone())
+        .unwrap_or_default();
+    let mut renderer = MarkdownRenderer::new(
+        ws,
+        render::url(&title, &page_id),
+        config.markdown_block_limit,
+    );
+    if is_page {
+        renderer.blocks(&roots, 0);
+    } else if let Some(b) = ws.blocks.get(id) {
+        renderer.block(b, 0);
+    }
+    let (markdown, unknown) = renderer.finish();
+    json_response(
+        200,
+        &json!({"object": "page_markdown", "id": id, "markdown": markdown, "truncated": !unknown.is_empty(), "unknown_block_ids": unknown}),
+    )
+}
+
+fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.replace("%2D", "-")))
+        .collect();
+    let size = match page_size(
+        params
+            .get("page_size")
+            .map(|v| json!(v.parse::<u64>().unwrap_or(0)))
+            .as_ref(),
+    ) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let children = match (ws.pages.get(id), ws.blocks.get(id)) {
+        (Some(p), _) => p.children.clone(),
+        (None, Some(b)) => match &b.synced_from {
+            Some(original) => ws
+                .blocks
+                .get(original)
+                .map(|o| o.children.clone())
+                .unwrap_or_default(),
+            None => b.children.clone(),
+        },
+        (None, None) => return not_found("block", id),
+    };
+    let page = ws.page_of(id).unwrap_or_else(|| id.to_string());
+    if !ws.visible(&page) {
+        return not_found("block", id);
+    }
+    let items = children
+        .iter()
+        .filter_map(|c| ws.blocks.get(c).map(|b| (c.clone(), render::block(ws, b))))
+        .collect();
+    paginate(
+        items,
+        params.get("start_cursor").map(String::as_str),
+        size,
+        "block",
+    )
+}
+
+fn retrieve_database(ws: &Workspace, id: &str) -> Response {
+    match ws.databases.get(id) {
+        Some(db) if db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) => {
+            json_response(200, &render::database(db))
+        }
+        _ => not_found("database", id),
+    }
+}
+
+fn query_data_source(ws: &Workspace, id: &str, body: &Value) -> Response {
+    let size = match page_size(body.get("page_size")) {
+        Ok(s) => s,
+        Err(e) => return e,
+    };
+    let Some(db) = ws.data_sources.get(id).and_then(|d| ws.databases.get(d)) else {
+        return not_found("data source", id);
+    };
+    if !db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) {
+        return not_found("data source", id);
+    }
+    let mut items: Vec<(String, Value)> = db
+        .rows
+        .iter()
+        .filter_map(|r| ws.pages.get(r))
+        .filter(|p| !p.in_trash && p.shared && matches!(p.parent, Parent::DataSource(_)))
+        .map(|p| (p.id.clone(), render::page(ws, p)))
+        .collect();
+    items.sort_by(|a, b| a.0.cmp(&b.0));
+    paginate(
+        items,
+        body.get("start_cursor").and_then(Value::as_str),
+        size,
+        "page_or_data_source",
+    )
+}
