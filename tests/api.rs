@@ -62,10 +62,7 @@ async fn create_fetch_update_list_delete() {
     assert_eq!(fetched["syncStatus"], Value::Null);
     assert_eq!(fetched["lastSyncedAt"], Value::Null);
     let created_at = fetched["createdAt"].as_str().unwrap().to_string();
-    assert!(
-        created_at.ends_with('Z') && created_at.len() == 20,
-        "{created_at}"
-    );
+    assert!(created_at.ends_with('Z') && created_at.len() == 20, "{created_at}");
 
     let answer = env
         .post(
@@ -92,9 +89,7 @@ async fn create_fetch_update_list_delete() {
     assert_eq!(listed["cursor"], Value::Null);
 
     assert_eq!(
-        env.post(&integration_path(&id, "delete"), &key, &json!({}))
-            .await
-            .ok(),
+        env.post(&integration_path(&id, "delete"), &key, &json!({})).await.ok(),
         json!({"id": id})
     );
     env.get(&integration_path(&id, "fetch"), &key)
@@ -103,11 +98,7 @@ async fn create_fetch_update_list_delete() {
     env.post(&integration_path(&id, "delete"), &key, &json!({}))
         .await
         .assert_error(404, "NOT_FOUND");
-    assert_eq!(
-        env.secret_value(&id).await,
-        None,
-        "delete removes the secret"
-    );
+    assert_eq!(env.secret_value(&id).await, None, "delete removes the secret");
     assert_eq!(env.get(LIST, &key).await.ok()["items"], json!([]));
 }
 
@@ -145,43 +136,23 @@ async fn every_validation_rule_answers_400_and_changes_nothing() {
             "VALIDATION_ERROR",
             "description",
         ),
-        (
-            json!({"expiresIn": 7_776_000_001u64}),
-            "VALIDATION_ERROR",
-            "expiresIn",
-        ),
+        (json!({"expiresIn": 7_776_000_001u64}), "VALIDATION_ERROR", "expiresIn"),
         (json!({"expiresIn": -5}), "VALIDATION_ERROR", "expiresIn"),
         (json!({"expiresIn": 1.5}), "VALIDATION_ERROR", "expiresIn"),
-        (
-            json!({"syncSchedule": "@yearly"}),
-            "VALIDATION_ERROR",
-            "syncSchedule",
-        ),
+        (json!({"syncSchedule": "@yearly"}), "VALIDATION_ERROR", "syncSchedule"),
         (
             json!({"syncSchedule": "61 * * * *"}),
             "VALIDATION_ERROR",
             "syncSchedule",
         ),
-        (
-            json!({"syncSchedule": "0 0 1 * 1"}),
-            "VALIDATION_ERROR",
-            "syncSchedule",
-        ),
-        (
-            json!({"datasetId": "not-a-dataset"}),
-            "VALIDATION_ERROR",
-            "datasetId",
-        ),
+        (json!({"syncSchedule": "0 0 1 * 1"}), "VALIDATION_ERROR", "syncSchedule"),
+        (json!({"datasetId": "not-a-dataset"}), "VALIDATION_ERROR", "datasetId"),
         (
             json!({"datasetId": "dataset_01JD0000000000000000000000"}),
             "VALIDATION_ERROR",
             "datasetId",
         ),
-        (
-            json!({"datasetId": foreign_dataset}),
-            "VALIDATION_ERROR",
-            "datasetId",
-        ),
+        (json!({"datasetId": foreign_dataset}), "VALIDATION_ERROR", "datasetId"),
         (
             json!({"meta": {"big": "x".repeat(16 * 1024)}}),
             "VALIDATION_ERROR",
@@ -200,11 +171,7 @@ async fn every_validation_rule_answers_400_and_changes_nothing() {
         for path in [CREATE.to_string(), integration_path(&id, "update")] {
             let answer = env.post(&path, &key, body).await;
             let error = answer.assert_error(400, code);
-            assert_eq!(
-                error["details"][0]["field"], *field,
-                "{path} {body}: {}",
-                answer.text
-            );
+            assert_eq!(error["details"][0]["field"], *field, "{path} {body}: {}", answer.text);
         }
     }
     assert_eq!(
@@ -253,13 +220,9 @@ async fn malformed_bodies_are_bad_requests() {
             answer.assert_error(400, "BAD_REQUEST");
         }
     }
-    env.post(
-        &integration_path(&id, "delete"),
-        &key,
-        &json!({"force": true}),
-    )
-    .await
-    .assert_error(400, "BAD_REQUEST");
+    env.post(&integration_path(&id, "delete"), &key, &json!({"force": true}))
+        .await
+        .assert_error(400, "BAD_REQUEST");
     assert_eq!(env.fetch_integration(&key, &id).await["id"], id);
 }
 
@@ -272,24 +235,12 @@ async fn authentication_is_required_and_checked() {
     env.send(Method::GET, &path, None, &[], "")
         .await
         .assert_error(401, "UNAUTHENTICATED");
-    env.send(
-        Method::GET,
-        &path,
-        None,
-        &[("authorization", "Basic abc")],
-        "",
-    )
-    .await
-    .assert_error(401, "UNAUTHENTICATED");
-    env.send(
-        Method::GET,
-        &path,
-        None,
-        &[("authorization", "Bearer ")],
-        "",
-    )
-    .await
-    .assert_error(401, "UNAUTHENTICATED");
+    env.send(Method::GET, &path, None, &[("authorization", "Basic abc")], "")
+        .await
+        .assert_error(401, "UNAUTHENTICATED");
+    env.send(Method::GET, &path, None, &[("authorization", "Bearer ")], "")
+        .await
+        .assert_error(401, "UNAUTHENTICATED");
     env.get(&path, "nik_unknownkeyunknownkey")
         .await
         .assert_error(401, "UNAUTHENTICATED");
@@ -326,10 +277,7 @@ async fn token_is_masked_rotated_and_removed_in_secrets_manager_only() {
     )
     .await
     .ok();
-    assert_eq!(
-        env.secret_value(&id).await.as_deref(),
-        Some("secret_Rotated456")
-    );
+    assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_Rotated456"));
     assert_eq!(env.fetch_integration(&key, &id).await["token"], "********");
 
     env.post(
@@ -339,18 +287,11 @@ async fn token_is_masked_rotated_and_removed_in_secrets_manager_only() {
     )
     .await
     .ok();
-    assert_eq!(
-        env.secret_value(&id).await.as_deref(),
-        Some("secret_Rotated456")
-    );
+    assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_Rotated456"));
 
-    env.post(
-        &integration_path(&id, "update"),
-        &key,
-        &json!({"token": null}),
-    )
-    .await
-    .ok();
+    env.post(&integration_path(&id, "update"), &key, &json!({"token": null}))
+        .await
+        .ok();
     assert_eq!(env.secret_value(&id).await, None);
     assert_eq!(env.fetch_integration(&key, &id).await["token"], Value::Null);
 
@@ -361,17 +302,10 @@ async fn token_is_masked_rotated_and_removed_in_secrets_manager_only() {
     )
     .await
     .ok();
-    assert_eq!(
-        env.secret_value(&id).await.as_deref(),
-        Some("secret_Again789")
-    );
-    env.post(
-        &integration_path(&id, "update"),
-        &key,
-        &json!({"token": ""}),
-    )
-    .await
-    .ok();
+    assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_Again789"));
+    env.post(&integration_path(&id, "update"), &key, &json!({"token": ""}))
+        .await
+        .ok();
     assert_eq!(env.secret_value(&id).await, None);
     assert_eq!(env.fetch_integration(&key, &id).await["token"], Value::Null);
 
@@ -391,11 +325,8 @@ async fn paging_ordering_filters_and_jsonl() {
     for i in 0..25 {
         let team = if i % 5 == 0 { "ops" } else { "eng" };
         ids.push(
-            env.create_integration(
-                &key,
-                &json!({"name": format!("n{i}"), "meta": {"team": team, "n": i}}),
-            )
-            .await,
+            env.create_integration(&key, &json!({"name": format!("n{i}"), "meta": {"team": team, "n": i}}))
+                .await,
         );
     }
     let collect = |order: &'static str, take: u32| {
@@ -421,11 +352,7 @@ async fn paging_ordering_filters_and_jsonl() {
             seen
         }
     };
-    assert_eq!(
-        collect("asc", 10).await,
-        ids,
-        "asc is creation order, across pages"
-    );
+    assert_eq!(collect("asc", 10).await, ids, "asc is creation order, across pages");
     let mut reversed = ids.clone();
     reversed.reverse();
     assert_eq!(collect("desc", 7).await, reversed);
@@ -441,10 +368,7 @@ async fn paging_ordering_filters_and_jsonl() {
         "default order is newest first"
     );
 
-    let ops = env
-        .get(&format!("{LIST}?meta.team=ops&order=asc"), &key)
-        .await
-        .ok();
+    let ops = env.get(&format!("{LIST}?meta.team=ops&order=asc"), &key).await.ok();
     let ops_ids: Vec<&str> = ops["items"]
         .as_array()
         .unwrap()
@@ -452,10 +376,7 @@ async fn paging_ordering_filters_and_jsonl() {
         .map(|i| i["id"].as_str().unwrap())
         .collect();
     assert_eq!(ops_ids, [0, 5, 10, 15, 20].map(|i| ids[i].as_str()));
-    let n7 = env
-        .get(&format!("{LIST}?meta.n=7&meta.team=eng"), &key)
-        .await
-        .ok();
+    let n7 = env.get(&format!("{LIST}?meta.n=7&meta.team=eng"), &key).await.ok();
     assert_eq!(n7["items"].as_array().unwrap().len(), 1);
     assert_eq!(n7["items"][0]["name"], "n7");
 
@@ -470,11 +391,7 @@ async fn paging_ordering_filters_and_jsonl() {
         .await;
     assert_eq!(jsonl.status, 200);
     assert_eq!(jsonl.headers["content-type"], "application/jsonl");
-    let lines: Vec<Value> = jsonl
-        .text
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<Value> = jsonl.text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 3);
     for (line, id) in lines.iter().zip(&ids) {
         assert_eq!(line["type"], "item");
@@ -510,9 +427,7 @@ async fn paging_ordering_filters_and_jsonl() {
 async fn accounts_are_isolated() {
     let env = TestEnv::new().await;
     let (alice, bob) = (env.key().await, env.key().await);
-    let dataset = env
-        .create_dataset(&alice, &json!({"name": "alice data"}))
-        .await;
+    let dataset = env.create_dataset(&alice, &json!({"name": "alice data"})).await;
     let id = env
         .create_integration(
             &alice,
@@ -531,20 +446,12 @@ async fn accounts_are_isolated() {
     env.get(&integration_path(&id, "fetch"), &bob)
         .await
         .assert_error(404, "NOT_FOUND");
-    env.post(
-        &integration_path(&id, "update"),
-        &bob,
-        &json!({"name": "bob was here"}),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    env.post(
-        &integration_path(&id, "update"),
-        &bob,
-        &json!({"token": "secret_bob"}),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    env.post(&integration_path(&id, "update"), &bob, &json!({"name": "bob was here"}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(&integration_path(&id, "update"), &bob, &json!({"token": "secret_bob"}))
+        .await
+        .assert_error(404, "NOT_FOUND");
     env.post(&integration_path(&id, "delete"), &bob, &json!({}))
         .await
         .assert_error(404, "NOT_FOUND");
@@ -554,27 +461,17 @@ async fn accounts_are_isolated() {
     env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &bob)
         .await
         .assert_error(404, "NOT_FOUND");
-    env.get(
-        &format!("/api/v1/dataset/{dataset}/record/rec_1/fetch"),
-        &bob,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    env.post(
-        &format!("/api/v1/dataset/{dataset}/delete"),
-        &bob,
-        &json!({}),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/rec_1/fetch"), &bob)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &bob, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
     env.post(CREATE, &bob, &json!({"datasetId": dataset}))
         .await
         .assert_error(400, "VALIDATION_ERROR");
     assert_eq!(env.get(LIST, &bob).await.ok()["items"], json!([]));
-    assert_eq!(
-        env.get("/api/v1/dataset/list", &bob).await.ok()["items"],
-        json!([])
-    );
+    assert_eq!(env.get("/api/v1/dataset/list", &bob).await.ok()["items"], json!([]));
 
     // Alice's cursor positions Bob's listing only inside Bob's own data.
     env.create_integration(&alice, &json!({})).await;
@@ -588,9 +485,7 @@ async fn accounts_are_isolated() {
     assert_eq!(env.fetch_integration(&alice, &id).await, before);
     assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_alice"));
     assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &alice)
-            .await
-            .ok()["recordCount"],
+        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &alice).await.ok()["recordCount"],
         1
     );
 }
@@ -611,20 +506,14 @@ async fn concurrent_updates_lose_no_field() {
     let path = integration_path(&id, "update");
     let names = async {
         for i in 0..15 {
-            env.post(&path, &key, &json!({"name": format!("name-{i}")}))
-                .await
-                .ok();
+            env.post(&path, &key, &json!({"name": format!("name-{i}")})).await.ok();
         }
     };
     let descriptions = async {
         for i in 0..15 {
-            env.post(
-                &path,
-                &key,
-                &json!({"description": format!("description-{i}")}),
-            )
-            .await
-            .ok();
+            env.post(&path, &key, &json!({"description": format!("description-{i}")}))
+                .await
+                .ok();
         }
     };
     let metas = async {
@@ -655,23 +544,8 @@ async fn plan_limit_on_integrations() {
     env.post(CREATE, &key, &json!({"token": "secret_over_limit"}))
         .await
         .assert_error(403, "LIMIT_EXCEEDED");
-    assert_eq!(
-        env.get(LIST, &key).await.ok()["items"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
-    assert!(!format!(
-        "{:?}",
-        env.secrets
-            .list_secrets()
-            .send()
-            .await
-            .unwrap()
-            .secret_list()
-    )
-    .contains("over_limit"));
+    assert_eq!(env.get(LIST, &key).await.ok()["items"].as_array().unwrap().len(), 2);
+    assert!(!format!("{:?}", env.secrets.list_secrets().send().await.unwrap().secret_list()).contains("over_limit"));
     env.post(&integration_path(&first, "delete"), &key, &json!({}))
         .await
         .ok();
@@ -696,18 +570,14 @@ async fn deleting_an_integration_keeps_its_records() {
             .await
             .unwrap();
     }
-    env.post(&integration_path(&id, "delete"), &key, &json!({}))
-        .await
-        .ok();
+    env.post(&integration_path(&id, "delete"), &key, &json!({})).await.ok();
     let records = env
         .get(&format!("/api/v1/dataset/{dataset}/record/list"), &key)
         .await
         .ok();
     assert_eq!(records["items"].as_array().unwrap().len(), 3);
     assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key)
-            .await
-            .ok()["recordCount"],
+        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok()["recordCount"],
         3
     );
 }
@@ -718,25 +588,16 @@ async fn datasets_and_records() {
     let key = env.key().await;
     let account = alice_account(&env, &key).await;
     let dataset = env
-        .create_dataset(
-            &key,
-            &json!({"name": "KB", "description": "d", "meta": {"k": "v"}}),
-        )
+        .create_dataset(&key, &json!({"name": "KB", "description": "d", "meta": {"k": "v"}}))
         .await;
-    let fetched = env
-        .get(&format!("/api/v1/dataset/{dataset}/fetch"), &key)
-        .await
-        .ok();
+    let fetched = env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok();
     assert_eq!(fetched["name"], "KB");
     assert_eq!(fetched["meta"], json!({"k": "v"}));
     assert_eq!(fetched["recordCount"], 0);
 
     let now = chrono_now();
     env.store
-        .put_record(
-            &account,
-            &record(&dataset, "rec_a", "2025-01-01T00:00:01Z", None),
-        )
+        .put_record(&account, &record(&dataset, "rec_a", "2025-01-01T00:00:01Z", None))
         .await
         .unwrap();
     env.store
@@ -758,17 +619,12 @@ async fn datasets_and_records() {
     updated.text = "new text".into();
     assert!(!env.store.put_record(&account, &updated).await.unwrap());
     assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key)
-            .await
-            .ok()["recordCount"],
+        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok()["recordCount"],
         3
     );
 
     let list = env
-        .get(
-            &format!("/api/v1/dataset/{dataset}/record/list?order=asc"),
-            &key,
-        )
+        .get(&format!("/api/v1/dataset/{dataset}/record/list?order=asc"), &key)
         .await
         .ok();
     let ids: Vec<&str> = list["items"]
@@ -777,11 +633,7 @@ async fn datasets_and_records() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        ids,
-        ["rec_a", "rec_b"],
-        "expired records are never returned"
-    );
+    assert_eq!(ids, ["rec_a", "rec_b"], "expired records are never returned");
     assert_eq!(list["items"][0]["text"], "new text");
     assert_eq!(
         list["items"][0]["createdAt"], "2025-01-01T00:00:01Z",
@@ -807,37 +659,24 @@ async fn datasets_and_records() {
     assert_eq!(next["items"][0]["id"], "rec_a");
 
     let one = env
-        .get(
-            &format!("/api/v1/dataset/{dataset}/record/rec_b/fetch"),
-            &key,
-        )
+        .get(&format!("/api/v1/dataset/{dataset}/record/rec_b/fetch"), &key)
         .await
         .ok();
     assert_eq!(one["source"], "https://www.notion.so/rec_b");
     assert_eq!(one["meta"]["notionPageId"], "rec_b");
-    env.get(
-        &format!("/api/v1/dataset/{dataset}/record/rec_gone/fetch"),
-        &key,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
-    env.get(
-        &format!("/api/v1/dataset/{dataset}/record/nope/fetch"),
-        &key,
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/rec_gone/fetch"), &key)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/nope/fetch"), &key)
+        .await
+        .assert_error(404, "NOT_FOUND");
 
     let datasets = env.get("/api/v1/dataset/list", &key).await.ok();
     assert_eq!(datasets["items"][0]["id"], dataset);
 
-    env.post(
-        &format!("/api/v1/dataset/{dataset}/delete"),
-        &key,
-        &json!({}),
-    )
-    .await
-    .ok();
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+        .await
+        .ok();
     env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key)
         .await
         .assert_error(404, "NOT_FOUND");
@@ -856,10 +695,7 @@ async fn datasets_and_records() {
     // Writing into a deleted dataset is refused.
     assert!(env
         .store
-        .put_record(
-            &account,
-            &record(&dataset, "rec_late", "2025-01-01T00:00:00Z", None)
-        )
+        .put_record(&account, &record(&dataset, "rec_late", "2025-01-01T00:00:00Z", None))
         .await
         .is_err());
 }

@@ -29,11 +29,9 @@ async fn seeded_env() -> TestEnv {
         id: ACCOUNT.into(),
         plan: Plan::default(),
         created_at: at.clone(),
+        records_used: 0,
     };
-    env.store
-        .create_account(&account, &[KEY.to_string()])
-        .await
-        .unwrap();
+    env.store.create_account(&account, &[KEY.to_string()]).await.unwrap();
     let dataset = Dataset {
         id: DATASET.into(),
         account_id: ACCOUNT.into(),
@@ -70,17 +68,10 @@ async fn every_route_event_is_served_by_its_handler() {
     let mut seen = Vec::new();
     for route in Route::ALL {
         let file = events_dir().join(format!("{}.json", route.function_name()));
-        let text =
-            std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        let request = lambda_http::request::from_str(&text)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let request = lambda_http::request::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let (found, _) = Route::find(request.method(), request.raw_http_path()).unwrap();
-        assert_eq!(
-            found,
-            route,
-            "{} is an event of another route",
-            file.display()
-        );
+        assert_eq!(found, route, "{} is an event of another route", file.display());
         let env = seeded_env().await;
         let response = shared::api::handle(&env.app, route, request).await;
         let body: Value = serde_json::from_slice(response.body()).unwrap();
@@ -104,10 +95,9 @@ async fn authorizer_event_resolves_the_key_and_only_a_known_key() {
     assert!(decision.is_authorized);
     assert_eq!(decision.context, json!({"accountId": ACCOUNT}));
 
-    event.headers.insert(
-        "authorization",
-        "Bearer nik_notAKnownKey000000".parse().unwrap(),
-    );
+    event
+        .headers
+        .insert("authorization", "Bearer nik_notAKnownKey000000".parse().unwrap());
     let decision = shared::api::authorizer::authorize(env.app.accounts.as_ref(), &event).await;
     assert_eq!(
         decision.context,
@@ -124,10 +114,7 @@ fn every_function_crate_has_an_event_and_a_route() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    let mut expected: Vec<String> = Route::ALL
-        .iter()
-        .map(|r| r.function_name().to_string())
-        .collect();
+    let mut expected: Vec<String> = Route::ALL.iter().map(|r| r.function_name().to_string()).collect();
     expected.push("authorizer".into());
     expected.sort();
     assert_eq!(names, expected);
@@ -141,19 +128,12 @@ fn every_function_crate_has_an_event_and_a_route() {
 
 #[test]
 fn template_declares_every_function_and_route() {
-    let template =
-        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml"))
-            .unwrap();
+    let template = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../template.yaml")).unwrap();
     for route in Route::ALL {
         let block = template
             .split("Type: AWS::Serverless::Function")
             .find(|b| b.contains(&format!("Binary: {}\n", route.function_name())))
-            .unwrap_or_else(|| {
-                panic!(
-                    "template has no function with Binary: {}",
-                    route.function_name()
-                )
-            });
+            .unwrap_or_else(|| panic!("template has no function with Binary: {}", route.function_name()));
         assert!(
             block.contains(&format!("Path: {}\n", route.template())),
             "{:?} path missing",

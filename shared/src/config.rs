@@ -11,6 +11,16 @@ pub struct Config {
     pub records_table_name: String,
     /// Prefix of every integration's Secrets Manager secret name (`SECRET_PREFIX`).
     pub secret_prefix: String,
+    /// URL of the sync queue (`SYNC_QUEUE_URL`); needed by the sync route and the crawler.
+    pub sync_queue_url: Option<String>,
+    /// Seconds between two accepted manual syncs of one integration (`MANUAL_SYNC_COOLDOWN_SECS`).
+    pub manual_sync_cooldown_secs: i64,
+    /// Notion API base URL (`NOTION_API_URL`).
+    pub notion_api_url: String,
+    /// Notion requests per second per integration (`NOTION_MAX_RPS`).
+    pub notion_max_rps: u32,
+    /// Pages the crawler reads at once (`CRAWLER_CONCURRENCY`).
+    pub crawler_concurrency: usize,
 }
 
 impl Config {
@@ -26,10 +36,26 @@ impl Config {
                 .filter(|v| !v.trim().is_empty())
                 .ok_or(ConfigError::Missing(name))
         };
+        let optional = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        fn number<T: std::str::FromStr>(
+            name: &'static str,
+            value: Option<String>,
+            default: T,
+        ) -> Result<T, ConfigError> {
+            match value {
+                None => Ok(default),
+                Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid(name, v)),
+            }
+        }
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             records_table_name: required("RECORDS_TABLE_NAME")?,
             secret_prefix: required("SECRET_PREFIX")?,
+            sync_queue_url: optional("SYNC_QUEUE_URL"),
+            manual_sync_cooldown_secs: number("MANUAL_SYNC_COOLDOWN_SECS", optional("MANUAL_SYNC_COOLDOWN_SECS"), 900)?,
+            notion_api_url: optional("NOTION_API_URL").unwrap_or_else(|| "https://api.notion.com".into()),
+            notion_max_rps: number("NOTION_MAX_RPS", optional("NOTION_MAX_RPS"), 3)?,
+            crawler_concurrency: number("CRAWLER_CONCURRENCY", optional("CRAWLER_CONCURRENCY"), 4)?,
         })
     }
 }
@@ -40,19 +66,48 @@ mod tests {
 
     #[test]
     fn missing_variable_is_an_error_naming_it() {
-        let err =
-            Config::from_lookup(|n| (n == "TABLE_NAME").then(|| "t".to_string())).unwrap_err();
+        let err = Config::from_lookup(|n| (n == "TABLE_NAME").then(|| "t".to_string())).unwrap_err();
+        assert_eq!(err.to_string(), "environment variable RECORDS_TABLE_NAME is not set");
+    }
+
+    #[test]
+    fn numbers_are_checked_and_defaulted() {
+        let base = |extra: Option<(&'static str, &'static str)>| {
+            move |n: &str| match (n, extra) {
+                ("TABLE_NAME" | "RECORDS_TABLE_NAME" | "SECRET_PREFIX", _) => Some("x".to_string()),
+                (name, Some((k, v))) if name == k => Some(v.to_string()),
+                _ => None,
+            }
+        };
+        let c = Config::from_lookup(base(None)).unwrap();
+        assert_eq!(
+            (c.manual_sync_cooldown_secs, c.notion_max_rps, c.crawler_concurrency),
+            (900, 3, 4)
+        );
+        assert_eq!(c.notion_api_url, "https://api.notion.com");
+        assert_eq!(c.sync_queue_url, None);
+        let err = Config::from_lookup(base(Some(("NOTION_MAX_RPS", "fast")))).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "environment variable RECORDS_TABLE_NAME is not set"
+            "environment variable NOTION_MAX_RPS is not a valid number: \"fast\""
         );
     }
 
     #[test]
     fn reads_every_variable() {
-        let c = Config::from_lookup(|n| Some(format!("v-{n}"))).unwrap();
+        let c = Config::from_lookup(|n| match n {
+            "MANUAL_SYNC_COOLDOWN_SECS" | "NOTION_MAX_RPS" | "CRAWLER_CONCURRENCY" => Some("7".into()),
+            other => Some(format!("v-{other}")),
+        })
+        .unwrap();
         assert_eq!(c.table_name, "v-TABLE_NAME");
         assert_eq!(c.records_table_name, "v-RECORDS_TABLE_NAME");
         assert_eq!(c.secret_prefix, "v-SECRET_PREFIX");
+        assert_eq!(c.sync_queue_url.as_deref(), Some("v-SYNC_QUEUE_URL"));
+        assert_eq!(c.notion_api_url, "v-NOTION_API_URL");
+        assert_eq!(
+            (c.manual_sync_cooldown_secs, c.notion_max_rps, c.crawler_concurrency),
+            (7, 7, 7)
+        );
     }
 }

@@ -34,6 +34,9 @@ pub enum ConfigError {
     /// A required environment variable is absent or empty.
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
+    /// A numeric environment variable does not parse.
+    #[error("environment variable {0} is not a valid number: {1:?}")]
+    Invalid(&'static str, String),
 }
 
 /// A failure of a storage or secret adapter, typed so that callers can tell a conflict
@@ -154,10 +157,7 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::Validation(details) if details.len() == 1 => {
-                format!(
-                    "The request is invalid: {} {}",
-                    details[0].field, details[0].message
-                )
+                format!("The request is invalid: {} {}", details[0].field, details[0].message)
             }
             Self::Validation(_) => "The request is invalid; see details for each field.".into(),
             Self::NotFound(what) => format!("The {what} does not exist."),
@@ -182,10 +182,7 @@ impl ApiError {
             details,
         };
         let mut response = crate::http::response::json(self.status(), &body);
-        if let Self::RateLimited {
-            retry_after_secs, ..
-        } = self
-        {
+        if let Self::RateLimited { retry_after_secs, .. } = self {
             response.headers_mut().insert(
                 lambda_http::http::header::RETRY_AFTER,
                 lambda_http::http::HeaderValue::from(retry_after_secs),
@@ -202,15 +199,10 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(what) => Self::Conflict(format!(
                 "The request conflicts with a concurrent change ({what}); please retry."
             )),
-            StoreError::LimitExceeded(what) => {
-                Self::LimitExceeded(format!("Your plan's limit on {what} is reached."))
-            }
+            StoreError::LimitExceeded(what) => Self::LimitExceeded(format!("Your plan's limit on {what} is reached.")),
             StoreError::BadCursor => Self::BadRequest {
                 message: "The cursor is not valid for this listing.".into(),
-                details: vec![FieldError::new(
-                    "cursor",
-                    "is not a cursor returned by this listing",
-                )],
+                details: vec![FieldError::new("cursor", "is not a cursor returned by this listing")],
             },
             other => Self::Internal(Box::new(other)),
         }
@@ -249,9 +241,7 @@ mod tests {
 
     #[test]
     fn internal_errors_say_nothing_internal() {
-        let (status, json) = body(ApiError::Internal(
-            "dynamodb table secret-name exploded".into(),
-        ));
+        let (status, json) = body(ApiError::Internal("dynamodb table secret-name exploded".into()));
         assert_eq!(status, 500);
         assert_eq!(json["code"], "INTERNAL");
         assert!(!json.to_string().contains("exploded"));
@@ -259,10 +249,7 @@ mod tests {
 
     #[test]
     fn validation_errors_carry_details() {
-        let (status, json) = body(ApiError::Validation(vec![FieldError::new(
-            "name",
-            "is too long",
-        )]));
+        let (status, json) = body(ApiError::Validation(vec![FieldError::new("name", "is too long")]));
         assert_eq!(status, 400);
         assert_eq!(json["code"], "VALIDATION_ERROR");
         assert_eq!(json["details"][0]["field"], "name");
@@ -283,14 +270,8 @@ mod tests {
     #[test]
     fn store_conflicts_and_limits_map_to_their_codes() {
         assert_eq!(ApiError::from(StoreError::Conflict("x")).code(), "CONFLICT");
-        assert_eq!(
-            ApiError::from(StoreError::LimitExceeded("integrations")).status(),
-            403
-        );
+        assert_eq!(ApiError::from(StoreError::LimitExceeded("integrations")).status(), 403);
         assert_eq!(ApiError::from(StoreError::BadCursor).code(), "BAD_REQUEST");
-        assert_eq!(
-            ApiError::from(StoreError::aws("GetItem", "boom")).status(),
-            500
-        );
+        assert_eq!(ApiError::from(StoreError::aws("GetItem", "boom")).status(), 500);
     }
 }

@@ -4,6 +4,7 @@
 //! - [`config`]: typed configuration read from the environment,
 //! - [`error`]: the one error type and its mapping to SPEC's JSON error bodies,
 //! - [`domain`]: ids, resources, validation rules and paging, free of any AWS type,
+//! - [`crawler`]: the sync engine (checkpointed runs fed by the sync queue),
 //! - [`ports`]: the narrow storage and secret traits the handlers depend on,
 //! - [`aws`]: their DynamoDB and Secrets Manager adapters, and table provisioning,
 //! - [`http`]: request parsing, responses, authentication and the route table,
@@ -14,6 +15,7 @@
 pub mod api;
 pub mod aws;
 pub mod config;
+pub mod crawler;
 pub mod domain;
 pub mod error;
 pub mod http;

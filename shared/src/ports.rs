@@ -33,17 +33,9 @@ pub trait IntegrationStore: Send + Sync {
     /// Stores a new integration; `LimitExceeded` when the plan's integration count is reached.
     async fn create_integration(&self, integration: &Integration) -> Result<(), StoreError>;
     /// An integration of `account_id`, or none (also for another account's id).
-    async fn get_integration(
-        &self,
-        account_id: &str,
-        id: &str,
-    ) -> Result<Option<Integration>, StoreError>;
+    async fn get_integration(&self, account_id: &str, id: &str) -> Result<Option<Integration>, StoreError>;
     /// A page of the account's integrations.
-    async fn list_integrations(
-        &self,
-        account_id: &str,
-        query: &ListQuery,
-    ) -> Result<Page<Integration>, StoreError>;
+    async fn list_integrations(&self, account_id: &str, query: &ListQuery) -> Result<Page<Integration>, StoreError>;
     /// Atomically applies the fields `patch` sets, plus `has_token` when given;
     /// `NotFound` when the integration is gone.
     async fn update_integration(
@@ -66,11 +58,7 @@ pub trait DatasetStore: Send + Sync {
     /// A dataset of `account_id`, or none.
     async fn get_dataset(&self, account_id: &str, id: &str) -> Result<Option<Dataset>, StoreError>;
     /// A page of the account's datasets.
-    async fn list_datasets(
-        &self,
-        account_id: &str,
-        query: &ListQuery,
-    ) -> Result<Page<Dataset>, StoreError>;
+    async fn list_datasets(&self, account_id: &str, query: &ListQuery) -> Result<Page<Dataset>, StoreError>;
     /// Deletes a dataset and releases its records from the account's record count;
     /// `NotFound` when it is already gone. Records are purged separately.
     async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
@@ -80,22 +68,15 @@ pub trait DatasetStore: Send + Sync {
 #[async_trait]
 pub trait RecordStore: Send + Sync {
     /// A page of a dataset's unexpired records at `now` (epoch seconds).
-    async fn list_records(
-        &self,
-        dataset_id: &str,
-        query: &ListQuery,
-        now: i64,
-    ) -> Result<Page<Record>, StoreError>;
+    async fn list_records(&self, dataset_id: &str, query: &ListQuery, now: i64) -> Result<Page<Record>, StoreError>;
     /// A record, or none when missing or expired at `now`.
-    async fn get_record(
-        &self,
-        dataset_id: &str,
-        record_id: &str,
-        now: i64,
-    ) -> Result<Option<Record>, StoreError>;
+    async fn get_record(&self, dataset_id: &str, record_id: &str, now: i64) -> Result<Option<Record>, StoreError>;
     /// Writes a record, counting it against the dataset and account when it is new;
-    /// `NotFound` when the dataset is gone. Returns whether the record was new.
+    /// `NotFound` when the dataset is gone, `LimitExceeded` when the account's plan has no
+    /// record left. Returns whether the record was new.
     async fn put_record(&self, account_id: &str, record: &Record) -> Result<bool, StoreError>;
+    /// Deletes a record, releasing it from the dataset's and account's counts; absent is fine.
+    async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError>;
     /// Deletes every record of a dataset that no longer exists; returns how many.
     async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError>;
 }
@@ -104,14 +85,109 @@ pub trait RecordStore: Send + Sync {
 #[async_trait]
 pub trait TokenStore: Send + Sync {
     /// Creates or replaces the integration's token.
-    async fn put_token(
-        &self,
-        account_id: &str,
-        integration_id: &str,
-        token: &str,
-    ) -> Result<(), StoreError>;
+    async fn put_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError>;
     /// Deletes the integration's token at once (no recovery window); absent is fine.
     async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError>;
-    /// The integration's token, if one is stored.
-    async fn get_token(&self, integration_id: &str) -> Result<Option<String>, StoreError>;
+    /// The integration's token and its version id: the current one, or `version` (what a
+    /// running sync started with); none when absent.
+    async fn get_token(
+        &self,
+        integration_id: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(String, String)>, StoreError>;
+}
+
+/// How acquiring a run's lease went.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Acquired {
+    /// The run was in progress and this invocation now holds its lease.
+    Resumed(crate::crawler::state::Checkpoint),
+    /// The run has not started: build its checkpoint and call `start_run`.
+    NotStarted,
+    /// Another invocation holds the lease (a duplicate delivery): drop this message.
+    Busy,
+    /// The run already finished (a late duplicate): drop this message.
+    Finished,
+}
+
+/// How a run ended, for the integration's status fields.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncOutcome {
+    /// `synced` or `error`.
+    pub status: crate::domain::integration::SyncStatus,
+    /// One-sentence reason when `error`.
+    pub error: Option<String>,
+    /// End time when the run succeeded.
+    pub last_synced_at: Option<String>,
+    /// The run summary.
+    pub summary: serde_json::Value,
+}
+
+/// Sync bookkeeping: the manual-sync cooldown, the pending flag that coalesces requests,
+/// the run's checkpoint and lease, and the page index.
+#[async_trait]
+pub trait SyncStateStore: Send + Sync {
+    /// Records a manual sync at `now` unless one was recorded after `cutoff`; false when
+    /// the cooldown is still running.
+    async fn claim_manual_sync(&self, account_id: &str, id: &str, now: i64, cutoff: i64) -> Result<bool, StoreError>;
+    /// Marks the integration `pending` for `run_id` unless a sync is already pending (and
+    /// not older than `stale_before`); false when the request is coalesced into that one.
+    async fn request_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        run_id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError>;
+    /// Undoes `request_sync` when the message could not be queued.
+    async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError>;
+    /// Takes the lease of `run_id` for `owner` until `lease_until`.
+    async fn acquire_run(
+        &self,
+        account_id: &str,
+        id: &str,
+        run_id: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Acquired, StoreError>;
+    /// Writes the first checkpoint of a run, holding its lease; false when another
+    /// invocation started it first.
+    async fn start_run(
+        &self,
+        account_id: &str,
+        id: &str,
+        checkpoint: &crate::crawler::state::Checkpoint,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Saves the checkpoint while holding the lease (renewing it to `lease_until`), or
+    /// releasing it when `owner` is none. `Conflict` when the lease was lost.
+    async fn save_checkpoint(
+        &self,
+        account_id: &str,
+        id: &str,
+        checkpoint: &crate::crawler::state::Checkpoint,
+        holder: &str,
+        owner: Option<&str>,
+        lease_until: i64,
+    ) -> Result<(), StoreError>;
+    /// Writes the run's outcome on the integration; `NotFound` when it was deleted.
+    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;
+    /// Every page the index knows for the integration.
+    async fn load_pages(&self, id: &str) -> Result<Vec<crate::crawler::state::PageEntry>, StoreError>;
+    /// Creates or replaces index entries.
+    async fn put_pages(&self, id: &str, pages: &[crate::crawler::state::PageEntry]) -> Result<(), StoreError>;
+    /// Removes index entries.
+    async fn delete_pages(&self, id: &str, page_ids: &[String]) -> Result<(), StoreError>;
+    /// Removes the checkpoint and the index of a deleted integration.
+    async fn delete_sync_state(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
+}
+
+/// The sync queue.
+#[async_trait]
+pub trait SyncQueue: Send + Sync {
+    /// Queues a run (or its continuation).
+    async fn send(&self, message: &crate::crawler::message::SyncMessage) -> Result<(), StoreError>;
 }

@@ -3,12 +3,17 @@
 
 use crate::api::{self, App};
 use crate::aws::dynamo::DynamoStore;
+use crate::aws::queue::SqsSyncQueue;
 use crate::aws::secrets::SecretsManagerTokens;
 use crate::config::Config;
+use crate::crawler::run::{Crawler, CrawlerSettings};
 use crate::http::routes::Route;
+use crate::ports::SyncQueue;
 use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::{service_fn, Error, LambdaEvent, Request};
+use std::sync::Arc;
 
 /// Builds the adapters from a configuration and an SDK configuration.
 pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
@@ -17,11 +22,66 @@ pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
         config.table_name.clone(),
         config.records_table_name.clone(),
     );
-    let tokens = SecretsManagerTokens::new(
-        aws_sdk_secretsmanager::Client::new(sdk),
-        config.secret_prefix.clone(),
-    );
-    App::new(store, tokens)
+    let tokens = SecretsManagerTokens::new(aws_sdk_secretsmanager::Client::new(sdk), config.secret_prefix.clone());
+    let queue = config
+        .sync_queue_url
+        .as_ref()
+        .map(|url| Arc::new(SqsSyncQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())) as Arc<dyn SyncQueue>);
+    App::new(store, tokens, queue, config.manual_sync_cooldown_secs)
+}
+
+/// Builds the crawler from the same adapters; `settings` replaces the ones from `config`.
+pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSettings>) -> Result<Crawler, Error> {
+    let queue = app
+        .queue
+        .clone()
+        .ok_or(crate::error::ConfigError::Missing("SYNC_QUEUE_URL"))?;
+    let settings = settings.unwrap_or_else(|| CrawlerSettings {
+        notion_api_url: config.notion_api_url.clone(),
+        max_rps: config.notion_max_rps,
+        concurrency: config.crawler_concurrency,
+        ..CrawlerSettings::default()
+    });
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("notion-integrations/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()?;
+    Ok(Crawler {
+        integrations: app.integrations.clone(),
+        accounts: app.accounts.clone(),
+        datasets: app.datasets.clone(),
+        records: app.records.clone(),
+        tokens: app.tokens.clone(),
+        state: app.sync_state.clone(),
+        queue,
+        http,
+        clock: app.clock.clone(),
+        settings,
+    })
+}
+
+/// Time kept free before the Lambda deadline to checkpoint and queue a continuation.
+const DEADLINE_MARGIN: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs the crawler Lambda (SQS event source with partial batch failures).
+pub async fn run_crawler() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let config = Config::from_env()?;
+    let sdk = crate::aws::clients::sdk_config_from_env().await;
+    let app = build_app(&config, &sdk);
+    let crawler = build_crawler(&config, &app, None)?;
+    let crawler = &crawler;
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let remaining = event
+            .context
+            .deadline()
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or_default()
+            .saturating_sub(DEADLINE_MARGIN);
+        let deadline = tokio::time::Instant::now() + remaining;
+        Ok::<_, std::convert::Infallible>(crate::crawler::sqs::handle_batch(crawler, event.payload, deadline).await)
+    }))
+    .await
 }
 
 async fn app_from_env() -> Result<App, Error> {
@@ -48,9 +108,7 @@ pub async fn run_authorizer() -> Result<(), Error> {
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
-            Ok::<_, std::convert::Infallible>(
-                api::authorizer::authorize(app.accounts.as_ref(), &event.payload).await,
-            )
+            Ok::<_, std::convert::Infallible>(api::authorizer::authorize(app.accounts.as_ref(), &event.payload).await)
         },
     ))
     .await

@@ -41,19 +41,13 @@ pub struct Answer {
 impl Answer {
     /// The body as JSON; panics when it is not.
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.text))
     }
 
     /// Asserts a SPEC error answer with `status` and `code`, and returns its body.
     #[track_caller]
     pub fn assert_error(&self, status: u16, code: &str) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
         assert_eq!(self.headers["content-type"], "application/json");
         let body = self.json();
         assert_eq!(body["code"], code, "{}", self.text);
@@ -85,18 +79,34 @@ pub struct TestEnv {
     pub dynamodb: aws_sdk_dynamodb::Client,
     /// The configuration the Lambdas would read.
     pub config: Config,
+    /// SQS client, to inspect the sync queue.
+    pub sqs: aws_sdk_sqs::Client,
     router: axum::Router,
 }
 
 impl TestEnv {
-    /// Creates fresh tables under a unique name.
+    /// Creates fresh tables under a unique name, with SPEC's default manual cooldown.
     pub async fn new() -> Self {
+        Self::with_cooldown(900).await
+    }
+
+    /// Creates fresh tables, queue and secret prefix; manual syncs `cooldown` seconds apart.
+    pub async fn with_cooldown(cooldown: i64) -> Self {
         let sdk = shared::aws::clients::sdk_config_for_emulator(&emulator_endpoint()).await;
         let unique = ulid::Ulid::generate().to_string().to_lowercase();
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = shared::aws::provision::ensure_queue(&sqs, &format!("q-{unique}"), 30, 5)
+            .await
+            .expect("queue is created");
         let config = Config {
             table_name: format!("t-{unique}"),
             records_table_name: format!("t-{unique}-records"),
             secret_prefix: format!("test/{unique}/"),
+            sync_queue_url: Some(queue_url),
+            manual_sync_cooldown_secs: cooldown,
+            notion_api_url: "http://127.0.0.1:9".into(),
+            notion_max_rps: 3,
+            crawler_concurrency: 4,
         };
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         ensure_tables(&dynamodb, &config.table_name, &config.records_table_name)
@@ -115,6 +125,7 @@ impl TestEnv {
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
             dynamodb,
             config,
+            sqs,
         }
     }
 
@@ -125,6 +136,7 @@ impl TestEnv {
             id: new_id(IdKind::Account),
             plan,
             created_at: "2025-01-01T00:00:00Z".into(),
+            records_used: 0,
         };
         self.store
             .create_account(&account, std::slice::from_ref(&key))
@@ -155,20 +167,10 @@ impl TestEnv {
             request = request.header(*name, *value);
         }
         let request = request.body(body.into()).expect("request builds");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("router answers");
+        let response = self.router.clone().oneshot(request).await.expect("router answers");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes();
+        let bytes = response.into_body().collect().await.expect("body reads").to_bytes();
         Answer {
             status,
             headers,
@@ -178,8 +180,7 @@ impl TestEnv {
 
     /// `GET path` with `key`.
     pub async fn get(&self, path: &str, key: &str) -> Answer {
-        self.send(Method::GET, path, Some(key), &[], AxumBody::empty())
-            .await
+        self.send(Method::GET, path, Some(key), &[], AxumBody::empty()).await
     }
 
     /// `POST path` with `key` and a JSON body.
@@ -196,22 +197,14 @@ impl TestEnv {
 
     /// Creates an integration and returns its id.
     pub async fn create_integration(&self, key: &str, body: &Value) -> String {
-        let answer = self
-            .post("/api/v1/integration/notion/create", key, body)
-            .await;
-        answer.ok()["id"]
-            .as_str()
-            .expect("id is a string")
-            .to_string()
+        let answer = self.post("/api/v1/integration/notion/create", key, body).await;
+        answer.ok()["id"].as_str().expect("id is a string").to_string()
     }
 
     /// Creates a dataset and returns its id.
     pub async fn create_dataset(&self, key: &str, body: &Value) -> String {
         let answer = self.post("/api/v1/dataset/create", key, body).await;
-        answer.ok()["id"]
-            .as_str()
-            .expect("id is a string")
-            .to_string()
+        answer.ok()["id"].as_str().expect("id is a string").to_string()
     }
 
     /// Fetches an integration, asserting 200.
@@ -230,6 +223,78 @@ impl TestEnv {
                 use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
                 assert_eq!(e.code(), Some("ResourceNotFoundException"), "{e:?}");
                 None
+            }
+        }
+    }
+
+    /// A crawler on this environment talking to Notion at `notion_url`.
+    pub fn crawler(&self, notion_url: &str, max_rps: u32) -> shared::crawler::run::Crawler {
+        let settings = shared::crawler::run::CrawlerSettings {
+            notion_api_url: notion_url.to_string(),
+            max_rps,
+            concurrency: 4,
+            lease: std::time::Duration::from_secs(120),
+            checkpoint_every: std::time::Duration::from_secs(1),
+            retry: shared::notion::client::RetryPolicy {
+                max_attempts: 5,
+                base_delay: std::time::Duration::from_millis(20),
+                max_delay: std::time::Duration::from_secs(2),
+                timeout: std::time::Duration::from_secs(2),
+            },
+        };
+        shared::runtime::build_crawler(&self.config, &self.app, Some(settings)).expect("crawler builds")
+    }
+
+    /// Handles queued sync messages until the queue is empty, each invocation with
+    /// `budget`; returns how many messages were handled.
+    pub async fn drain(&self, crawler: &shared::crawler::run::Crawler, budget: std::time::Duration) -> usize {
+        let url = self.config.sync_queue_url.clone().expect("queue configured");
+        let mut handled = 0;
+        for _ in 0..1_000 {
+            let n = shared::crawler::sqs::poll_once(&self.sqs, &url, crawler, budget, 0)
+                .await
+                .expect("poll");
+            if n == 0 {
+                return handled;
+            }
+            handled += n;
+        }
+        panic!("the queue never emptied");
+    }
+
+    /// Messages waiting on the sync queue (approximate, as SQS reports it).
+    pub async fn queue_depth(&self) -> usize {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let url = self.config.sync_queue_url.clone().expect("queue configured");
+        let out = self
+            .sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .send()
+            .await
+            .expect("queue attributes");
+        let attrs = out.attributes.unwrap_or_default();
+        let get = |k: QueueAttributeName| attrs.get(&k).and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
+        get(QueueAttributeName::ApproximateNumberOfMessages)
+            + get(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+    }
+
+    /// Every record of a dataset (through the API), all pages.
+    pub async fn all_records(&self, key: &str, dataset: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/dataset/{dataset}/record/list?take=100&order=asc");
+            if let Some(c) = &cursor {
+                path.push_str(&format!("&cursor={c}"));
+            }
+            let page = self.get(&path, key).await.ok();
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_string()),
+                None => return items,
             }
         }
     }

@@ -20,6 +20,21 @@ use std::sync::Arc;
 /// Largest body the local stack accepts, as API Gateway does (10 MB).
 const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
 
+/// Runs the crawler on the local queue, as the Lambda event source does in AWS.
+pub async fn poll_forever(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    crawler: shared::crawler::run::Crawler,
+    budget: std::time::Duration,
+) {
+    loop {
+        if let Err(e) = shared::crawler::sqs::poll_once(&sqs, &queue_url, &crawler, budget, 5).await {
+            tracing::error!(error = %shared::error::error_chain(&e), "polling the sync queue failed");
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    }
+}
+
 /// The router serving the whole API.
 pub fn router(app: App) -> Router {
     Router::new().fallback(serve).with_state(Arc::new(app))
@@ -47,22 +62,14 @@ async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumRespons
             )
         }
     };
-    let event = gateway_event(
-        route,
-        &parts.method,
-        &parts.uri,
-        &parts.headers,
-        &params,
-        &body,
-    );
+    let event = gateway_event(route, &parts.method, &parts.uri, &parts.headers, &params, &body);
     let context = authorizer_context(&app, &event).await;
     let event = with_authorizer(event, context);
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
         Err(e) => {
             return to_axum(
-                ApiError::bad_request(format!("The request could not be read: {e}"))
-                    .into_response(),
+                ApiError::bad_request(format!("The request could not be read: {e}")).into_response(),
                 None,
             )
         }
@@ -181,9 +188,7 @@ fn with_authorizer(mut event: Value, context: Value) -> Value {
 fn to_axum(response: lambda_http::Response<Body>, message: Option<&str>) -> AxumResponse {
     let (parts, body) = response.into_parts();
     let bytes: Vec<u8> = match (message, body) {
-        (Some(m), _) => json!({ "message": m, "code": "NOT_FOUND" })
-            .to_string()
-            .into_bytes(),
+        (Some(m), _) => json!({ "message": m, "code": "NOT_FOUND" }).to_string().into_bytes(),
         (None, Body::Text(t)) => t.into_bytes(),
         (None, Body::Binary(b)) => b,
         (None, _) => Vec::new(),

@@ -31,12 +31,7 @@ fn config() -> Result<Config, BoxError> {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
-            .or_else(|| {
-                defaults
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.to_string())
-            })
+            .or_else(|| defaults.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
     })?)
 }
 
@@ -61,8 +56,7 @@ fn plan_from_env() -> Result<Plan, BoxError> {
 async fn main() -> Result<(), BoxError> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,aws_config=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=warn".into()),
         )
         .init();
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -79,12 +73,20 @@ async fn main() -> Result<(), BoxError> {
         [] | ["serve"] => serve(&config, &sdk, &store, &now).await,
         ["provision"] => {
             ensure_tables(store.client(), &config.table_name, &config.records_table_name).await?;
-            println!("tables {} and {} are ready", config.table_name, config.records_table_name);
+            println!(
+                "tables {} and {} are ready",
+                config.table_name, config.records_table_name
+            );
             Ok(())
         }
         ["create-account", rest @ ..] if rest.len() <= 1 => {
             let key = rest.first().map_or_else(generate_api_key, |k| k.to_string());
-            let account = Account { id: new_id(IdKind::Account), plan: plan_from_env()?, created_at: now };
+            let account = Account {
+                id: new_id(IdKind::Account),
+                plan: plan_from_env()?,
+                created_at: now,
+                records_used: 0,
+            };
             store.create_account(&account, std::slice::from_ref(&key)).await?;
             println!("account {} created; API key: {key}", account.id);
             Ok(())
@@ -100,7 +102,10 @@ async fn main() -> Result<(), BoxError> {
             println!("API key revoked");
             Ok(())
         }
-        _ => Err("usage: local-stack [serve | provision | create-account [KEY] | add-key ACCOUNT_ID [KEY] | revoke-key KEY]".into()),
+        _ => Err(
+            "usage: local-stack [serve | provision | create-account [KEY] | add-key ACCOUNT_ID [KEY] | revoke-key KEY]"
+                .into(),
+        ),
     }
 }
 
@@ -113,12 +118,13 @@ async fn serve(
     if std::env::var("AWS_ENDPOINT_URL").map_or(true, |v| v.is_empty()) {
         return Err("serve talks only to a local AWS emulator: set AWS_ENDPOINT_URL (infra/local/run.sh does)".into());
     }
-    ensure_tables(
-        store.client(),
-        &config.table_name,
-        &config.records_table_name,
-    )
-    .await?;
+    ensure_tables(store.client(), &config.table_name, &config.records_table_name).await?;
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let queue_name = std::env::var("SYNC_QUEUE_NAME").unwrap_or_else(|_| "notion-local-sync".into());
+    let queue_url = shared::aws::provision::ensure_queue(&sqs, &queue_name, 120, 5).await?;
+    let mut config = config.clone();
+    config.sync_queue_url = Some(queue_url.clone());
+    let config = &config;
     let keys: Vec<String> = match std::env::var("DEV_API_KEY") {
         Ok(v) if !v.trim().is_empty() => v
             .split(',')
@@ -130,15 +136,26 @@ async fn serve(
     let plan = plan_from_env()?;
     for key in &keys {
         if shared::domain::account::bearer_key(&format!("Bearer {key}")).is_none() {
-            return Err(format!(
-                "DEV_API_KEY entries must be 8 to 256 visible ASCII characters; {key:?} is not"
-            )
-            .into());
+            return Err(
+                format!("DEV_API_KEY entries must be 8 to 256 visible ASCII characters; {key:?} is not").into(),
+            );
         }
         let account = store.ensure_account_for_key(key, plan, now).await?;
         println!("API key {key} -> {account}");
     }
     let app = shared::runtime::build_app(config, sdk);
+    let crawler = shared::runtime::build_crawler(config, &app, None)?;
+    let budget = std::time::Duration::from_secs(
+        std::env::var("CRAWLER_INVOCATION_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(840),
+    );
+    println!(
+        "crawler polling {queue_url} (Notion at {}, {} rps)",
+        config.notion_api_url, config.notion_max_rps
+    );
+    tokio::spawn(local_stack::poll_forever(sqs, queue_url, crawler, budget));
     let port: u16 = std::env::var("PORT")
         .ok()
         .map_or(Ok(3000), |p| p.parse())

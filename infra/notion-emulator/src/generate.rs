@@ -94,14 +94,7 @@ pub fn generate(options: &Options) -> Workspace {
             ws.add_page(Parent::Page(parent), &title, in_search)
         };
         pages.push(id.clone());
-        fill_page(
-            &mut ws,
-            &mut rng,
-            &id,
-            index,
-            &mut next_tag,
-            &mut synced_original,
-        );
+        fill_page(&mut ws, &mut rng, &id, index, &mut next_tag, &mut synced_original);
         if index % 30 == 7 && ws.pages.len() + 5 < options.pages {
             let in_search = index % 60 != 7;
             let (db, _) = ws.add_database(&id, &format!("Tracker {index}"), in_search);
@@ -109,7 +102,10 @@ pub fn generate(options: &Options) -> Workspace {
             for r in 0..rows {
                 let row_tag = next_tag("r");
                 let mut props = Map::new();
-                props.insert("Status".into(), json!({"id": "st", "type": "select", "select": {"name": STATUSES[r % 3], "color": "default"}}));
+                props.insert(
+                    "Status".into(),
+                    json!({"id": "st", "type": "select", "select": {"name": STATUSES[r % 3], "color": "default"}}),
+                );
                 props.insert(
                     "Priority".into(),
                     json!({"id": "pr", "type": "number", "number": (r * 7) % 5}),
@@ -191,12 +187,7 @@ fn fill_page(
                 ws.add_block(page, "paragraph", &t, Value::Null);
             }
             12 => {
-                ws.add_block(
-                    page,
-                    "bookmark",
-                    &t,
-                    json!({"url": "https://example.com/docs"}),
-                );
+                ws.add_block(page, "bookmark", &t, json!({"url": "https://example.com/docs"}));
             }
             _ => {
                 ws.add_block(page, "heading_3", &t, Value::Null);
@@ -215,11 +206,7 @@ fn fill_page(
         // Deep nesting: eight levels of toggles and list items.
         let mut parent = page.to_string();
         for depth in 0..8 {
-            let kind = if depth % 2 == 0 {
-                "toggle"
-            } else {
-                "bulleted_list_item"
-            };
+            let kind = if depth % 2 == 0 { "toggle" } else { "bulleted_list_item" };
             let t = text(rng);
             parent = ws.add_block(&parent, kind, &t, Value::Null);
         }
@@ -270,12 +257,8 @@ mod tests {
         let a = generate(&options);
         let b = generate(&options);
         assert_eq!(a.pages.len(), 200);
-        assert_eq!(
-            a.pages.keys().collect::<Vec<_>>(),
-            b.pages.keys().collect::<Vec<_>>()
-        );
-        let kinds: std::collections::HashSet<&str> =
-            a.blocks.values().map(|b| b.kind.as_str()).collect();
+        assert_eq!(a.pages.keys().collect::<Vec<_>>(), b.pages.keys().collect::<Vec<_>>());
+        let kinds: std::collections::HashSet<&str> = a.blocks.values().map(|b| b.kind.as_str()).collect();
         for kind in [
             "table",
             "synced_block",
@@ -295,9 +278,6 @@ mod tests {
             "some pages are missed by search"
         );
         assert!(!a.databases.is_empty());
-        assert!(a
-            .blocks
-            .values()
-            .any(|b| b.kind == "table" && b.children.len() > 100));
+        assert!(a.blocks.values().any(|b| b.kind == "table" && b.children.len() > 100));
     }
 }

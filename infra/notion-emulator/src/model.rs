@@ -164,13 +164,7 @@ impl Workspace {
     }
 
     /// Appends a block under `parent` (a page or block); returns its id.
-    pub fn add_block(
-        &mut self,
-        parent: &str,
-        kind: &str,
-        text: &str,
-        extra: serde_json::Value,
-    ) -> String {
+    pub fn add_block(&mut self, parent: &str, kind: &str, text: &str, extra: serde_json::Value) -> String {
         let id = self.new_id();
         let block = Block {
             id: id.clone(),
@@ -250,12 +244,7 @@ impl Workspace {
     pub fn page_of(&self, block: &str) -> Option<String> {
         let mut current = block.to_string();
         for _ in 0..10_000 {
-            if self.pages.contains_key(&current)
-                && self
-                    .blocks
-                    .get(&current)
-                    .is_none_or(|b| b.kind != "child_page")
-            {
+            if self.pages.contains_key(&current) && self.blocks.get(&current).is_none_or(|b| b.kind != "child_page") {
                 return Some(current);
             }
             current = self.blocks.get(&current)?.parent.clone();
@@ -314,10 +303,7 @@ impl Workspace {
                 Parent::Workspace => return true,
                 Parent::Page(parent) => current = parent.clone(),
                 Parent::DataSource(ds) => {
-                    let db = self
-                        .data_sources
-                        .get(ds)
-                        .and_then(|d| self.databases.get(d));
+                    let db = self.data_sources.get(ds).and_then(|d| self.databases.get(d));
                     match db.and_then(|d| d.parent_page.clone()) {
                         Some(parent) => current = parent,
                         None => return true,
@@ -342,10 +328,7 @@ impl Workspace {
                 Parent::Workspace => return self.visible(page),
                 Parent::Page(parent) => current = parent.clone(),
                 Parent::DataSource(ds) => {
-                    let db = self
-                        .data_sources
-                        .get(ds)
-                        .and_then(|d| self.databases.get(d));
+                    let db = self.data_sources.get(ds).and_then(|d| self.databases.get(d));
                     match db.and_then(|d| d.parent_page.clone()) {
                         Some(parent) => current = parent,
                         None => return self.visible(page),
@@ -358,22 +341,14 @@ impl Workspace {
 
     /// Every page a complete sync must produce a record for.
     pub fn live_pages(&self) -> Vec<String> {
-        self.pages
-            .keys()
-            .filter(|id| self.alive(id))
-            .cloned()
-            .collect()
+        self.pages.keys().filter(|id| self.alive(id)).cloned().collect()
     }
 
     /// The texts a faithful record of `page` contains: every block's text (child pages and
     /// databases by title), table cells, and synced content, but not unsupported blocks.
     pub fn expected_texts(&self, page: &str) -> Vec<String> {
         let mut texts = Vec::new();
-        let mut stack: Vec<String> = self
-            .pages
-            .get(page)
-            .map(|p| p.children.clone())
-            .unwrap_or_default();
+        let mut stack: Vec<String> = self.pages.get(page).map(|p| p.children.clone()).unwrap_or_default();
         stack.reverse();
         let mut seen = HashSet::new();
         while let Some(id) = stack.pop() {

@@ -100,16 +100,12 @@ pub fn page(ws: &Workspace, p: &Page) -> Value {
 
 /// A block object.
 pub fn block(ws: &Workspace, b: &Block) -> Value {
-    let parent = if ws.pages.contains_key(&b.parent)
-        && ws
-            .blocks
-            .get(&b.parent)
-            .is_none_or(|pb| pb.kind != "child_page")
-    {
-        json!({"type": "page_id", "page_id": b.parent})
-    } else {
-        json!({"type": "block_id", "block_id": b.parent})
-    };
+    let parent =
+        if ws.pages.contains_key(&b.parent) && ws.blocks.get(&b.parent).is_none_or(|pb| pb.kind != "child_page") {
+            json!({"type": "page_id", "page_id": b.parent})
+        } else {
+            json!({"type": "block_id", "block_id": b.parent})
+        };
     let has_children = match b.kind.as_str() {
         "child_page" | "child_database" => false,
         _ if b.synced_from.is_some() => true,
@@ -275,11 +271,7 @@ impl<'a> MarkdownRenderer<'a> {
     }
 
     fn hole(&self, id: &str) -> String {
-        format!(
-            "<unknown url=\"{}#{}\"/>",
-            self.page_url,
-            id.replace('-', "")
-        )
+        format!("<unknown url=\"{}#{}\"/>", self.page_url, id.replace('-', ""))
     }
 
     /// Renders blocks at `depth`.
@@ -332,15 +324,8 @@ impl<'a> MarkdownRenderer<'a> {
                 self.blocks(&children, depth + 1);
             }
             "to_do" => {
-                let checked = b
-                    .extra
-                    .get("checked")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false);
-                self.line(
-                    depth,
-                    &format!("- [{}] {text}", if checked { "x" } else { " " }),
-                );
+                let checked = b.extra.get("checked").and_then(|v| v.as_bool()).unwrap_or(false);
+                self.line(depth, &format!("- [{}] {text}", if checked { "x" } else { " " }));
                 self.blocks(&children, depth + 1);
             }
             "quote" => {
@@ -360,11 +345,7 @@ impl<'a> MarkdownRenderer<'a> {
                 self.line(depth, "</callout>");
             }
             "code" => {
-                let language = b
-                    .extra
-                    .get("language")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("plain text");
+                let language = b.extra.get("language").and_then(|v| v.as_str()).unwrap_or("plain text");
                 self.line(depth, &format!("```{language}"));
                 for code_line in b.text.lines() {
                     self.line(depth, code_line);
@@ -394,11 +375,7 @@ impl<'a> MarkdownRenderer<'a> {
             "synced_block" => {
                 self.line(
                     depth,
-                    &format!(
-                        "<synced_block url=\"{}#{}\">",
-                        self.page_url,
-                        b.id.replace('-', "")
-                    ),
+                    &format!("<synced_block url=\"{}#{}\">", self.page_url, b.id.replace('-', "")),
                 );
                 self.blocks(&children, depth + 1);
                 self.line(depth, "</synced_block>");

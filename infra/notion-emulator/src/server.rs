@@ -132,9 +132,7 @@ impl Emulator {
 
     fn take_fault(&self, path: &str) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let index = faults
-            .iter()
-            .position(|f| path.contains(&f.path_contains))?;
+        let index = faults.iter().position(|f| path.contains(&f.path_contains))?;
         let fault = faults[index].clone();
         if faults[index].times <= 1 {
             faults.remove(index);
@@ -172,12 +170,10 @@ pub fn router(emulator: Arc<Emulator>) -> Router {
 
 fn json_response(status: u16, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() =
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -188,10 +184,7 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
-    let full_path = request
-        .uri()
-        .path_and_query()
-        .map_or(path.clone(), |p| p.to_string());
+    let full_path = request.uri().path_and_query().map_or(path.clone(), |p| p.to_string());
     let response = respond(&emu, request).await;
     let at_ms = emu.started.elapsed().as_millis() as u64;
     if !path.starts_with("/__emulator") {
@@ -244,8 +237,7 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
         if fault.status != 0 {
             if fault.html {
                 let mut response = Response::new(Body::from("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"));
-                *response.status_mut() =
-                    StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
+                *response.status_mut() = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
                 response
                     .headers_mut()
                     .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
@@ -281,16 +273,11 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
         (Method::POST, ["v1", "search"]) => search(ws, &body),
         (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id)),
-        (Method::GET, ["v1", "pages", id, "markdown"]) => {
-            page_markdown(ws, &normalize(id), &config)
-        }
-        (Method::GET, ["v1", "blocks", id, "children"]) => {
-            block_children(ws, &normalize(id), &query)
-        }
+        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &config),
+        (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
+        (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
         (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
-        (Method::POST, ["v1", "data_sources", id, "query"]) => {
-            query_data_source(ws, &normalize(id), &body)
-        }
+        (Method::POST, ["v1", "data_sources", id, "query"]) => query_data_source(ws, &normalize(id), &body),
         _ => error(400, "invalid_request_url", "Invalid request URL."),
     })
 }
@@ -362,12 +349,7 @@ fn page_size(value: Option<&Value>) -> Result<usize, Response> {
 }
 
 /// Pages a sorted list by id: the cursor is the id of the first item of the next page.
-fn paginate(
-    items: Vec<(String, Value)>,
-    cursor: Option<&str>,
-    size: usize,
-    kind: &str,
-) -> Response {
+fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, kind: &str) -> Response {
     let start = match cursor {
         None | Some("") => 0,
         Some(c) => match items.iter().position(|(id, _)| id == c) {
@@ -429,27 +411,15 @@ fn page_markdown(ws: &Workspace, id: &str, config: &Config) -> Response {
     let (page_id, roots, is_page) = match ws.pages.get(id) {
         Some(p) => (id.to_string(), p.children.clone(), true),
         None => match ws.blocks.get(id) {
-            Some(_) => (
-                ws.page_of(id).unwrap_or_default(),
-                vec![id.to_string()],
-                false,
-            ),
+            Some(_) => (ws.page_of(id).unwrap_or_default(), vec![id.to_string()], false),
             None => return not_found("page", id),
         },
     };
     if !ws.visible(&page_id) {
         return not_found("page", id);
     }
-    let title = ws
-        .pages
-        .get(&page_id)
-        .map(|p| p.title.clone())
-        .unwrap_or_default();
-    let mut renderer = MarkdownRenderer::new(
-        ws,
-        render::url(&title, &page_id),
-        config.markdown_block_limit,
-    );
+    let title = ws.pages.get(&page_id).map(|p| p.title.clone()).unwrap_or_default();
+    let mut renderer = MarkdownRenderer::new(ws, render::url(&title, &page_id), config.markdown_block_limit);
     if is_page {
         renderer.blocks(&roots, 0);
     } else if let Some(b) = ws.blocks.get(id) {
@@ -480,11 +450,7 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
     let children = match (ws.pages.get(id), ws.blocks.get(id)) {
         (Some(p), _) => p.children.clone(),
         (None, Some(b)) => match &b.synced_from {
-            Some(original) => ws
-                .blocks
-                .get(original)
-                .map(|o| o.children.clone())
-                .unwrap_or_default(),
+            Some(original) => ws.blocks.get(original).map(|o| o.children.clone()).unwrap_or_default(),
             None => b.children.clone(),
         },
         (None, None) => return not_found("block", id),
@@ -497,19 +463,19 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
         .iter()
         .filter_map(|c| ws.blocks.get(c).map(|b| (c.clone(), render::block(ws, b))))
         .collect();
-    paginate(
-        items,
-        params.get("start_cursor").map(String::as_str),
-        size,
-        "block",
-    )
+    paginate(items, params.get("start_cursor").map(String::as_str), size, "block")
+}
+
+fn retrieve_block(ws: &Workspace, id: &str) -> Response {
+    match ws.blocks.get(id) {
+        Some(b) if ws.page_of(id).is_some_and(|p| ws.visible(&p)) => json_response(200, &render::block(ws, b)),
+        _ => not_found("block", id),
+    }
 }
 
 fn retrieve_database(ws: &Workspace, id: &str) -> Response {
     match ws.databases.get(id) {
-        Some(db) if db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) => {
-            json_response(200, &render::database(db))
-        }
+        Some(db) if db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) => json_response(200, &render::database(db)),
         _ => not_found("database", id),
     }
 }

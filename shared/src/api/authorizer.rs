@@ -19,10 +19,7 @@ pub async fn authorize(
     accounts: &dyn AccountStore,
     event: &ApiGatewayV2CustomAuthorizerV2Request,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse<Value> {
-    let header = event
-        .headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let header = event.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.is_authorized = true;
     response.context = match account_for_header(header, accounts).await {

@@ -19,18 +19,9 @@ use serde_json::Map;
 const RESOURCE: &str = "integration";
 
 /// Refuses a `datasetId` that is not a dataset of the caller's account.
-async fn check_dataset(
-    app: &App,
-    account_id: &str,
-    patch: &IntegrationPatch,
-) -> Result<(), ApiError> {
+async fn check_dataset(app: &App, account_id: &str, patch: &IntegrationPatch) -> Result<(), ApiError> {
     if let Some(dataset_id) = patch.dataset_id.as_set() {
-        if app
-            .datasets
-            .get_dataset(account_id, dataset_id)
-            .await?
-            .is_none()
-        {
+        if app.datasets.get_dataset(account_id, dataset_id).await?.is_none() {
             return Err(ApiError::Validation(vec![FieldError::new(
                 "datasetId",
                 "does not name a dataset of your account",
@@ -41,7 +32,7 @@ async fn check_dataset(
 }
 
 /// The integration id in the path, or 404 when it is not even well-formed.
-fn integration_id(call: &Call<'_>) -> Result<String, ApiError> {
+pub(crate) fn integration_id(call: &Call<'_>) -> Result<String, ApiError> {
     let id = call.param("id", RESOURCE)?;
     if ids::is_valid(IdKind::Integration, &id) {
         Ok(id)
@@ -70,14 +61,15 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         sync_error: None,
         last_synced_at: None,
         last_sync_summary: None,
+        last_manual_sync_at: None,
+        pending_since: None,
+        pending_run_id: None,
         created_at: now.clone(),
         updated_at: now,
     };
     patch.apply_to(&mut integration);
     if let Patch::Set(token) = &patch.token {
-        app.tokens
-            .put_token(&call.account_id, &integration.id, token)
-            .await?;
+        app.tokens.put_token(&call.account_id, &integration.id, token).await?;
         integration.has_token = true;
     }
     if let Err(err) = app.integrations.create_integration(&integration).await {
@@ -95,10 +87,7 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
 /// `GET /integration/notion/list`
 pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let query = list_query(call.req)?;
-    let page = app
-        .integrations
-        .list_integrations(&call.account_id, &query)
-        .await?;
+    let page = app.integrations.list_integrations(&call.account_id, &query).await?;
     let items = page.items.iter().map(Integration::to_resource).collect();
     Ok(response::page(
         items,
@@ -125,12 +114,7 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
 pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
     let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
-    if app
-        .integrations
-        .get_integration(&call.account_id, &id)
-        .await?
-        .is_none()
-    {
+    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
         return Err(ApiError::NotFound(RESOURCE));
     }
     check_dataset(app, &call.account_id, &patch).await?;
@@ -175,22 +159,13 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     let id = integration_id(call)?;
     // The body carries nothing, but must still be a JSON object if sent.
     crate::domain::fields::ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    if app
-        .integrations
-        .get_integration(&call.account_id, &id)
-        .await?
-        .is_none()
-    {
+    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
         return Err(ApiError::NotFound(RESOURCE));
     }
     // Secret first: if the item delete then fails, a retry finishes the job, and no
     // secret outlives its integration.
     app.tokens.delete_token(&id).await?;
-    match app
-        .integrations
-        .delete_integration(&call.account_id, &id)
-        .await
-    {
+    match app.integrations.delete_integration(&call.account_id, &id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(other) => return Err(other.into()),
     }

@@ -5,13 +5,14 @@ pub mod authorizer;
 pub mod dataset;
 pub mod integration;
 pub mod record;
+pub mod sync;
 
 use crate::domain::time::{Clock, SystemClock};
 use crate::error::ApiError;
 use crate::http::auth::authenticate;
 use crate::http::request::path_param;
 use crate::http::routes::Route;
-use crate::ports::{AccountStore, DatasetStore, IntegrationStore, RecordStore, TokenStore};
+use crate::ports::{AccountStore, DatasetStore, IntegrationStore, RecordStore, SyncQueue, SyncStateStore, TokenStore};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 
@@ -28,20 +29,35 @@ pub struct App {
     pub records: Arc<dyn RecordStore>,
     /// Notion tokens.
     pub tokens: Arc<dyn TokenStore>,
+    /// Sync bookkeeping.
+    pub sync_state: Arc<dyn SyncStateStore>,
+    /// The sync queue (absent where a function has no `SYNC_QUEUE_URL`).
+    pub queue: Option<Arc<dyn SyncQueue>>,
+    /// Seconds between two accepted manual syncs.
+    pub manual_sync_cooldown_secs: i64,
     /// The current time.
     pub clock: Arc<dyn Clock>,
 }
 
 impl App {
-    /// An app over one DynamoDB store and one token store, on the system clock.
-    pub fn new(store: crate::aws::dynamo::DynamoStore, tokens: impl TokenStore + 'static) -> Self {
+    /// An app over one DynamoDB store, a token store and an optional queue, on the
+    /// system clock.
+    pub fn new(
+        store: crate::aws::dynamo::DynamoStore,
+        tokens: impl TokenStore + 'static,
+        queue: Option<Arc<dyn SyncQueue>>,
+        manual_sync_cooldown_secs: i64,
+    ) -> Self {
         let store = Arc::new(store);
         Self {
             accounts: store.clone(),
             integrations: store.clone(),
             datasets: store.clone(),
-            records: store,
+            records: store.clone(),
+            sync_state: store,
             tokens: Arc::new(tokens),
+            queue,
+            manual_sync_cooldown_secs,
             clock: Arc::new(SystemClock),
         }
     }
@@ -80,17 +96,14 @@ pub async fn handle(app: &App, route: Route, req: Request) -> Response<Body> {
 
 async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Body>, ApiError> {
     let account_id = authenticate(req, app.accounts.as_ref()).await?;
-    let call = Call {
-        account_id,
-        route,
-        req,
-    };
+    let call = Call { account_id, route, req };
     match route {
         Route::IntegrationCreate => integration::create(app, &call).await,
         Route::IntegrationList => integration::list(app, &call).await,
         Route::IntegrationFetch => integration::fetch(app, &call).await,
         Route::IntegrationUpdate => integration::update(app, &call).await,
         Route::IntegrationDelete => integration::delete(app, &call).await,
+        Route::IntegrationSync => sync::sync(app, &call).await,
         Route::DatasetCreate => dataset::create(app, &call).await,
         Route::DatasetList => dataset::list(app, &call).await,
         Route::DatasetFetch => dataset::fetch(app, &call).await,

@@ -12,8 +12,7 @@ pub async fn sdk_config_from_env() -> SdkConfig {
 /// The SDK configuration for a local AWS emulator at `endpoint` with fixed test
 /// credentials, for the local stack and the tests.
 pub async fn sdk_config_for_emulator(endpoint: &str) -> SdkConfig {
-    let credentials =
-        aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "emulator");
+    let credentials = aws_sdk_dynamodb::config::Credentials::new("testing", "testing", None, None, "emulator");
     aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))

@@ -16,15 +16,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update,
-    WriteRequest,
+    AttributeValue, Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
-type Item = HashMap<String, AttributeValue>;
+/// A DynamoDB item.
+pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// Turns a decoded cursor position into a query start key, or none when it does not belong.
 type StartKeyFn<'a> = Box<dyn Fn(&str) -> Option<Item> + Send + Sync + 'a>;
@@ -75,30 +75,28 @@ struct RecordItem {
     data: Record,
 }
 
-fn av(value: impl Serialize) -> Result<AttributeValue, StoreError> {
+pub(crate) fn av(value: impl Serialize) -> Result<AttributeValue, StoreError> {
     serde_dynamo::to_attribute_value(value).map_err(|e| StoreError::Corrupt(Box::new(e)))
 }
 
-fn to_item(value: impl Serialize) -> Result<Item, StoreError> {
+pub(crate) fn to_item(value: impl Serialize) -> Result<Item, StoreError> {
     serde_dynamo::to_item(value).map_err(|e| StoreError::Corrupt(Box::new(e)))
 }
 
-fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
     serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(Box::new(e)))
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn key(pk: String, sk: String) -> Item {
+pub(crate) fn key(pk: String, sk: String) -> Item {
     HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
 }
 
 fn string_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name)
-        .and_then(|v| v.as_s().ok())
-        .map(String::as_str)
+    item.get(name).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 
 /// Whether a cancelled transaction failed on a condition, and on which of its items.
@@ -114,9 +112,7 @@ fn cancelled_conditions(err: &SdkError<TransactWriteItemsError>) -> Option<Vec<b
     }
 }
 
-fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(
-    err: &SdkError<E>,
-) -> bool {
+pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
 
@@ -147,13 +143,14 @@ impl DynamoStore {
         &self.client
     }
 
+    /// The main table's name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Creates an account and its API keys (stored hashed). Fails with `Conflict` when a
     /// key is already in use.
-    pub async fn create_account(
-        &self,
-        account: &Account,
-        api_keys: &[String],
-    ) -> Result<(), StoreError> {
+    pub async fn create_account(&self, account: &Account, api_keys: &[String]) -> Result<(), StoreError> {
         let item = Keyed {
             pk: keys::account_pk(&account.id),
             sk: keys::ACCOUNT_SK.to_string(),
@@ -205,9 +202,9 @@ impl DynamoStore {
             id: crate::domain::ids::new_id(IdKind::Account),
             plan,
             created_at: created_at.to_string(),
+            records_used: 0,
         };
-        self.create_account(&account, &[api_key.to_string()])
-            .await?;
+        self.create_account(&account, &[api_key.to_string()]).await?;
         Ok(account.id)
     }
 
@@ -222,10 +219,7 @@ impl DynamoStore {
                     .condition_check(
                         aws_sdk_dynamodb::types::ConditionCheck::builder()
                             .table_name(&self.table)
-                            .set_key(Some(key(
-                                keys::account_pk(account_id),
-                                keys::ACCOUNT_SK.into(),
-                            )))
+                            .set_key(Some(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into())))
                             .condition_expression("attribute_exists(pk)")
                             .build()
                             .map_err(|e| StoreError::aws("TransactWriteItems", e))?,
@@ -257,11 +251,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    fn api_key_put(
-        &self,
-        account_id: &str,
-        key_hash: &str,
-    ) -> Result<TransactWriteItem, StoreError> {
+    fn api_key_put(&self, account_id: &str, key_hash: &str) -> Result<TransactWriteItem, StoreError> {
         let item = Keyed {
             pk: keys::api_key_pk(key_hash),
             sk: keys::API_KEY_SK.to_string(),
@@ -334,10 +324,7 @@ impl DynamoStore {
                     .expression_attribute_values(":p", s(prefix)),
                 None => request.key_condition_expression("#h = :h"),
             };
-            let out = request
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
+            let out = request.send().await.map_err(|e| StoreError::aws("Query", e))?;
             for raw in out.items.unwrap_or_default() {
                 scanned += 1;
                 let position = string_attr(&raw, listing.position_attr).map(str::to_string);
@@ -378,25 +365,30 @@ impl DynamoStore {
             sk_prefix: Some(prefix),
             position_attr: SK,
             start_key: Box::new(move |position| {
-                keys::id_from_sk(position, prefix, kind)
-                    .map(|_| key(start_pk.clone(), position.to_string()))
+                keys::id_from_sk(position, prefix, kind).map(|_| key(start_pk.clone(), position.to_string()))
             }),
         }
     }
 
     /// Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed.
-    async fn batch_delete(&self, table: &str, item_keys: Vec<Item>) -> Result<(), StoreError> {
-        for chunk in item_keys.chunks(25) {
-            let mut pending = chunk
-                .iter()
-                .map(|k| {
-                    let delete = DeleteRequest::builder()
-                        .set_key(Some(k.clone()))
-                        .build()
-                        .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
-                    Ok(WriteRequest::builder().delete_request(delete).build())
-                })
-                .collect::<Result<Vec<_>, StoreError>>()?;
+    pub(crate) async fn batch_delete(&self, table: &str, item_keys: Vec<Item>) -> Result<(), StoreError> {
+        let requests = item_keys
+            .into_iter()
+            .map(|k| {
+                let delete = DeleteRequest::builder()
+                    .set_key(Some(k))
+                    .build()
+                    .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+                Ok(WriteRequest::builder().delete_request(delete).build())
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.batch_write(table, requests).await
+    }
+
+    /// Writes requests in batches of 25, retrying what DynamoDB leaves unprocessed.
+    pub(crate) async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+        for chunk in requests.chunks(25) {
+            let mut pending = chunk.to_vec();
             let mut attempt = 0u32;
             while !pending.is_empty() {
                 let out = self
@@ -418,8 +410,7 @@ impl DynamoStore {
                             "items stayed unprocessed after 8 retries",
                         ));
                     }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5)))
-                        .await;
+                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
                 }
             }
         }
@@ -431,10 +422,7 @@ impl DynamoStore {
 impl AccountStore for DynamoStore {
     async fn account_id_for_key(&self, key_hash: &str) -> Result<Option<String>, StoreError> {
         let item = self
-            .get(
-                &self.table,
-                key(keys::api_key_pk(key_hash), keys::API_KEY_SK.into()),
-            )
+            .get(&self.table, key(keys::api_key_pk(key_hash), keys::API_KEY_SK.into()))
             .await?;
         Ok(match item {
             Some(item) => Some(from_item::<ApiKeyItem>(item)?.account_id),
@@ -444,10 +432,7 @@ impl AccountStore for DynamoStore {
 
     async fn get_account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
         let item = self
-            .get(
-                &self.table,
-                key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
-            )
+            .get(&self.table, key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))
             .await?;
         Ok(match item {
             Some(item) => {
@@ -456,6 +441,7 @@ impl AccountStore for DynamoStore {
                     id: a.id,
                     plan: a.plan,
                     created_at: a.created_at,
+                    records_used: a.record_count,
                 })
             }
             None => None,
@@ -495,37 +481,23 @@ impl IntegrationStore for DynamoStore {
             .send()
             .await
             .map_err(|e| match cancelled_conditions(&e) {
-                Some(failed) if failed.get(1) == Some(&true) => {
-                    StoreError::LimitExceeded("integrations")
-                }
+                Some(failed) if failed.get(1) == Some(&true) => StoreError::LimitExceeded("integrations"),
                 Some(_) => StoreError::Conflict("integration id already exists"),
                 None => StoreError::aws("TransactWriteItems", e),
             })?;
         Ok(())
     }
 
-    async fn get_integration(
-        &self,
-        account_id: &str,
-        id: &str,
-    ) -> Result<Option<Integration>, StoreError> {
+    async fn get_integration(&self, account_id: &str, id: &str) -> Result<Option<Integration>, StoreError> {
         let item = self
-            .get(
-                &self.table,
-                key(keys::account_pk(account_id), keys::integration_sk(id)),
-            )
+            .get(&self.table, key(keys::account_pk(account_id), keys::integration_sk(id)))
             .await?;
         item.map(|i| from_item::<Keyed<Integration>>(i).map(|k| k.data))
             .transpose()
     }
 
-    async fn list_integrations(
-        &self,
-        account_id: &str,
-        query: &ListQuery,
-    ) -> Result<Page<Integration>, StoreError> {
-        let listing =
-            self.account_listing(account_id, keys::INTEGRATION_PREFIX, IdKind::Integration);
+    async fn list_integrations(&self, account_id: &str, query: &ListQuery) -> Result<Page<Integration>, StoreError> {
+        let listing = self.account_listing(account_id, keys::INTEGRATION_PREFIX, IdKind::Integration);
         let page = self
             .list::<Keyed<Integration>>(listing, query, |i| query.matches_meta(&i.data.meta))
             .await?;
@@ -552,12 +524,11 @@ impl IntegrationStore for DynamoStore {
         };
         text(&mut expr, "name", &patch.name);
         text(&mut expr, "description", &patch.description);
-        let optional =
-            |expr: &mut UpdateExpression, name: &'static str, p: Patch<AttributeValue>| match p {
-                Patch::Absent => {}
-                Patch::Clear => expr.remove(name),
-                Patch::Set(v) => expr.set(name, v),
-            };
+        let optional = |expr: &mut UpdateExpression, name: &'static str, p: Patch<AttributeValue>| match p {
+            Patch::Absent => {}
+            Patch::Clear => expr.remove(name),
+            Patch::Set(v) => expr.set(name, v),
+        };
         optional(&mut expr, "datasetId", patch.dataset_id.clone().map(s));
         optional(&mut expr, "blueprintId", patch.blueprint_id.clone().map(s));
         optional(
@@ -568,10 +539,7 @@ impl IntegrationStore for DynamoStore {
         optional(
             &mut expr,
             "expiresIn",
-            patch
-                .expires_in
-                .clone()
-                .map(|v| AttributeValue::N(v.to_string())),
+            patch.expires_in.clone().map(|v| AttributeValue::N(v.to_string())),
         );
         match &patch.meta {
             Patch::Absent => {}
@@ -584,10 +552,7 @@ impl IntegrationStore for DynamoStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::account_pk(account_id),
-                keys::integration_sk(id),
-            )))
+            .set_key(Some(key(keys::account_pk(account_id), keys::integration_sk(id))))
             .update_expression(expr.text())
             .condition_expression("attribute_exists(pk)")
             .set_expression_attribute_names(Some(expr.names))
@@ -608,19 +573,13 @@ impl IntegrationStore for DynamoStore {
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::account_pk(account_id),
-                keys::integration_sk(id),
-            )))
+            .set_key(Some(key(keys::account_pk(account_id), keys::integration_sk(id))))
             .condition_expression("attribute_exists(pk)")
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
         let count = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(key(
-                keys::account_pk(account_id),
-                keys::ACCOUNT_SK.into(),
-            )))
+            .set_key(Some(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into())))
             .update_expression("SET integrationCount = integrationCount - :one")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
@@ -667,20 +626,12 @@ impl DatasetStore for DynamoStore {
 
     async fn get_dataset(&self, account_id: &str, id: &str) -> Result<Option<Dataset>, StoreError> {
         let item = self
-            .get(
-                &self.table,
-                key(keys::account_pk(account_id), keys::dataset_sk(id)),
-            )
+            .get(&self.table, key(keys::account_pk(account_id), keys::dataset_sk(id)))
             .await?;
-        item.map(|i| from_item::<Keyed<Dataset>>(i).map(|k| k.data))
-            .transpose()
+        item.map(|i| from_item::<Keyed<Dataset>>(i).map(|k| k.data)).transpose()
     }
 
-    async fn list_datasets(
-        &self,
-        account_id: &str,
-        query: &ListQuery,
-    ) -> Result<Page<Dataset>, StoreError> {
+    async fn list_datasets(&self, account_id: &str, query: &ListQuery) -> Result<Page<Dataset>, StoreError> {
         let listing = self.account_listing(account_id, keys::DATASET_PREFIX, IdKind::Dataset);
         let page = self
             .list::<Keyed<Dataset>>(listing, query, |d| query.matches_meta(&d.data.meta))
@@ -700,29 +651,17 @@ impl DatasetStore for DynamoStore {
             };
             let delete = Delete::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    keys::account_pk(account_id),
-                    keys::dataset_sk(id),
-                )))
+                .set_key(Some(key(keys::account_pk(account_id), keys::dataset_sk(id))))
                 .condition_expression("recordCount = :n")
-                .expression_attribute_values(
-                    ":n",
-                    AttributeValue::N(dataset.record_count.to_string()),
-                )
+                .expression_attribute_values(":n", AttributeValue::N(dataset.record_count.to_string()))
                 .build()
                 .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
             let release = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(key(
-                    keys::account_pk(account_id),
-                    keys::ACCOUNT_SK.into(),
-                )))
+                .set_key(Some(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into())))
                 .update_expression("SET recordCount = recordCount - :n")
                 .condition_expression("attribute_exists(pk)")
-                .expression_attribute_values(
-                    ":n",
-                    AttributeValue::N(dataset.record_count.to_string()),
-                )
+                .expression_attribute_values(":n", AttributeValue::N(dataset.record_count.to_string()))
                 .build()
                 .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
             let result = self
@@ -738,20 +677,13 @@ impl DatasetStore for DynamoStore {
                 Err(e) => return Err(StoreError::aws("TransactWriteItems", e)),
             }
         }
-        Err(StoreError::Conflict(
-            "records are being written to the dataset",
-        ))
+        Err(StoreError::Conflict("records are being written to the dataset"))
     }
 }
 
 #[async_trait]
 impl RecordStore for DynamoStore {
-    async fn list_records(
-        &self,
-        dataset_id: &str,
-        query: &ListQuery,
-        now: i64,
-    ) -> Result<Page<Record>, StoreError> {
+    async fn list_records(&self, dataset_id: &str, query: &ListQuery, now: i64) -> Result<Page<Record>, StoreError> {
         let pk = keys::records_pk(dataset_id);
         let start_pk = pk.clone();
         let listing = Listing {
@@ -779,21 +711,14 @@ impl RecordStore for DynamoStore {
         })
     }
 
-    async fn get_record(
-        &self,
-        dataset_id: &str,
-        record_id: &str,
-        now: i64,
-    ) -> Result<Option<Record>, StoreError> {
+    async fn get_record(&self, dataset_id: &str, record_id: &str, now: i64) -> Result<Option<Record>, StoreError> {
         let item = self
             .get(
                 &self.records_table,
                 key(keys::records_pk(dataset_id), keys::record_sk(record_id)),
             )
             .await?;
-        let record = item
-            .map(|i| from_item::<RecordItem>(i).map(|r| r.data))
-            .transpose()?;
+        let record = item.map(|i| from_item::<RecordItem>(i).map(|r| r.data)).transpose()?;
         Ok(record.filter(|r| !r.is_expired(now)))
     }
 
@@ -822,15 +747,9 @@ impl RecordStore for DynamoStore {
         };
         let dataset_count = count(
             &self.table,
-            key(
-                keys::account_pk(account_id),
-                keys::dataset_sk(&record.dataset_id),
-            ),
+            key(keys::account_pk(account_id), keys::dataset_sk(&record.dataset_id)),
         )?;
-        let account_count = count(
-            &self.table,
-            key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
-        )?;
+        let account_count = count(&self.table, key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))?;
         let created = self
             .client
             .transact_write_items()
@@ -843,6 +762,9 @@ impl RecordStore for DynamoStore {
             Ok(_) => return Ok(true),
             Err(e) => match cancelled_conditions(&e) {
                 Some(failed) if failed.first() == Some(&true) => {}
+                Some(failed) if failed.get(2) == Some(&true) && failed.get(1) != Some(&true) => {
+                    return Err(StoreError::LimitExceeded("records"))
+                }
                 Some(_) => return Err(StoreError::NotFound),
                 None => return Err(StoreError::aws("TransactWriteItems", e)),
             },
@@ -875,6 +797,41 @@ impl RecordStore for DynamoStore {
                 }
             })?;
         Ok(false)
+    }
+
+    async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.records_table)
+            .set_key(Some(key(keys::records_pk(dataset_id), keys::record_sk(record_id))))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let release = |k: Item| {
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(k))
+                .update_expression("SET recordCount = recordCount - :one")
+                .condition_expression("attribute_exists(pk)")
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .build()
+                .map_err(|e| StoreError::aws("TransactWriteItems", e))
+        };
+        let dataset = release(key(keys::account_pk(account_id), keys::dataset_sk(dataset_id)))?;
+        let account = release(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(dataset).build())
+            .transact_items(TransactWriteItem::builder().update(account).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already gone, or its dataset was deleted (and its records released with it).
+            Err(e) if cancelled_conditions(&e).is_some() => Ok(()),
+            Err(e) => Err(StoreError::aws("TransactWriteItems", e)),
+        }
     }
 
     async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
@@ -916,8 +873,7 @@ struct UpdateExpression {
 impl UpdateExpression {
     fn name(&mut self, attribute: &str) -> String {
         let placeholder = format!("#a{}", self.names.len());
-        self.names
-            .insert(placeholder.clone(), attribute.to_string());
+        self.names.insert(placeholder.clone(), attribute.to_string());
         placeholder
     }
 

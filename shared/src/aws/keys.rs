@@ -7,6 +7,8 @@
 //! | account     | `ACCOUNT#<account>` | `ACCOUNT`        |
 //! | integration | `ACCOUNT#<account>` | `NOTION#<id>`    |
 //! | dataset     | `ACCOUNT#<account>` | `DATASET#<id>`   |
+//! | sync run    | `ACCOUNT#<account>` | `SYNC#<integration>` |
+//! | page index  | `SYNCIDX#<integration>` | `PAGE#<page id>` |
 //!
 //! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
 //! | item   | pk                  | sk              | created                 |
@@ -57,6 +59,21 @@ pub fn dataset_sk(id: &str) -> String {
     format!("{DATASET_PREFIX}{id}")
 }
 
+/// Sort key of an integration's sync checkpoint (under its account).
+pub fn sync_sk(integration_id: &str) -> String {
+    format!("SYNC#{integration_id}")
+}
+
+/// Partition key of an integration's page index.
+pub fn sync_index_pk(integration_id: &str) -> String {
+    format!("SYNCIDX#{integration_id}")
+}
+
+/// Sort key of a page in the index.
+pub fn sync_page_sk(page_id: &str) -> String {
+    format!("PAGE#{page_id}")
+}
+
 /// Partition key of a dataset's records.
 pub fn records_pk(dataset_id: &str) -> String {
     format!("DATASET#{dataset_id}")
@@ -93,17 +110,10 @@ mod tests {
     fn keys_round_trip() {
         let id = ids::new_id(IdKind::Integration);
         assert_eq!(
-            id_from_sk(
-                &integration_sk(&id),
-                INTEGRATION_PREFIX,
-                IdKind::Integration
-            ),
+            id_from_sk(&integration_sk(&id), INTEGRATION_PREFIX, IdKind::Integration),
             Some(id.as_str())
         );
-        assert_eq!(
-            id_from_sk(&integration_sk(&id), DATASET_PREFIX, IdKind::Dataset),
-            None
-        );
+        assert_eq!(id_from_sk(&integration_sk(&id), DATASET_PREFIX, IdKind::Dataset), None);
         assert_eq!(
             id_from_sk("NOTION#bogus", INTEGRATION_PREFIX, IdKind::Integration),
             None

@@ -5,4 +5,6 @@ pub mod clients;
 pub mod dynamo;
 pub mod keys;
 pub mod provision;
+pub mod queue;
 pub mod secrets;
+pub mod sync_state;

@@ -6,8 +6,8 @@ use super::keys::{BY_CREATED_INDEX, CREATED, PK, SK, TTL_ATTRIBUTE};
 use crate::error::StoreError;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_dynamodb::Client;
 
@@ -28,11 +28,7 @@ fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreE
 }
 
 /// Creates the main and records tables unless they exist, and enables TTL on records.
-pub async fn ensure_tables(
-    client: &Client,
-    table: &str,
-    records_table: &str,
-) -> Result<(), StoreError> {
+pub async fn ensure_tables(client: &Client, table: &str, records_table: &str) -> Result<(), StoreError> {
     let main = client
         .create_table()
         .table_name(table)
@@ -49,11 +45,7 @@ pub async fn ensure_tables(
         .index_name(BY_CREATED_INDEX)
         .key_schema(key_element(PK, KeyType::Hash)?)
         .key_schema(key_element(CREATED, KeyType::Range)?)
-        .projection(
-            Projection::builder()
-                .projection_type(ProjectionType::All)
-                .build(),
-        )
+        .projection(Projection::builder().projection_type(ProjectionType::All).build())
         .build()
         .map_err(|e| StoreError::aws("CreateTable", e))?;
     let records = client
@@ -89,9 +81,7 @@ pub async fn ensure_tables(
     }
 }
 
-fn tolerate_existing<E>(
-    result: Result<(), aws_sdk_dynamodb::error::SdkError<E>>,
-) -> Result<(), StoreError>
+fn tolerate_existing<E>(result: Result<(), aws_sdk_dynamodb::error::SdkError<E>>) -> Result<(), StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
@@ -100,4 +90,46 @@ where
         Err(e) if e.code() == Some("ResourceInUseException") => Ok(()),
         Err(e) => Err(StoreError::aws("CreateTable", e)),
     }
+}
+
+/// Creates the sync queue and its dead-letter queue unless they exist; returns the
+/// queue's URL. Messages move to the DLQ after `max_receives` failed deliveries.
+pub async fn ensure_queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    visibility_timeout_secs: u32,
+    max_receives: u32,
+) -> Result<String, StoreError> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .attributes(QueueAttributeName::MessageRetentionPeriod, "1209600")
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("CreateQueue", e))?;
+    let dlq_url = dlq.queue_url.unwrap_or_default();
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("GetQueueAttributes", e))?
+        .attributes
+        .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
+        .unwrap_or_default();
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives.to_string()});
+    let queue = client
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_timeout_secs.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("CreateQueue", e))?;
+    Ok(queue.queue_url.unwrap_or_default())
 }

@@ -33,12 +33,7 @@ impl SecretsManagerTokens {
 
 #[async_trait]
 impl TokenStore for SecretsManagerTokens {
-    async fn put_token(
-        &self,
-        account_id: &str,
-        integration_id: &str,
-        token: &str,
-    ) -> Result<(), StoreError> {
+    async fn put_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
         let name = self.secret_name(integration_id);
         // A secret deleted a moment ago may still be finishing its deletion; creating one of
         // the same name fails until it has, so retry briefly.
@@ -51,12 +46,7 @@ impl TokenStore for SecretsManagerTokens {
                 .secret_string(token)
                 .description("Notion API token of one integration")
                 .tags(Tag::builder().key("accountId").value(account_id).build())
-                .tags(
-                    Tag::builder()
-                        .key("integrationId")
-                        .value(integration_id)
-                        .build(),
-                )
+                .tags(Tag::builder().key("integrationId").value(integration_id).build())
                 .send()
                 .await;
             let err = match created {
@@ -98,15 +88,20 @@ impl TokenStore for SecretsManagerTokens {
         }
     }
 
-    async fn get_token(&self, integration_id: &str) -> Result<Option<String>, StoreError> {
+    async fn get_token(
+        &self,
+        integration_id: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(String, String)>, StoreError> {
         let got = self
             .client
             .get_secret_value()
             .secret_id(self.secret_name(integration_id))
+            .set_version_id(version.map(str::to_string))
             .send()
             .await;
         match got {
-            Ok(out) => Ok(out.secret_string),
+            Ok(out) => Ok(out.secret_string.map(|t| (t, out.version_id.unwrap_or_default()))),
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
             Err(e) => Err(StoreError::aws("GetSecretValue", e)),
         }

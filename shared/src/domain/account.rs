@@ -39,6 +39,9 @@ pub struct Account {
     pub plan: Plan,
     /// Creation time, RFC 3339.
     pub created_at: String,
+    /// Records the account holds now (read-only: kept by record writes).
+    #[serde(default)]
+    pub records_used: u64,
 }
 
 /// Prefix of every API key, so a leaked key is recognisable by secret scanners.
@@ -104,9 +107,6 @@ mod tests {
         ] {
             assert_eq!(bearer_key(header), None, "{header:?}");
         }
-        assert_eq!(
-            bearer_key("bearer   nik_abcdefghij "),
-            Some("nik_abcdefghij")
-        );
+        assert_eq!(bearer_key("bearer   nik_abcdefghij "), Some("nik_abcdefghij"));
     }
 }

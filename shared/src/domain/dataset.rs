@@ -83,26 +83,13 @@ mod tests {
 
     #[test]
     fn reads_and_validates() {
-        let d = NewDataset::from_body(
-            json!({"name": "KB", "meta": {"a": 1}})
-                .as_object()
-                .unwrap()
-                .clone(),
-        )
-        .unwrap();
+        let d = NewDataset::from_body(json!({"name": "KB", "meta": {"a": 1}}).as_object().unwrap().clone()).unwrap();
         assert_eq!(d.name, "KB");
         assert_eq!(d.description, "");
         assert_eq!(d.meta["a"], 1);
-        let err = NewDataset::from_body(
-            json!({"name": "x".repeat(257)})
-                .as_object()
-                .unwrap()
-                .clone(),
-        )
-        .unwrap_err();
+        let err = NewDataset::from_body(json!({"name": "x".repeat(257)}).as_object().unwrap().clone()).unwrap_err();
         assert_eq!(err.code(), "VALIDATION_ERROR");
-        let err =
-            NewDataset::from_body(json!({"records": []}).as_object().unwrap().clone()).unwrap_err();
+        let err = NewDataset::from_body(json!({"records": []}).as_object().unwrap().clone()).unwrap_err();
         assert_eq!(err.code(), "BAD_REQUEST");
     }
 }

@@ -69,9 +69,7 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON ({e}).")))?;
     match value {
         Value::Object(map) => Ok(map),
-        _ => Err(ApiError::bad_request(
-            "The request body must be a JSON object.",
-        )),
+        _ => Err(ApiError::bad_request("The request body must be a JSON object.")),
     }
 }
 
@@ -141,10 +139,7 @@ impl ObjectReader {
             Some(Value::String(s)) if empty_clears && s.is_empty() => Patch::Clear,
             Some(Value::String(s)) => {
                 if s.chars().count() > max_chars {
-                    self.invalid(
-                        field,
-                        format!("must be at most {max_chars} characters long"),
-                    );
+                    self.invalid(field, format!("must be at most {max_chars} characters long"));
                 }
                 Patch::Set(s)
             }
@@ -180,9 +175,7 @@ impl ObjectReader {
             None => Patch::Absent,
             Some(Value::Null) => Patch::Clear,
             Some(Value::Object(m)) => {
-                let size = serde_json::to_vec(&m)
-                    .map(|v| v.len())
-                    .unwrap_or(usize::MAX);
+                let size = serde_json::to_vec(&m).map(|v| v.len()).unwrap_or(usize::MAX);
                 if size > max_bytes {
                     self.invalid(
                         field,
@@ -235,17 +228,14 @@ mod tests {
         assert!(parse_object(b"").unwrap().is_empty());
         assert!(parse_object(b"  \n").unwrap().is_empty());
         assert_eq!(
-            parse_object(&vec![b' '; MAX_BODY_BYTES + 1])
-                .unwrap_err()
-                .code(),
+            parse_object(&vec![b' '; MAX_BODY_BYTES + 1]).unwrap_err().code(),
             "BAD_REQUEST"
         );
     }
 
     #[test]
     fn unknown_fields_are_named() {
-        let Err(ApiError::BadRequest { message, details }) =
-            ObjectReader::new(obj(json!({"nmae": 1})), &["name"])
+        let Err(ApiError::BadRequest { message, details }) = ObjectReader::new(obj(json!({"nmae": 1})), &["name"])
         else {
             panic!("expected a bad request");
         };
@@ -255,8 +245,7 @@ mod tests {
 
     #[test]
     fn wrong_types_beat_invalid_values() {
-        let mut r =
-            ObjectReader::new(obj(json!({"a": 5, "b": "x".repeat(10)})), &["a", "b"]).unwrap();
+        let mut r = ObjectReader::new(obj(json!({"a": 5, "b": "x".repeat(10)})), &["a", "b"]).unwrap();
         assert_eq!(r.string("a", 5, false), Patch::Absent);
         r.string("b", 5, false);
         assert_eq!(r.finish().unwrap_err().code(), "BAD_REQUEST");
@@ -285,11 +274,7 @@ mod tests {
 
     #[test]
     fn null_clears() {
-        let mut r = ObjectReader::new(
-            obj(json!({"s": null, "n": null, "m": null})),
-            &["s", "n", "m"],
-        )
-        .unwrap();
+        let mut r = ObjectReader::new(obj(json!({"s": null, "n": null, "m": null})), &["s", "n", "m"]).unwrap();
         assert_eq!(r.string("s", 5, false), Patch::Clear);
         assert_eq!(r.integer("n", 0, 1), Patch::Clear);
         assert_eq!(r.object("m", 10), Patch::Clear);

@@ -31,18 +31,13 @@ pub fn new_id(kind: IdKind) -> String {
 
 /// Whether `id` has the shape of an id of `kind` (prefix plus a canonical ULID).
 pub fn is_valid(kind: IdKind, id: &str) -> bool {
-    id.strip_prefix(kind.prefix()).is_some_and(|rest| {
-        rest.len() == 26 && Ulid::from_string(rest).is_ok_and(|u| u.to_string() == rest)
-    })
+    id.strip_prefix(kind.prefix())
+        .is_some_and(|rest| rest.len() == 26 && Ulid::from_string(rest).is_ok_and(|u| u.to_string() == rest))
 }
 
 /// Whether `id` is a well-formed record id: 1 to 128 of `[A-Za-z0-9_-]`.
 pub fn is_valid_record_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -66,10 +61,7 @@ mod tests {
         assert!(!is_valid(IdKind::Dataset, "dataset_"));
         assert!(!is_valid(IdKind::Dataset, &format!("{}x", id)));
         assert!(!is_valid(IdKind::Dataset, &id.to_lowercase()));
-        assert!(!is_valid(
-            IdKind::Dataset,
-            "dataset_../../etc/passwd________"
-        ));
+        assert!(!is_valid(IdKind::Dataset, "dataset_../../etc/passwd________"));
     }
 
     #[test]

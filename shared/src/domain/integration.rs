@@ -90,6 +90,15 @@ pub struct Integration {
     /// Summary of the last run, as the crawler wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_summary: Option<Value>,
+    /// Epoch seconds of the last accepted manual sync (for the cooldown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_manual_sync_at: Option<i64>,
+    /// Epoch seconds since which a sync is pending.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_since: Option<i64>,
+    /// The pending run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_run_id: Option<String>,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -150,20 +159,14 @@ impl IntegrationPatch {
         let dataset_id = r.string("datasetId", 64, true);
         if let Some(id) = dataset_id.as_set() {
             if !ids::is_valid(IdKind::Dataset, id) {
-                r.invalid(
-                    "datasetId",
-                    "is not a dataset id (dataset_ followed by 26 characters)",
-                );
+                r.invalid("datasetId", "is not a dataset id (dataset_ followed by 26 characters)");
             }
         }
         let blueprint_id = r.string("blueprintId", MAX_BLUEPRINT_ID_CHARS, true);
         let token = r.string("token", MAX_TOKEN_CHARS, true);
         if let Some(t) = token.as_set() {
             if t.trim() != t || t.chars().any(char::is_control) {
-                r.invalid(
-                    "token",
-                    "must not contain whitespace at its ends or control characters",
-                );
+                r.invalid("token", "must not contain whitespace at its ends or control characters");
             }
         }
         let sync_schedule = match r.string("syncSchedule", 256, true) {
@@ -247,7 +250,8 @@ mod tests {
 
     #[test]
     fn empty_strings_and_nulls_clear() {
-        let p = patch(json!({"token": "", "syncSchedule": "", "datasetId": "", "expiresIn": null, "meta": null})).unwrap();
+        let p =
+            patch(json!({"token": "", "syncSchedule": "", "datasetId": "", "expiresIn": null, "meta": null})).unwrap();
         assert_eq!(p.token, Patch::Clear);
         assert_eq!(p.sync_schedule, Patch::Clear);
         assert_eq!(p.dataset_id, Patch::Clear);
@@ -264,22 +268,13 @@ mod tests {
             invalid_fields(json!({"description": "x".repeat(4097)})),
             ["description"]
         );
-        assert_eq!(
-            invalid_fields(json!({"expiresIn": 7_776_000_001u64})),
-            ["expiresIn"]
-        );
+        assert_eq!(invalid_fields(json!({"expiresIn": 7_776_000_001u64})), ["expiresIn"]);
         assert_eq!(invalid_fields(json!({"expiresIn": -1})), ["expiresIn"]);
         assert!(patch(json!({"expiresIn": 0})).is_ok());
         assert!(patch(json!({"expiresIn": 7_776_000_000u64})).is_ok());
-        assert_eq!(
-            invalid_fields(json!({"syncSchedule": "every day"})),
-            ["syncSchedule"]
-        );
+        assert_eq!(invalid_fields(json!({"syncSchedule": "every day"})), ["syncSchedule"]);
         assert_eq!(invalid_fields(json!({"datasetId": "ds1"})), ["datasetId"]);
-        assert_eq!(
-            invalid_fields(json!({"meta": {"k": "v".repeat(16 * 1024)}})),
-            ["meta"]
-        );
+        assert_eq!(invalid_fields(json!({"meta": {"k": "v".repeat(16 * 1024)}})), ["meta"]);
         assert_eq!(invalid_fields(json!({"token": " secret "})), ["token"]);
         assert_eq!(
             invalid_fields(json!({"name": "x".repeat(300), "expiresIn": 1.5})),
@@ -295,11 +290,7 @@ mod tests {
             json!({"expiresIn": "10"}),
             json!({"id": "notion_x"}),
         ] {
-            assert_eq!(
-                patch(body.clone()).unwrap_err().code(),
-                "BAD_REQUEST",
-                "{body}"
-            );
+            assert_eq!(patch(body.clone()).unwrap_err().code(), "BAD_REQUEST", "{body}");
         }
     }
 

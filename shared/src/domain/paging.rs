@@ -36,9 +36,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses query parameters; unknown parameters are refused so a typo never silently
     /// lists everything.
-    pub fn from_params<'a>(
-        params: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self, ApiError> {
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ApiError> {
         let mut query = Self {
             take: DEFAULT_TAKE,
             order: Order::Desc,
@@ -67,17 +65,12 @@ impl ListQuery {
                     None => {
                         return Err(ApiError::BadRequest {
                             message: "The cursor is not valid for this listing.".into(),
-                            details: vec![FieldError::new(
-                                "cursor",
-                                "is not a cursor returned by this listing",
-                            )],
+                            details: vec![FieldError::new("cursor", "is not a cursor returned by this listing")],
                         })
                     }
                 },
                 _ => match key.strip_prefix("meta.") {
-                    Some(name) if !name.is_empty() => query
-                        .meta_filters
-                        .push((name.to_string(), value.to_string())),
+                    Some(name) if !name.is_empty() => query.meta_filters.push((name.to_string(), value.to_string())),
                     _ => unknown.push(FieldError::new(key, "is not a known query parameter")),
                 },
             }
@@ -97,13 +90,11 @@ impl ListQuery {
     /// Whether `meta` satisfies every filter. A string value matches its text; any other
     /// value matches its JSON form (`meta.count=3`, `meta.public=true`).
     pub fn matches_meta(&self, meta: &Map<String, Value>) -> bool {
-        self.meta_filters
-            .iter()
-            .all(|(key, wanted)| match meta.get(key) {
-                Some(Value::String(s)) => s == wanted,
-                Some(other) => serde_json::to_string(other).is_ok_and(|text| text == *wanted),
-                None => false,
-            })
+        self.meta_filters.iter().all(|(key, wanted)| match meta.get(key) {
+            Some(Value::String(s)) => s == wanted,
+            Some(other) => serde_json::to_string(other).is_ok_and(|text| text == *wanted),
+            None => false,
+        })
     }
 }
 
@@ -147,10 +138,7 @@ mod tests {
         assert_eq!(q.take, 5);
         assert_eq!(q.order, Order::Asc);
         assert_eq!(q.after.as_deref(), Some("NOTION#X"));
-        assert_eq!(
-            q.meta_filters,
-            vec![("team".to_string(), "eng".to_string())]
-        );
+        assert_eq!(q.meta_filters, vec![("team".to_string(), "eng".to_string())]);
     }
 
     #[test]
@@ -169,15 +157,11 @@ mod tests {
             );
         }
         assert_eq!(
-            ListQuery::from_params([("cursor", "!!!")])
-                .unwrap_err()
-                .code(),
+            ListQuery::from_params([("cursor", "!!!")]).unwrap_err().code(),
             "BAD_REQUEST"
         );
         assert_eq!(
-            ListQuery::from_params([("ordr", "asc")])
-                .unwrap_err()
-                .code(),
+            ListQuery::from_params([("ordr", "asc")]).unwrap_err().code(),
             "BAD_REQUEST"
         );
         assert_eq!(

@@ -29,9 +29,7 @@ impl SyncSchedule {
             "@weekly" => return Ok(Self::Weekly),
             "@monthly" => return Ok(Self::Monthly),
             _ if text.starts_with('@') => {
-                return Err(format!(
-                    "'{text}' is not one of @hourly, @daily, @weekly, @monthly"
-                ))
+                return Err(format!("'{text}' is not one of @hourly, @daily, @weekly, @monthly"))
             }
             _ => {}
         }
@@ -46,9 +44,7 @@ impl SyncSchedule {
             check_field(spec, value)?;
         }
         if fields[2] != "*" && fields[2] != "?" && fields[4] != "*" && fields[4] != "?" {
-            return Err(
-                "cannot restrict both day-of-month and day-of-week; set one of them to *".into(),
-            );
+            return Err("cannot restrict both day-of-month and day-of-week; set one of them to *".into());
         }
         Ok(Self::Cron(fields.join(" ")))
     }
@@ -117,13 +113,9 @@ fn value(spec: &FieldSpec, text: &str) -> Result<u32, String> {
         // Month names count from 1 (JAN), day names from 0 (SUN): the field's minimum.
         return Ok(pos as u32 + spec.min);
     }
-    let n: u32 = text.parse().map_err(|_| {
-        format!(
-            "{} field: '{text}' is not a number{}",
-            spec.name,
-            name_hint(spec)
-        )
-    })?;
+    let n: u32 = text
+        .parse()
+        .map_err(|_| format!("{} field: '{text}' is not a number{}", spec.name, name_hint(spec)))?;
     if n < spec.min || n > spec.max {
         return Err(format!(
             "{} field: {n} is out of range {}-{}",
@@ -167,15 +159,10 @@ fn check_field(spec: &FieldSpec, text: &str) -> Result<(), String> {
             Some((lo, hi)) => {
                 let (lo, hi) = (value(spec, lo)?, value(spec, hi)?);
                 if lo > hi {
-                    return Err(format!(
-                        "{} field: range {lo}-{hi} runs backwards",
-                        spec.name
-                    ));
+                    return Err(format!("{} field: range {lo}-{hi} runs backwards", spec.name));
                 }
             }
-            None if range.is_empty() => {
-                return Err(format!("{} field: empty list item in '{text}'", spec.name))
-            }
+            None if range.is_empty() => return Err(format!("{} field: empty list item in '{text}'", spec.name)),
             None => {
                 value(spec, range)?;
             }
@@ -191,13 +178,8 @@ mod tests {
     #[test]
     fn presets() {
         assert_eq!(SyncSchedule::parse("@daily").unwrap(), SyncSchedule::Daily);
-        assert_eq!(
-            SyncSchedule::parse(" @hourly ").unwrap().as_text(),
-            "@hourly"
-        );
-        assert!(SyncSchedule::parse("@yearly")
-            .unwrap_err()
-            .contains("@yearly"));
+        assert_eq!(SyncSchedule::parse(" @hourly ").unwrap().as_text(), "@hourly");
+        assert!(SyncSchedule::parse("@yearly").unwrap_err().contains("@yearly"));
     }
 
     #[test]
@@ -214,10 +196,7 @@ mod tests {
             let parsed = SyncSchedule::parse(expr).unwrap_or_else(|e| panic!("{expr}: {e}"));
             assert_eq!(parsed, SyncSchedule::Cron(expr.to_string()));
         }
-        assert_eq!(
-            SyncSchedule::parse("0  1 * *   *").unwrap().as_text(),
-            "0 1 * * *"
-        );
+        assert_eq!(SyncSchedule::parse("0  1 * *   *").unwrap().as_text(), "0 1 * * *");
     }
 
     #[test]

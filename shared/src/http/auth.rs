@@ -23,10 +23,7 @@ pub fn authorizer_account_id(req: &Request) -> Option<String> {
 }
 
 /// Resolves the key in an `Authorization` header value to an account id.
-pub async fn account_for_header(
-    header: Option<&str>,
-    accounts: &dyn AccountStore,
-) -> Result<String, ApiError> {
+pub async fn account_for_header(header: Option<&str>, accounts: &dyn AccountStore) -> Result<String, ApiError> {
     let header = header.ok_or(ApiError::Unauthenticated(
         "The Authorization header is missing; send Authorization: Bearer <api key>.",
     ))?;
@@ -45,9 +42,6 @@ pub async fn authenticate(req: &Request, accounts: &dyn AccountStore) -> Result<
     if let Some(id) = authorizer_account_id(req) {
         return Ok(id);
     }
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let header = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     account_for_header(header, accounts).await
 }

@@ -48,11 +48,7 @@ pub fn path_param(req: &Request, route: Route, name: &str) -> Option<String> {
         return Some(v.to_string());
     }
     let path = req.raw_http_path();
-    let path = if path.is_empty() {
-        req.uri().path()
-    } else {
-        path
-    };
+    let path = if path.is_empty() { req.uri().path() } else { path };
     route
         .match_path(path)?
         .into_iter()

@@ -11,15 +11,13 @@ pub const NEXT_CURSOR_HEADER: &str = "x-next-cursor";
 /// A JSON answer.
 pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
     // Serializing our own response types cannot fail; fall back to a fixed body anyway.
-    let text = serde_json::to_string(body).unwrap_or_else(|_| {
-        r#"{"message":"Something went wrong on our side.","code":"INTERNAL"}"#.into()
-    });
+    let text = serde_json::to_string(body)
+        .unwrap_or_else(|_| r#"{"message":"Something went wrong on our side.","code":"INTERNAL"}"#.into());
     let mut response = Response::new(Body::Text(text));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -40,10 +38,9 @@ pub fn page(items: Vec<Value>, cursor: Option<String>, jsonl: bool) -> Response<
         text.push('\n');
     }
     let mut response = Response::new(Body::Text(text));
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/jsonl"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jsonl"));
     if let Some(c) = cursor.and_then(|c| HeaderValue::from_str(&c).ok()) {
         response.headers_mut().insert(NEXT_CURSOR_HEADER, c);
     }

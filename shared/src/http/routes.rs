@@ -17,6 +17,8 @@ pub enum Route {
     IntegrationUpdate,
     /// `POST /integration/notion/{id}/delete`
     IntegrationDelete,
+    /// `POST /integration/notion/{id}/sync`
+    IntegrationSync,
     /// `POST /dataset/create`
     DatasetCreate,
     /// `GET /dataset/list`
@@ -45,12 +47,13 @@ pub enum RouteMiss {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 11] = [
+    pub const ALL: [Route; 12] = [
         Self::IntegrationCreate,
         Self::IntegrationList,
         Self::IntegrationFetch,
         Self::IntegrationUpdate,
         Self::IntegrationDelete,
+        Self::IntegrationSync,
         Self::DatasetCreate,
         Self::DatasetList,
         Self::DatasetFetch,
@@ -80,6 +83,7 @@ impl Route {
             Self::IntegrationFetch => "/api/v1/integration/notion/{id}/fetch",
             Self::IntegrationUpdate => "/api/v1/integration/notion/{id}/update",
             Self::IntegrationDelete => "/api/v1/integration/notion/{id}/delete",
+            Self::IntegrationSync => "/api/v1/integration/notion/{id}/sync",
             Self::DatasetCreate => "/api/v1/dataset/create",
             Self::DatasetList => "/api/v1/dataset/list",
             Self::DatasetFetch => "/api/v1/dataset/{id}/fetch",
@@ -97,6 +101,7 @@ impl Route {
             Self::IntegrationFetch => "integration-fetch",
             Self::IntegrationUpdate => "integration-update",
             Self::IntegrationDelete => "integration-delete",
+            Self::IntegrationSync => "integration-sync",
             Self::DatasetCreate => "dataset-create",
             Self::DatasetList => "dataset-list",
             Self::DatasetFetch => "dataset-fetch",
@@ -151,10 +156,7 @@ mod tests {
     #[test]
     fn every_route_matches_its_own_template_and_only_it() {
         for route in Route::ALL {
-            let path = route
-                .template()
-                .replace("{id}", "x_1")
-                .replace("{recordId}", "r_2");
+            let path = route.template().replace("{id}", "x_1").replace("{recordId}", "r_2");
             let (found, params) = Route::find(&route.method(), &path).unwrap();
             assert_eq!(found, route, "{path}");
             assert_eq!(params.len(), route.template().matches('{').count());
@@ -166,10 +168,7 @@ mod tests {
         let params = Route::RecordFetch
             .match_path("/prod/api/v1/dataset/d1/record/r1/fetch/")
             .unwrap();
-        assert_eq!(
-            params,
-            vec![("id", "d1".to_string()), ("recordId", "r1".to_string())]
-        );
+        assert_eq!(params, vec![("id", "d1".to_string()), ("recordId", "r1".to_string())]);
         assert!(Route::IntegrationFetch
             .match_path("/api/v1/integration/notion//fetch")
             .is_none());

@@ -98,21 +98,12 @@ impl std::fmt::Debug for NotionClient {
 enum Attempt {
     Done(Value),
     Fail(NotionError),
-    Retry {
-        reason: String,
-        after: Option<Duration>,
-    },
+    Retry { reason: String, after: Option<Duration> },
 }
 
 impl NotionClient {
     /// A client for `base_url` (`NOTION_API_URL`) limited to `max_rps` requests per second.
-    pub fn new(
-        http: reqwest::Client,
-        base_url: &str,
-        token: &str,
-        max_rps: u32,
-        policy: RetryPolicy,
-    ) -> Self {
+    pub fn new(http: reqwest::Client, base_url: &str, token: &str, max_rps: u32, policy: RetryPolicy) -> Self {
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
@@ -182,9 +173,7 @@ impl NotionClient {
                 },
             },
             StatusCode::UNAUTHORIZED => Attempt::Fail(NotionError::Unauthorized),
-            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => {
-                Attempt::Fail(NotionError::NotFound(status.as_u16()))
-            }
+            StatusCode::NOT_FOUND | StatusCode::FORBIDDEN => Attempt::Fail(NotionError::NotFound(status.as_u16())),
             StatusCode::BAD_REQUEST => Attempt::Fail(NotionError::Invalid {
                 code: field("code"),
                 message: field("message"),
@@ -196,12 +185,10 @@ impl NotionClient {
                     after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
                 }
             }
-            s if s.is_server_error() || s.as_u16() == 529 || s == StatusCode::CONFLICT => {
-                Attempt::Retry {
-                    reason: format!("{} {}", s.as_u16(), field("code")),
-                    after: retry_after,
-                }
-            }
+            s if s.is_server_error() || s.as_u16() == 529 || s == StatusCode::CONFLICT => Attempt::Retry {
+                reason: format!("{} {}", s.as_u16(), field("code")),
+                after: retry_after,
+            },
             s => Attempt::Fail(NotionError::Invalid {
                 code: s.as_u16().to_string(),
                 message: field("message"),
@@ -209,12 +196,7 @@ impl NotionClient {
         }
     }
 
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, NotionError> {
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, NotionError> {
         let url = format!("{}{path}", self.base_url);
         let mut attempt = 0;
         loop {
@@ -276,29 +258,19 @@ impl NotionClient {
     }
 
     /// `POST /v1/data_sources/{id}/query`, one page of rows.
-    pub async fn query_data_source(
-        &self,
-        id: &str,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, NotionError> {
+    pub async fn query_data_source(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let mut body = json!({ "page_size": 100 });
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);
         }
-        self.call(
-            Method::POST,
-            &format!("/v1/data_sources/{id}/query"),
-            Some(body),
-        )
-        .await
-        .map(|v| ListPage::from_json(&v))
+        self.call(Method::POST, &format!("/v1/data_sources/{id}/query"), Some(body))
+            .await
+            .map(|v| ListPage::from_json(&v))
     }
 
     /// `GET /v1/databases/{id}`: the ids of its data sources.
     pub async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError> {
-        let db = self
-            .call(Method::GET, &format!("/v1/databases/{id}"), None)
-            .await?;
+        let db = self.call(Method::GET, &format!("/v1/databases/{id}"), None).await?;
         Ok(db
             .get("data_sources")
             .and_then(Value::as_array)
@@ -312,22 +284,21 @@ impl NotionClient {
 
     /// `GET /v1/pages/{id}`.
     pub async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError> {
-        self.call(Method::GET, &format!("/v1/pages/{id}"), None)
-            .await
+        self.call(Method::GET, &format!("/v1/pages/{id}"), None).await
     }
 
     /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).
     pub async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
-        self.call(Method::GET, &format!("/v1/pages/{id}/markdown"), None)
-            .await
+        self.call(Method::GET, &format!("/v1/pages/{id}/markdown"), None).await
+    }
+
+    /// `GET /v1/blocks/{id}`.
+    pub async fn retrieve_block(&self, id: &str) -> Result<Value, NotionError> {
+        self.call(Method::GET, &format!("/v1/blocks/{id}"), None).await
     }
 
     /// `GET /v1/blocks/{id}/children`, one page.
-    pub async fn block_children(
-        &self,
-        id: &str,
-        cursor: Option<&str>,
-    ) -> Result<ListPage, NotionError> {
+    pub async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let mut path = format!("/v1/blocks/{id}/children?page_size=100");
         if let Some(c) = cursor {
             path.push_str("&start_cursor=");

@@ -41,18 +41,12 @@ impl RateLimiter {
             let wait = {
                 let mut state = self.state.lock().await;
                 let now = Instant::now();
-                while state
-                    .sent
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) >= WINDOW)
-                {
+                while state.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     state.sent.pop_front();
                 }
                 match state.paused_until {
                     Some(until) if until > now => Some(until - now),
-                    _ if state.sent.len() >= self.rps => {
-                        state.sent.front().map(|t| WINDOW - now.duration_since(*t))
-                    }
+                    _ if state.sent.len() >= self.rps => state.sent.front().map(|t| WINDOW - now.duration_since(*t)),
                     _ => {
                         state.sent.push_back(now);
                         None

@@ -52,10 +52,7 @@ pub fn rich_text(parts: Option<&Value>) -> String {
     };
     let mut out = String::new();
     for part in parts {
-        let text = part
-            .get("plain_text")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let text = part.get("plain_text").and_then(Value::as_str).unwrap_or_default();
         if text.is_empty() {
             continue;
         }
@@ -92,8 +89,7 @@ struct BlockRenderer {
 
 impl BlockRenderer {
     fn line(&mut self, indent: usize, prefix: &str, text: &str) {
-        self.lines
-            .push(format!("{}{prefix}{text}", "  ".repeat(indent)));
+        self.lines.push(format!("{}{prefix}{text}", "  ".repeat(indent)));
     }
 
     fn blank(&mut self) {
@@ -115,10 +111,7 @@ impl BlockRenderer {
             let data = node.block.get(&kind).cloned().unwrap_or(Value::Null);
             let text = rich_text(data.get("rich_text"));
             let q = if quote { "> " } else { "" };
-            let is_list = matches!(
-                kind.as_str(),
-                "bulleted_list_item" | "numbered_list_item" | "to_do"
-            );
+            let is_list = matches!(kind.as_str(), "bulleted_list_item" | "numbered_list_item" | "to_do");
             if kind == "numbered_list_item" {
                 number += 1;
             } else {
@@ -136,11 +129,7 @@ impl BlockRenderer {
                     self.render(&node.children, indent, quote);
                 }
                 "heading_1" | "heading_2" | "heading_3" | "heading_4" => {
-                    let level = kind
-                        .chars()
-                        .last()
-                        .and_then(|c| c.to_digit(10))
-                        .unwrap_or(1) as usize;
+                    let level = kind.chars().last().and_then(|c| c.to_digit(10)).unwrap_or(1) as usize;
                     self.line(indent, q, &format!("{} {text}", "#".repeat(level)));
                     self.render(&node.children, indent, quote);
                 }
@@ -153,15 +142,8 @@ impl BlockRenderer {
                     self.render(&node.children, indent + 1, quote);
                 }
                 "to_do" => {
-                    let checked = data
-                        .get("checked")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false);
-                    self.line(
-                        indent,
-                        q,
-                        &format!("- [{}] {text}", if checked { "x" } else { " " }),
-                    );
+                    let checked = data.get("checked").and_then(Value::as_bool).unwrap_or(false);
+                    self.line(indent, q, &format!("- [{}] {text}", if checked { "x" } else { " " }));
                     self.render(&node.children, indent + 1, quote);
                 }
                 "toggle" => {
@@ -178,10 +160,7 @@ impl BlockRenderer {
                     self.render(&node.children, indent, true);
                 }
                 "code" => {
-                    let language = data
-                        .get("language")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let language = data.get("language").and_then(Value::as_str).unwrap_or_default();
                     self.line(indent, q, &format!("```{language}"));
                     for code_line in plain_text(data.get("rich_text")).lines() {
                         self.line(indent, q, code_line);
@@ -190,16 +169,11 @@ impl BlockRenderer {
                 }
                 "divider" => self.line(indent, q, "---"),
                 "equation" => {
-                    let expr = data
-                        .get("expression")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let expr = data.get("expression").and_then(Value::as_str).unwrap_or_default();
                     self.line(indent, q, &format!("$${expr}$$"));
                 }
                 "table" => self.table(&node.children, indent, q),
-                "column_list" | "column" | "synced_block" | "template" => {
-                    self.render(&node.children, indent, quote)
-                }
+                "column_list" | "column" | "synced_block" | "template" => self.render(&node.children, indent, quote),
                 "child_page" | "child_database" => {
                     let id = node
                         .block
@@ -207,10 +181,7 @@ impl BlockRenderer {
                         .and_then(Value::as_str)
                         .unwrap_or_default()
                         .to_string();
-                    let title = data
-                        .get("title")
-                        .and_then(Value::as_str)
-                        .unwrap_or("Untitled");
+                    let title = data.get("title").and_then(Value::as_str).unwrap_or("Untitled");
                     self.line(indent, q, &format!("[{title}]({})", page_url(&id)));
                     let list = if kind == "child_page" {
                         &mut self.out.child_pages
@@ -220,10 +191,7 @@ impl BlockRenderer {
                     push_unique(list, id);
                 }
                 "link_to_page" => {
-                    let target = data
-                        .get("page_id")
-                        .and_then(Value::as_str)
-                        .map(str::to_string);
+                    let target = data.get("page_id").and_then(Value::as_str).map(str::to_string);
                     if let Some(id) = target {
                         self.line(indent, q, &format!("[Linked page]({})", page_url(&id)));
                         push_unique(&mut self.out.child_pages, id);
@@ -243,20 +211,13 @@ impl BlockRenderer {
                     );
                 }
                 "image" | "video" | "file" | "pdf" | "audio" => {
-                    let file_type = data
-                        .get("type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("external");
+                    let file_type = data.get("type").and_then(Value::as_str).unwrap_or("external");
                     let url = data
                         .pointer(&format!("/{file_type}/url"))
                         .and_then(Value::as_str)
                         .unwrap_or_default();
                     let caption = rich_text(data.get("caption"));
-                    let label = if caption.is_empty() {
-                        kind.clone()
-                    } else {
-                        caption
-                    };
+                    let label = if caption.is_empty() { kind.clone() } else { caption };
                     self.line(indent, q, &format!("[{label}]({url})"));
                 }
                 "breadcrumb" | "table_of_contents" | "table_row" => {}
@@ -271,20 +232,11 @@ impl BlockRenderer {
                 .block
                 .pointer("/table_row/cells")
                 .and_then(Value::as_array)
-                .map(|cells| {
-                    cells
-                        .iter()
-                        .map(|c| rich_text(Some(c)).replace('|', "\\|"))
-                        .collect()
-                })
+                .map(|cells| cells.iter().map(|c| rich_text(Some(c)).replace('|', "\\|")).collect())
                 .unwrap_or_default();
             self.line(indent, q, &format!("| {} |", cells.join(" | ")));
             if i == 0 {
-                self.line(
-                    indent,
-                    q,
-                    &format!("|{}", " --- |".repeat(cells.len().max(1))),
-                );
+                self.line(indent, q, &format!("|{}", " --- |".repeat(cells.len().max(1))));
             }
         }
     }
@@ -302,22 +254,17 @@ pub fn render_blocks(nodes: &[BlockNode]) -> Rendered {
     out
 }
 
-static ATTRIBUTE_LIST: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"\s*\{[a-z-]+="[^"]*"(\s+[a-z-]+="[^"]*")*\}\s*$"#).expect("valid regex")
-});
+static ATTRIBUTE_LIST: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\s*\{[a-z-]+="[^"]*"(\s+[a-z-]+="[^"]*")*\}\s*$"#).expect("valid regex"));
 static LINK_TAG: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"<(page|database|mention-page|mention-database)\s+url="([^"]*)"[^>]*>(.*?)</(?:page|database|mention-page|mention-database)>"#)
         .expect("valid regex")
 });
-static OTHER_INLINE_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"</?(mention-[a-z-]+|span|color|u|br)(\s+[^>]*)?/?>"#).expect("valid regex")
-});
-static UNKNOWN_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"<unknown\s+([^>]*?)/?>"#).expect("valid regex"));
-static ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"([a-z-]+)="([^"]*)""#).expect("valid regex"));
-static CELL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"<td[^>]*>(.*?)</td>"#).expect("valid regex"));
+static OTHER_INLINE_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"</?(mention-[a-z-]+|span|color|u|br)(\s+[^>]*)?/?>"#).expect("valid regex"));
+static UNKNOWN_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"<unknown\s+([^>]*?)/?>"#).expect("valid regex"));
+static ATTR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"([a-z-]+)="([^"]*)""#).expect("valid regex"));
+static CELL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"<td[^>]*>(.*?)</td>"#).expect("valid regex"));
 
 fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -402,12 +349,7 @@ pub fn normalize_enhanced(markdown: &str) -> Rendered {
                 .captures_iter(&tag[1])
                 .map(|c| (c[1].to_string(), c[2].to_string()))
                 .collect();
-            let get = |name: &str| {
-                attrs
-                    .iter()
-                    .find(|(k, _)| k == name)
-                    .map(|(_, v)| v.clone())
-            };
+            let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
             match (get("alt"), get("url")) {
                 (Some(alt), _) => out.skipped.push(alt),
                 (None, Some(url)) => match fragment_id(&url).or_else(|| id_from_url(&url)) {
@@ -426,11 +368,7 @@ pub fn normalize_enhanced(markdown: &str) -> Rendered {
             || text
                 .split_once(". ")
                 .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        let indent = if is_list {
-            "  ".repeat(depth)
-        } else {
-            String::new()
-        };
+        let indent = if is_list { "  ".repeat(depth) } else { String::new() };
         lines.push(format!("{indent}{text}"));
     }
     out.text = collapse_blank_lines(&lines);
@@ -575,9 +513,7 @@ mod tests {
         assert_eq!(r.child_pages, ["1429989f-e8ac-4eff-bc8f-57f56486db54"]);
         assert_eq!(r.child_databases, ["2429989f-e8ac-4eff-bc8f-57f56486db54"]);
         assert_eq!(r.holes, ["3429989f-e8ac-4eff-bc8f-57f56486db54"]);
-        assert!(r
-            .text
-            .contains(&hole_marker("3429989f-e8ac-4eff-bc8f-57f56486db54")));
+        assert!(r.text.contains(&hole_marker("3429989f-e8ac-4eff-bc8f-57f56486db54")));
         assert_eq!(r.skipped, ["ai_block"]);
         assert!(r.text.contains("<page url=\"x\">not a tag in code</page>"));
     }

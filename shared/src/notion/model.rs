@@ -32,23 +32,12 @@ pub struct ListPage {
 impl ListPage {
     /// Reads Notion's list envelope.
     pub fn from_json(v: &Value) -> Self {
-        let results = v
-            .get("results")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let results = v.get("results").and_then(Value::as_array).cloned().unwrap_or_default();
         let has_more = v.get("has_more").and_then(Value::as_bool).unwrap_or(false);
         let next_cursor = has_more
-            .then(|| {
-                v.get("next_cursor")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
+            .then(|| v.get("next_cursor").and_then(Value::as_str).map(str::to_string))
             .flatten();
-        Self {
-            results,
-            next_cursor,
-        }
+        Self { results, next_cursor }
     }
 }
 
@@ -67,27 +56,15 @@ pub fn plain_text(rich_text: Option<&Value>) -> String {
 
 /// The value of one page property as text; empty when it has none.
 pub fn property_text(property: &Value) -> String {
-    let kind = property
-        .get("type")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let kind = property.get("type").and_then(Value::as_str).unwrap_or_default();
     let value = property.get(kind);
-    let name_of = |v: &Value| {
-        v.get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let name_of = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
     match (kind, value) {
         ("title" | "rich_text", v) => plain_text(v),
         ("number", Some(Value::Number(n))) => n.to_string(),
         ("select" | "status", Some(v @ Value::Object(_))) => name_of(v),
-        ("multi_select", Some(Value::Array(items))) => {
-            items.iter().map(name_of).collect::<Vec<_>>().join(", ")
-        }
-        ("people", Some(Value::Array(items))) => {
-            items.iter().map(name_of).collect::<Vec<_>>().join(", ")
-        }
+        ("multi_select", Some(Value::Array(items))) => items.iter().map(name_of).collect::<Vec<_>>().join(", "),
+        ("people", Some(Value::Array(items))) => items.iter().map(name_of).collect::<Vec<_>>().join(", "),
         ("date", Some(v @ Value::Object(_))) => {
             let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
             match v.get("end").and_then(Value::as_str) {
@@ -96,10 +73,7 @@ pub fn property_text(property: &Value) -> String {
             }
         }
         ("checkbox", Some(Value::Bool(b))) => if *b { "Yes" } else { "No" }.to_string(),
-        (
-            "url" | "email" | "phone_number" | "created_time" | "last_edited_time",
-            Some(Value::String(s)),
-        ) => s.clone(),
+        ("url" | "email" | "phone_number" | "created_time" | "last_edited_time", Some(Value::String(s))) => s.clone(),
         ("unique_id", Some(v)) => {
             let number = v.get("number").map(Value::to_string).unwrap_or_default();
             match v.get("prefix").and_then(Value::as_str) {
@@ -185,9 +159,7 @@ pub fn id_from_url(url: &str) -> Option<String> {
     let tail = tail.split(['?', '#']).next().unwrap_or(tail);
     let hex: String = tail.chars().filter(|c| *c != '-').collect();
     let hex = hex.get(hex.len().checked_sub(32)?..)?;
-    hex.chars()
-        .all(|c| c.is_ascii_hexdigit())
-        .then(|| dashed(hex))
+    hex.chars().all(|c| c.is_ascii_hexdigit()).then(|| dashed(hex))
 }
 
 /// The block id after `#` in an `<unknown url="...#id"/>` URL.
@@ -218,8 +190,7 @@ mod tests {
     fn ids_from_urls() {
         let id = "1429989f-e8ac-4eff-bc8f-57f56486db54";
         assert_eq!(
-            id_from_url("https://www.notion.so/My-Page-1429989fe8ac4effbc8f57f56486db54")
-                .as_deref(),
+            id_from_url("https://www.notion.so/My-Page-1429989fe8ac4effbc8f57f56486db54").as_deref(),
             Some(id)
         );
         assert_eq!(id_from_url(id).as_deref(), Some(id));
@@ -255,13 +226,11 @@ mod tests {
 
     #[test]
     fn list_envelope() {
-        let page =
-            ListPage::from_json(&json!({"results": [1, 2], "has_more": true, "next_cursor": "c"}));
+        let page = ListPage::from_json(&json!({"results": [1, 2], "has_more": true, "next_cursor": "c"}));
         assert_eq!(page.results.len(), 2);
         assert_eq!(page.next_cursor.as_deref(), Some("c"));
         assert_eq!(
-            ListPage::from_json(&json!({"results": [], "has_more": false, "next_cursor": "x"}))
-                .next_cursor,
+            ListPage::from_json(&json!({"results": [], "has_more": false, "next_cursor": "x"})).next_cursor,
             None
         );
     }

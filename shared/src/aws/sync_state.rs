@@ -1,0 +1,346 @@
+//! DynamoDB side of sync bookkeeping ([`SyncStateStore`]): conditional writes on the
+//! integration item for the cooldown and the pending flag, the checkpoint item
+//! (`ACCOUNT#<account>` / `SYNC#<integration>`) with its lease, and the page index
+//! (`SYNCIDX#<integration>` / `PAGE#<page id>`).
+
+use super::dynamo::{av, from_item, is_condition_failure, key, s, to_item, DynamoStore, Item};
+use super::keys;
+use crate::crawler::state::{Checkpoint, PageEntry, RunState};
+use crate::domain::integration::SyncStatus;
+use crate::error::StoreError;
+use crate::ports::{Acquired, SyncOutcome, SyncStateStore};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckpointItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    checkpoint: Checkpoint,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lease_owner: Option<String>,
+    #[serde(default)]
+    lease_until: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct PageItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    entry: PageEntry,
+}
+
+fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+impl DynamoStore {
+    fn checkpoint_key(account_id: &str, id: &str) -> Item {
+        key(keys::account_pk(account_id), keys::sync_sk(id))
+    }
+
+    fn integration_key(account_id: &str, id: &str) -> Item {
+        key(keys::account_pk(account_id), keys::integration_sk(id))
+    }
+
+    async fn get_checkpoint(&self, account_id: &str, id: &str) -> Result<Option<CheckpointItem>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(Self::checkpoint_key(account_id, id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        out.item.map(from_item).transpose()
+    }
+
+    fn checkpoint_item(
+        account_id: &str,
+        id: &str,
+        checkpoint: &Checkpoint,
+        owner: Option<&str>,
+        lease_until: i64,
+    ) -> CheckpointItem {
+        CheckpointItem {
+            pk: keys::account_pk(account_id),
+            sk: keys::sync_sk(id),
+            checkpoint: checkpoint.clone(),
+            lease_owner: owner.map(str::to_string),
+            lease_until: if owner.is_some() { lease_until } else { 0 },
+        }
+    }
+}
+
+#[async_trait]
+impl SyncStateStore for DynamoStore {
+    async fn claim_manual_sync(&self, account_id: &str, id: &str, now: i64, cutoff: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("SET lastManualSyncAt = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(lastManualSyncAt) OR lastManualSyncAt <= :cutoff)",
+            )
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":cutoff", n(cutoff))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    async fn request_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        run_id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("SET syncStatus = :pending, pendingRunId = :run, pendingSince = :now")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(syncStatus) OR syncStatus <> :pending OR attribute_not_exists(pendingSince) OR pendingSince < :stale)",
+            )
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":run", s(run_id))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":stale", n(stale_before))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("REMOVE pendingRunId, pendingSince, syncStatus")
+            .condition_expression("pendingRunId = :run")
+            .expression_attribute_values(":run", s(run_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Ok(()),
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    async fn acquire_run(
+        &self,
+        account_id: &str,
+        id: &str,
+        run_id: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Acquired, StoreError> {
+        let Some(item) = self.get_checkpoint(account_id, id).await? else {
+            return Ok(Acquired::NotStarted);
+        };
+        if item.checkpoint.run_id != run_id {
+            return Ok(
+                if item.checkpoint.state == RunState::Running && item.lease_until > now {
+                    Acquired::Busy
+                } else {
+                    Acquired::NotStarted
+                },
+            );
+        }
+        if item.checkpoint.state == RunState::Done {
+            return Ok(Acquired::Finished);
+        }
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::checkpoint_key(account_id, id)))
+            .update_expression("SET leaseOwner = :me, leaseUntil = :until")
+            .condition_expression(
+                "runId = :run AND #state = :running AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)",
+            )
+            .expression_attribute_names("#state", "state")
+            .expression_attribute_values(":me", s(owner))
+            .expression_attribute_values(":until", n(lease_until))
+            .expression_attribute_values(":run", s(run_id))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Acquired::Resumed(item.checkpoint)),
+            Err(e) if is_condition_failure(&e) => Ok(Acquired::Busy),
+            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        }
+    }
+
+    async fn start_run(
+        &self,
+        account_id: &str,
+        id: &str,
+        checkpoint: &Checkpoint,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let item = Self::checkpoint_item(account_id, id, checkpoint, Some(owner), lease_until);
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk) OR runId <> :run")
+            .expression_attribute_values(":run", s(checkpoint.run_id.clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failure(&e) => Ok(false),
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
+    }
+
+    async fn save_checkpoint(
+        &self,
+        account_id: &str,
+        id: &str,
+        checkpoint: &Checkpoint,
+        holder: &str,
+        owner: Option<&str>,
+        lease_until: i64,
+    ) -> Result<(), StoreError> {
+        let item = Self::checkpoint_item(account_id, id, checkpoint, owner, lease_until);
+        let result = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("leaseOwner = :me")
+            .expression_attribute_values(":me", s(holder))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict("the run's lease was lost")),
+            Err(e) => Err(StoreError::aws("PutItem", e)),
+        }
+    }
+
+    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError> {
+        let status = match outcome.status {
+            SyncStatus::Pending => "pending",
+            SyncStatus::Synced => "synced",
+            SyncStatus::Error => "error",
+        };
+        let mut expression = String::from("SET syncStatus = :status, lastSyncSummary = :summary");
+        let mut request = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":summary", av(&outcome.summary)?);
+        if let Some(at) = &outcome.last_synced_at {
+            expression.push_str(", lastSyncedAt = :at");
+            request = request.expression_attribute_values(":at", s(at.clone()));
+        }
+        match &outcome.error {
+            Some(error) => {
+                expression.push_str(", syncError = :error REMOVE pendingRunId, pendingSince");
+                request = request.expression_attribute_values(":error", s(error.clone()));
+            }
+            None => expression.push_str(" REMOVE syncError, pendingRunId, pendingSince"),
+        }
+        request.update_expression(expression).send().await.map_err(|e| {
+            if is_condition_failure(&e) {
+                StoreError::NotFound
+            } else {
+                StoreError::aws("UpdateItem", e)
+            }
+        })?;
+        Ok(())
+    }
+
+    async fn load_pages(&self, id: &str) -> Result<Vec<PageEntry>, StoreError> {
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::sync_index_pk(id)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            for item in out.items.unwrap_or_default() {
+                entries.push(from_item::<PageItem>(item)?.entry);
+            }
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(entries),
+            }
+        }
+    }
+
+    async fn put_pages(&self, id: &str, pages: &[PageEntry]) -> Result<(), StoreError> {
+        let mut requests = Vec::with_capacity(pages.len());
+        for entry in pages {
+            let item = PageItem {
+                pk: keys::sync_index_pk(id),
+                sk: keys::sync_page_sk(&entry.page_id),
+                entry: entry.clone(),
+            };
+            let put = PutRequest::builder()
+                .set_item(Some(to_item(&item)?))
+                .build()
+                .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        self.batch_write(self.table(), requests).await
+    }
+
+    async fn delete_pages(&self, id: &str, page_ids: &[String]) -> Result<(), StoreError> {
+        let item_keys = page_ids
+            .iter()
+            .map(|p| key(keys::sync_index_pk(id), keys::sync_page_sk(p)))
+            .collect();
+        self.batch_delete(self.table(), item_keys).await
+    }
+
+    async fn delete_sync_state(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.client()
+            .delete_item()
+            .table_name(self.table())
+            .set_key(Some(Self::checkpoint_key(account_id, id)))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("DeleteItem", e))?;
+        let pages: Vec<String> = self.load_pages(id).await?.into_iter().map(|p| p.page_id).collect();
+        self.delete_pages(id, &pages).await
+    }
+}

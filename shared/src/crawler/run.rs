@@ -1,0 +1,968 @@
+//! One sync run, resumable across invocations:
+//! 1. take the run's lease (a duplicate delivery finds it held, or the run finished, and
+//!    is dropped), or start the run with the configuration and token version of now;
+//! 2. enumerate: search (paged), databases' data sources, their rows (paged), and child
+//!    pages and databases found in content, since search misses pages;
+//! 3. process each page once per run: skip it when `last_edited_time` has not changed,
+//!    else read it (markdown, then block walk) and write its records unless their text is
+//!    unchanged;
+//! 4. after a complete enumeration only, delete the records of pages that are gone;
+//! 5. write `syncStatus`, `lastSyncedAt`, `syncError` and the summary.
+//!
+//! Progress is checkpointed often; before the invocation's deadline the run releases its
+//! lease and queues its own continuation. A crash leaves the message on the queue: its
+//! redelivery resumes from the last checkpoint once the lease has expired.
+
+use super::content::read_page;
+use super::message::SyncMessage;
+use super::records::{chunk_id, compose_text, record_base_id, split_chunks, text_hash, MAX_CHUNK_BYTES};
+use super::state::{Checkpoint, PageEntry, RunState, SourceCursor};
+use crate::domain::integration::SyncStatus;
+use crate::domain::record::Record;
+use crate::domain::time::{rfc3339, Clock};
+use crate::error::StoreError;
+use crate::notion::client::{NotionClient, NotionError, RetryPolicy};
+use crate::notion::model::PageInfo;
+use crate::ports::{
+    AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
+    TokenStore,
+};
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Map, Value};
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How the crawler behaves.
+#[derive(Clone, Debug)]
+pub struct CrawlerSettings {
+    /// `NOTION_API_URL`.
+    pub notion_api_url: String,
+    /// `NOTION_MAX_RPS`.
+    pub max_rps: u32,
+    /// Pages read at once (requests still obey `max_rps`).
+    pub concurrency: usize,
+    /// How long a lease lasts without renewal.
+    pub lease: Duration,
+    /// How often progress is saved.
+    pub checkpoint_every: Duration,
+    /// Notion retry policy.
+    pub retry: RetryPolicy,
+}
+
+impl Default for CrawlerSettings {
+    fn default() -> Self {
+        Self {
+            notion_api_url: "https://api.notion.com".into(),
+            max_rps: 3,
+            concurrency: 4,
+            lease: Duration::from_secs(120),
+            checkpoint_every: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// The adapters and settings a run needs.
+#[derive(Clone)]
+pub struct Crawler {
+    /// Integration configuration.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Accounts (plan limits).
+    pub accounts: Arc<dyn AccountStore>,
+    /// Datasets.
+    pub datasets: Arc<dyn DatasetStore>,
+    /// Records.
+    pub records: Arc<dyn RecordStore>,
+    /// Tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Checkpoints, index, status.
+    pub state: Arc<dyn SyncStateStore>,
+    /// The sync queue, for continuations.
+    pub queue: Arc<dyn SyncQueue>,
+    /// HTTP client for Notion.
+    pub http: reqwest::Client,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: CrawlerSettings,
+}
+
+/// What became of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// The run ended with this status.
+    Finished(SyncStatus),
+    /// The run checkpointed and queued its continuation.
+    Continued,
+    /// Nothing to do: a duplicate, a finished run, or a deleted integration.
+    Dropped(&'static str),
+}
+
+/// Message of `syncError` when Notion refuses the token.
+pub const UNAUTHORIZED_ERROR: &str =
+    "Notion rejected the token (401): re-authenticate and update the integration's token.";
+
+enum PageOutcome {
+    Read {
+        entry: PageEntry,
+        written: u64,
+        unchanged: u64,
+        deleted: u64,
+        requests: u64,
+        skipped: u64,
+        fallbacks: u64,
+    },
+    Unchanged(PageEntry),
+    Gone(PageEntry),
+    Failed {
+        entry: PageEntry,
+        incomplete: bool,
+        reason: String,
+    },
+    Unauthorized,
+    RecordLimit(PageEntry),
+    Store(StoreError),
+}
+
+struct Run<'a> {
+    crawler: &'a Crawler,
+    msg: &'a SyncMessage,
+    owner: String,
+    cp: Checkpoint,
+    client: NotionClient,
+    index: HashMap<String, PageEntry>,
+    queue: VecDeque<String>,
+    dirty: HashMap<String, PageEntry>,
+    max_pages: u64,
+    max_seconds: i64,
+    requests_at_start: u64,
+    retries_at_start: u64,
+    limited_at_start: u64,
+}
+
+impl Crawler {
+    fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// Runs (or continues) the run of `msg` until it ends or `deadline` nears.
+    pub async fn run(&self, msg: &SyncMessage, deadline: Instant) -> Result<RunResult, StoreError> {
+        let owner = ulid::Ulid::generate().to_string();
+        let now = self.now();
+        let lease_until = now + self.settings.lease.as_secs() as i64;
+        let cp = match self
+            .state
+            .acquire_run(
+                &msg.account_id,
+                &msg.integration_id,
+                &msg.run_id,
+                &owner,
+                now,
+                lease_until,
+            )
+            .await?
+        {
+            Acquired::Busy => return Ok(RunResult::Dropped("another invocation is running this sync")),
+            Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
+            Acquired::Resumed(cp) => cp,
+            Acquired::NotStarted => match self.start(msg, &owner, lease_until).await? {
+                Ok(cp) => cp,
+                Err(result) => return Ok(result),
+            },
+        };
+        let Some(integration) = self
+            .integrations
+            .get_integration(&msg.account_id, &msg.integration_id)
+            .await?
+        else {
+            return Ok(RunResult::Dropped("the integration was deleted"));
+        };
+        let _ = integration;
+        let Some((token, _)) = self
+            .tokens
+            .get_token(&msg.integration_id, cp.secret_version.as_deref())
+            .await?
+        else {
+            return self
+                .fail(
+                    msg,
+                    cp,
+                    &owner,
+                    "The Notion token was removed: set a token and sync again.",
+                )
+                .await;
+        };
+        let plan = self
+            .accounts
+            .get_account(&msg.account_id)
+            .await?
+            .map(|a| a.plan)
+            .unwrap_or_default();
+        let client = NotionClient::new(
+            self.http.clone(),
+            &self.settings.notion_api_url,
+            &token,
+            self.settings.max_rps,
+            self.settings.retry,
+        );
+        let index: HashMap<String, PageEntry> = self
+            .state
+            .load_pages(&msg.integration_id)
+            .await?
+            .into_iter()
+            .map(|e| (e.page_id.clone(), e))
+            .collect();
+        let mut pending: Vec<&PageEntry> = index
+            .values()
+            .filter(|e| e.pending_run.as_deref() == Some(msg.run_id.as_str()))
+            .collect();
+        pending.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+        let queue = pending.iter().map(|e| e.page_id.clone()).collect();
+        let mut run = Run {
+            crawler: self,
+            msg,
+            owner,
+            cp,
+            client,
+            index,
+            queue,
+            dirty: HashMap::new(),
+            max_pages: plan.max_pages_per_sync,
+            max_seconds: plan.max_sync_seconds as i64,
+            requests_at_start: 0,
+            retries_at_start: 0,
+            limited_at_start: 0,
+        };
+        run.cp.invocations += 1;
+        run.execute(deadline).await
+    }
+
+    /// Starts a run: snapshot of dataset, expiry and token version. `Err` carries the
+    /// result when there is nothing to run.
+    async fn start(
+        &self,
+        msg: &SyncMessage,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<Result<Checkpoint, RunResult>, StoreError> {
+        let Some(integration) = self
+            .integrations
+            .get_integration(&msg.account_id, &msg.integration_id)
+            .await?
+        else {
+            return Ok(Err(RunResult::Dropped("the integration was deleted")));
+        };
+        let now = self.clock.now();
+        let mut cp = Checkpoint {
+            run_id: msg.run_id.clone(),
+            state: RunState::Running,
+            trigger: serde_json::to_value(msg.trigger)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            dataset_id: integration.dataset_id.clone().unwrap_or_default(),
+            expires_in: integration.expires_in,
+            started_at: rfc3339(now),
+            started_epoch: now.timestamp(),
+            ..Checkpoint::default()
+        };
+        let problem = match &integration.dataset_id {
+            None => Some("The integration has no dataset: set datasetId and sync again."),
+            Some(d) if self.datasets.get_dataset(&msg.account_id, d).await?.is_none() => {
+                Some("The integration's dataset no longer exists: set datasetId and sync again.")
+            }
+            Some(_) => None,
+        };
+        let token = if problem.is_none() {
+            self.tokens.get_token(&msg.integration_id, None).await?
+        } else {
+            None
+        };
+        let problem = problem.or(token
+            .is_none()
+            .then_some("The integration has no Notion token: set one and sync again."));
+        if !self
+            .state
+            .start_run(&msg.account_id, &msg.integration_id, &cp, owner, lease_until)
+            .await?
+        {
+            return Ok(Err(RunResult::Dropped("another invocation started this run")));
+        }
+        if let Some(problem) = problem {
+            return self.fail(msg, cp, owner, problem).await.map(Err);
+        }
+        cp.secret_version = token.map(|(_, version)| version);
+        Ok(Ok(cp))
+    }
+
+    async fn fail(
+        &self,
+        msg: &SyncMessage,
+        mut cp: Checkpoint,
+        owner: &str,
+        error: &str,
+    ) -> Result<RunResult, StoreError> {
+        cp.state = RunState::Done;
+        let outcome = SyncOutcome {
+            status: SyncStatus::Error,
+            error: Some(error.to_string()),
+            last_synced_at: None,
+            summary: summary(&cp, false, &rfc3339(self.clock.now()), self.now()),
+        };
+        match self
+            .state
+            .finish_sync(&msg.account_id, &msg.integration_id, &outcome)
+            .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        match self
+            .state
+            .save_checkpoint(&msg.account_id, &msg.integration_id, &cp, owner, None, 0)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::warn!(integration = %msg.integration_id, run = %msg.run_id, error, "sync failed");
+        Ok(RunResult::Finished(SyncStatus::Error))
+    }
+}
+
+fn summary(cp: &Checkpoint, complete: bool, finished_at: &str, now: i64) -> Value {
+    let c = &cp.counters;
+    let per_page = if c.pages_read > 0 {
+        c.content_requests as f64 / c.pages_read as f64
+    } else {
+        0.0
+    };
+    json!({
+        "runId": cp.run_id,
+        "trigger": cp.trigger,
+        "complete": complete,
+        "stopReason": cp.stop_reason,
+        "pagesSeen": c.pages_seen,
+        "pagesRead": c.pages_read,
+        "pagesUnchanged": c.pages_unchanged,
+        "pagesFailed": c.pages_failed,
+        "recordsWritten": c.records_written,
+        "recordsUnchanged": c.records_unchanged,
+        "recordsDeleted": c.records_deleted,
+        "notionRequests": c.notion_requests,
+        "contentRequestsPerPageRead": (per_page * 100.0).round() / 100.0,
+        "retries": c.retries,
+        "rateLimited": c.rate_limited,
+        "blocksSkipped": c.blocks_skipped,
+        "markdownFallbacks": c.markdown_fallbacks,
+        "invocations": cp.invocations,
+        "startedAt": cp.started_at,
+        "finishedAt": finished_at,
+        "durationSeconds": (now - cp.started_epoch).max(0),
+    })
+}
+
+impl Run<'_> {
+    fn run_id(&self) -> &str {
+        &self.msg.run_id
+    }
+
+    fn stop(&mut self, reason: String) {
+        self.cp.incomplete = true;
+        if self.cp.stop_reason.is_none() {
+            tracing::info!(integration = %self.msg.integration_id, reason, "sync stops early");
+            self.cp.stop_reason = Some(reason);
+        }
+    }
+
+    /// A page confirmed alive by search, a data source query or retrieval.
+    fn seen(&mut self, info: PageInfo) {
+        let run = self.msg.run_id.clone();
+        let entry = self.index.entry(info.id.clone()).or_insert_with(|| PageEntry {
+            page_id: info.id.clone(),
+            ..PageEntry::default()
+        });
+        entry.title = info.title;
+        entry.url = info.url;
+        entry.properties = info.property_lines;
+        entry.last_edited = Some(info.last_edited_time);
+        if entry.seen_run.as_deref() != Some(run.as_str()) {
+            entry.seen_run = Some(run.clone());
+            self.cp.counters.pages_seen += 1;
+        }
+        let enqueue =
+            entry.done_run.as_deref() != Some(run.as_str()) && entry.pending_run.as_deref() != Some(run.as_str());
+        if enqueue {
+            entry.pending_run = Some(run);
+        }
+        let snapshot = entry.clone();
+        if enqueue {
+            self.queue.push_back(snapshot.page_id.clone());
+        }
+        self.dirty.insert(snapshot.page_id.clone(), snapshot);
+    }
+
+    /// A page mentioned in content: processed this run unless it already is.
+    fn discovered(&mut self, page_id: &str) {
+        let run = self.msg.run_id.clone();
+        let entry = self.index.entry(page_id.to_string()).or_insert_with(|| PageEntry {
+            page_id: page_id.to_string(),
+            ..PageEntry::default()
+        });
+        if entry.done_run.as_deref() == Some(run.as_str()) || entry.pending_run.as_deref() == Some(run.as_str()) {
+            return;
+        }
+        entry.pending_run = Some(run);
+        let snapshot = entry.clone();
+        self.queue.push_back(page_id.to_string());
+        self.dirty.insert(page_id.to_string(), snapshot);
+    }
+
+    fn add_database(&mut self, id: &str) {
+        if !self.cp.known_sources.iter().any(|k| k == id) {
+            self.cp.known_sources.push(id.to_string());
+            self.cp.databases.push(id.to_string());
+        }
+    }
+
+    fn add_source(&mut self, id: &str) {
+        if !self.cp.known_sources.iter().any(|k| k == id) {
+            self.cp.known_sources.push(id.to_string());
+            self.cp.sources.push(SourceCursor {
+                id: id.to_string(),
+                cursor: None,
+            });
+        }
+    }
+
+    fn sync_counters(&mut self) {
+        let stats = &self.client.stats;
+        let requests = stats.requests.load(Ordering::Relaxed);
+        let retries = stats.retries.load(Ordering::Relaxed);
+        let limited = stats.rate_limited.load(Ordering::Relaxed);
+        self.cp.counters.notion_requests += requests - self.requests_at_start;
+        self.cp.counters.retries += retries - self.retries_at_start;
+        self.cp.counters.rate_limited += limited - self.limited_at_start;
+        self.requests_at_start = requests;
+        self.retries_at_start = retries;
+        self.limited_at_start = limited;
+    }
+
+    async fn flush(&mut self) -> Result<(), StoreError> {
+        if self.dirty.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
+        self.crawler.state.put_pages(&self.msg.integration_id, &entries).await
+    }
+
+    /// Saves progress and renews the lease. `Ok(false)` when the run must stop: the lease
+    /// was lost or the integration was deleted.
+    async fn checkpoint(&mut self) -> Result<bool, StoreError> {
+        self.flush().await?;
+        self.sync_counters();
+        let lease_until = self.crawler.now() + self.crawler.settings.lease.as_secs() as i64;
+        let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
+        match self
+            .crawler
+            .state
+            .save_checkpoint(account, id, &self.cp, &self.owner, Some(&self.owner), lease_until)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        Ok(self.crawler.integrations.get_integration(account, id).await?.is_some())
+    }
+
+    async fn execute(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
+        let mut last_checkpoint = Instant::now();
+        loop {
+            if last_checkpoint.elapsed() >= self.crawler.settings.checkpoint_every {
+                if !self.checkpoint().await? {
+                    return Ok(RunResult::Dropped("the integration was deleted or the run taken over"));
+                }
+                last_checkpoint = Instant::now();
+            }
+            if Instant::now() >= deadline {
+                return self.continue_later().await;
+            }
+            if self.crawler.now() - self.cp.started_epoch >= self.max_seconds {
+                self.stop(format!("plan limit maxSyncSeconds ({} s) reached", self.max_seconds));
+                break;
+            }
+            if self.cp.counters.pages_seen >= self.max_pages && self.cp.stop_reason.is_none() {
+                let run = self.run_id().to_string();
+                let more_to_list = !self.cp.search_done || !self.cp.sources.is_empty() || !self.cp.databases.is_empty();
+                let unseen_queued = self.queue.iter().any(|id| {
+                    self.index
+                        .get(id)
+                        .is_some_and(|e| e.seen_run.as_deref() != Some(run.as_str()))
+                });
+                if more_to_list || unseen_queued {
+                    self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
+                }
+            }
+            let enumeration_allowed = self.cp.stop_reason.is_none();
+            let step = if !self.cp.search_done && enumeration_allowed {
+                self.search_step().await
+            } else if let (Some(db), true) = (self.cp.databases.last().cloned(), enumeration_allowed) {
+                self.database_step(&db).await
+            } else if let (Some(source), true) = (self.cp.sources.first().cloned(), enumeration_allowed) {
+                self.source_step(source).await
+            } else if !self.queue.is_empty() {
+                self.pages_step(deadline).await
+            } else {
+                break;
+            };
+            match step {
+                Ok(Ok(())) => {}
+                Ok(Err(NotionError::Unauthorized)) => return self.unauthorized().await,
+                Ok(Err(e)) => {
+                    tracing::warn!(integration = %self.msg.integration_id, error = %e, "enumeration step failed");
+                    self.cp.incomplete = true;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.finish(deadline).await
+    }
+
+    async fn search_step(&mut self) -> Result<Result<(), NotionError>, StoreError> {
+        match self.client.search(self.cp.search_cursor.as_deref()).await {
+            Ok(page) => {
+                for result in &page.results {
+                    match result.get("object").and_then(Value::as_str) {
+                        Some("page") => {
+                            if let Some(info) = PageInfo::from_json(result).filter(|p| !p.in_trash) {
+                                self.seen(info);
+                            }
+                        }
+                        Some("data_source") => {
+                            if let Some(id) = result.get("id").and_then(Value::as_str) {
+                                self.add_source(id);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.cp.search_cursor = page.next_cursor;
+                self.cp.search_done = self.cp.search_cursor.is_none();
+                Ok(Ok(()))
+            }
+            Err(e @ NotionError::Unauthorized) => Ok(Err(e)),
+            Err(e) => {
+                // An expired cursor or persistent failure: the listing is not complete.
+                self.cp.search_done = true;
+                self.cp.search_cursor = None;
+                Ok(Err(e))
+            }
+        }
+    }
+
+    async fn database_step(&mut self, db: &str) -> Result<Result<(), NotionError>, StoreError> {
+        self.cp.databases.retain(|d| d != db);
+        match self.client.database_data_sources(db).await {
+            Ok(sources) => {
+                for s in sources {
+                    self.add_source(&s);
+                }
+                Ok(Ok(()))
+            }
+            Err(NotionError::NotFound(_)) => Ok(Ok(())),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    async fn source_step(&mut self, source: SourceCursor) -> Result<Result<(), NotionError>, StoreError> {
+        match self
+            .client
+            .query_data_source(&source.id, source.cursor.as_deref())
+            .await
+        {
+            Ok(page) => {
+                for row in &page.results {
+                    if let Some(info) = PageInfo::from_json(row).filter(|p| !p.in_trash) {
+                        self.seen(info);
+                    }
+                }
+                match (page.next_cursor, self.cp.sources.first_mut()) {
+                    (Some(next), Some(first)) => first.cursor = Some(next),
+                    _ => {
+                        self.cp.sources.remove(0);
+                    }
+                }
+                Ok(Ok(()))
+            }
+            Err(NotionError::NotFound(_)) => {
+                self.cp.sources.remove(0);
+                Ok(Ok(()))
+            }
+            Err(e) => {
+                self.cp.sources.remove(0);
+                Ok(Err(e))
+            }
+        }
+    }
+
+    async fn pages_step(&mut self, deadline: Instant) -> Result<Result<(), NotionError>, StoreError> {
+        let batch_size = self.crawler.settings.concurrency.max(1) * 2;
+        let run = self.run_id().to_string();
+        let stopped = self.cp.stop_reason.is_some();
+        let mut batch = Vec::with_capacity(batch_size);
+        while batch.len() < batch_size {
+            let Some(id) = self.queue.pop_front() else { break };
+            if let Some(entry) = self.index.get(&id) {
+                let seen = entry.seen_run.as_deref() == Some(run.as_str());
+                // Past a plan limit, only pages already counted are still read.
+                if stopped && !seen {
+                    continue;
+                }
+                batch.push(entry.clone());
+            }
+        }
+        let unseen: std::collections::HashSet<String> = batch
+            .iter()
+            .filter(|e| e.seen_run.as_deref() != Some(run.as_str()))
+            .map(|e| e.page_id.clone())
+            .collect();
+        let ctx = PageContext {
+            crawler: self.crawler,
+            client: &self.client,
+            account_id: &self.msg.account_id,
+            integration_id: &self.msg.integration_id,
+            run_id: &self.msg.run_id,
+            dataset_id: &self.cp.dataset_id,
+            expires_in: self.cp.expires_in,
+        };
+        let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
+            .buffer_unordered(self.crawler.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let _ = deadline;
+        let mut unauthorized = false;
+        for outcome in outcomes {
+            let entry = match outcome {
+                PageOutcome::Read {
+                    mut entry,
+                    written,
+                    unchanged,
+                    deleted,
+                    requests,
+                    skipped,
+                    fallbacks,
+                } => {
+                    let c = &mut self.cp.counters;
+                    c.pages_read += 1;
+                    c.records_written += written;
+                    c.records_unchanged += unchanged;
+                    c.records_deleted += deleted;
+                    c.content_requests += requests;
+                    c.blocks_skipped += skipped;
+                    c.markdown_fallbacks += fallbacks;
+                    self.after_processing(&mut entry);
+                    entry
+                }
+                PageOutcome::Unchanged(mut entry) => {
+                    self.cp.counters.pages_unchanged += 1;
+                    self.after_processing(&mut entry);
+                    entry
+                }
+                PageOutcome::Gone(mut entry) => {
+                    entry.pending_run = None;
+                    entry.done_run = Some(run.clone());
+                    entry
+                }
+                PageOutcome::Failed {
+                    mut entry,
+                    incomplete,
+                    reason,
+                } => {
+                    tracing::warn!(page = %entry.page_id, reason, "page skipped");
+                    self.cp.counters.pages_failed += 1;
+                    if incomplete {
+                        self.cp.incomplete = true;
+                    }
+                    entry.pending_run = None;
+                    entry.done_run = Some(run.clone());
+                    entry
+                }
+                PageOutcome::RecordLimit(mut entry) => {
+                    self.stop("plan limit maxRecords reached".into());
+                    entry.pending_run = None;
+                    entry
+                }
+                PageOutcome::Unauthorized => {
+                    unauthorized = true;
+                    continue;
+                }
+                PageOutcome::Store(e) => return Err(e),
+            };
+            if unseen.contains(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) {
+                self.cp.counters.pages_seen += 1;
+            }
+            self.dirty.insert(entry.page_id.clone(), entry.clone());
+            self.index.insert(entry.page_id.clone(), entry);
+        }
+        if unauthorized {
+            return Ok(Err(NotionError::Unauthorized));
+        }
+        if self.cp.stop_reason.is_some() {
+            self.queue.clear();
+        }
+        Ok(Ok(()))
+    }
+
+    /// Marks a processed page done and queues what its content points at.
+    fn after_processing(&mut self, entry: &mut PageEntry) {
+        let run = self.run_id().to_string();
+        entry.pending_run = None;
+        entry.done_run = Some(run);
+        for child in entry.children.clone() {
+            self.discovered(&child);
+        }
+        for db in entry.databases.clone() {
+            self.add_database(&db);
+        }
+    }
+
+    async fn unauthorized(mut self) -> Result<RunResult, StoreError> {
+        self.flush().await?;
+        self.sync_counters();
+        let cp = self.cp.clone();
+        self.crawler.fail(self.msg, cp, &self.owner, UNAUTHORIZED_ERROR).await
+    }
+
+    async fn continue_later(mut self) -> Result<RunResult, StoreError> {
+        self.flush().await?;
+        self.sync_counters();
+        let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
+        match self
+            .crawler
+            .state
+            .save_checkpoint(account, id, &self.cp, &self.owner, None, 0)
+            .await
+        {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => return Ok(RunResult::Dropped("the run was taken over")),
+            Err(e) => return Err(e),
+        }
+        self.crawler.queue.send(self.msg).await?;
+        tracing::info!(integration = %id, run = %self.msg.run_id, invocations = self.cp.invocations, "sync continues in a new invocation");
+        Ok(RunResult::Continued)
+    }
+
+    async fn finish(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
+        self.flush().await?;
+        let complete = !self.cp.incomplete
+            && self.cp.stop_reason.is_none()
+            && self.cp.search_done
+            && self.cp.sources.is_empty()
+            && self.cp.databases.is_empty()
+            && self.queue.is_empty();
+        if complete {
+            let run = self.run_id().to_string();
+            let gone: Vec<PageEntry> = self
+                .index
+                .values()
+                .filter(|e| e.seen_run.as_deref() != Some(run.as_str()))
+                .cloned()
+                .collect();
+            for entry in gone {
+                if Instant::now() >= deadline {
+                    return self.continue_later().await;
+                }
+                if let Some(dataset) = &entry.dataset_id {
+                    let base = record_base_id(&self.msg.integration_id, &entry.page_id);
+                    for chunk in 0..entry.chunks as usize {
+                        self.crawler
+                            .records
+                            .delete_record(&self.msg.account_id, dataset, &chunk_id(&base, chunk))
+                            .await?;
+                        self.cp.counters.records_deleted += 1;
+                    }
+                }
+                self.crawler
+                    .state
+                    .delete_pages(&self.msg.integration_id, std::slice::from_ref(&entry.page_id))
+                    .await?;
+                self.index.remove(&entry.page_id);
+            }
+        }
+        self.sync_counters();
+        self.cp.state = RunState::Done;
+        let finished = rfc3339(self.crawler.clock.now());
+        let outcome = SyncOutcome {
+            status: SyncStatus::Synced,
+            error: None,
+            last_synced_at: Some(finished.clone()),
+            summary: summary(&self.cp, complete, &finished, self.crawler.now()),
+        };
+        let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
+        match self.crawler.state.finish_sync(account, id, &outcome).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
+            Err(e) => return Err(e),
+        }
+        match self
+            .crawler
+            .state
+            .save_checkpoint(account, id, &self.cp, &self.owner, None, 0)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::info!(integration = %id, run = %self.msg.run_id, summary = %outcome.summary, "sync finished");
+        Ok(RunResult::Finished(SyncStatus::Synced))
+    }
+}
+
+struct PageContext<'a> {
+    crawler: &'a Crawler,
+    client: &'a NotionClient,
+    account_id: &'a str,
+    integration_id: &'a str,
+    run_id: &'a str,
+    dataset_id: &'a str,
+    expires_in: Option<u64>,
+}
+
+impl PageContext<'_> {
+    async fn process(&self, mut entry: PageEntry) -> PageOutcome {
+        if entry.seen_run.as_deref() != Some(self.run_id) {
+            // Found only in content: confirm it is alive and learn its edit time.
+            match self.client.retrieve_page(&entry.page_id).await {
+                Ok(v) => match PageInfo::from_json(&v) {
+                    Some(info) if !info.in_trash => {
+                        entry.title = info.title;
+                        entry.url = info.url;
+                        entry.properties = info.property_lines;
+                        entry.last_edited = Some(info.last_edited_time);
+                        entry.seen_run = Some(self.run_id.to_string());
+                    }
+                    _ => return PageOutcome::Gone(entry),
+                },
+                Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => return PageOutcome::Gone(entry),
+                Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+                Err(e) => {
+                    return PageOutcome::Failed {
+                        entry,
+                        incomplete: true,
+                        reason: e.to_string(),
+                    }
+                }
+            }
+        }
+        let now = self.crawler.now();
+        let expires_in_secs = self.expires_in.map(|ms| (ms / 1000) as i64);
+        let expiry_due = match (entry.expires_at, expires_in_secs) {
+            (Some(at), Some(life)) => at - now < life / 2,
+            _ => false,
+        };
+        let same_target = entry.dataset_id.as_deref() == Some(self.dataset_id) && entry.expires_in == self.expires_in;
+        if entry.text_hash.is_some() && entry.synced_edited == entry.last_edited && same_target && !expiry_due {
+            return PageOutcome::Unchanged(entry);
+        }
+        let content = match read_page(self.client, &entry.page_id).await {
+            Ok(c) => c,
+            Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+            Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+                return PageOutcome::Failed {
+                    entry,
+                    incomplete: false,
+                    reason: e.to_string(),
+                }
+            }
+            Err(e) => {
+                return PageOutcome::Failed {
+                    entry,
+                    incomplete: true,
+                    reason: e.to_string(),
+                }
+            }
+        };
+        let text = compose_text(&entry.title, &entry.properties, &content.text);
+        let hash = text_hash(&text);
+        let chunks = split_chunks(&text, MAX_CHUNK_BYTES);
+        let base = record_base_id(self.integration_id, &entry.page_id);
+        let (mut written, mut unchanged, mut deleted) = (0, 0, 0);
+        if entry.text_hash.as_deref() == Some(hash.as_str())
+            && same_target
+            && !expiry_due
+            && entry.chunks as usize == chunks.len()
+        {
+            unchanged = chunks.len() as u64;
+        } else {
+            let now_text = rfc3339(self.crawler.clock.now());
+            let expires_at = expires_in_secs.map(|life| now + life);
+            for (i, chunk) in chunks.iter().enumerate() {
+                let mut meta = Map::new();
+                meta.insert("notionPageId".into(), json!(entry.page_id));
+                meta.insert("title".into(), json!(entry.title));
+                meta.insert("lastEditedTime".into(), json!(entry.last_edited));
+                meta.insert("integrationId".into(), json!(self.integration_id));
+                if chunks.len() > 1 {
+                    meta.insert("chunk".into(), json!(i + 1));
+                    meta.insert("chunks".into(), json!(chunks.len()));
+                }
+                let record = Record {
+                    id: chunk_id(&base, i),
+                    dataset_id: self.dataset_id.to_string(),
+                    text: chunk.clone(),
+                    source: entry.url.clone(),
+                    meta,
+                    created_at: now_text.clone(),
+                    updated_at: now_text.clone(),
+                    expires_at,
+                };
+                match self.crawler.records.put_record(self.account_id, &record).await {
+                    Ok(_) => written += 1,
+                    Err(StoreError::LimitExceeded(_)) => return PageOutcome::RecordLimit(entry),
+                    Err(StoreError::NotFound) => {
+                        return PageOutcome::Failed {
+                            entry,
+                            incomplete: true,
+                            reason: "the dataset no longer exists".into(),
+                        }
+                    }
+                    Err(e) => return PageOutcome::Store(e),
+                }
+            }
+            if entry.dataset_id.as_deref() == Some(self.dataset_id) {
+                for stale in chunks.len()..entry.chunks as usize {
+                    if let Err(e) = self
+                        .crawler
+                        .records
+                        .delete_record(self.account_id, self.dataset_id, &chunk_id(&base, stale))
+                        .await
+                    {
+                        return PageOutcome::Store(e);
+                    }
+                    deleted += 1;
+                }
+            }
+            entry.text_hash = Some(hash);
+            entry.chunks = chunks.len() as u32;
+            entry.dataset_id = Some(self.dataset_id.to_string());
+            entry.expires_at = expires_at;
+            entry.expires_in = self.expires_in;
+        }
+        entry.children = content.child_pages;
+        entry.databases = content.child_databases;
+        entry.synced_edited = entry.last_edited.clone();
+        PageOutcome::Read {
+            entry,
+            written,
+            unchanged,
+            deleted,
+            requests: content.requests,
+            skipped: content.skipped,
+            fallbacks: content.fallbacks,
+        }
+    }
+}

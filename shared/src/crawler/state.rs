@@ -1,0 +1,163 @@
+//! What a run keeps in DynamoDB so that it survives the Lambda deadline, a crash or a
+//! redelivered message: its [`Checkpoint`] (with a lease, so two invocations never crawl
+//! one integration at once) and one [`PageEntry`] per page it knows.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a run stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunState {
+    /// In progress (possibly between invocations).
+    #[default]
+    Running,
+    /// Finished, successfully or not.
+    Done,
+}
+
+/// A data source whose rows are still being listed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceCursor {
+    /// Data source id.
+    pub id: String,
+    /// Cursor of the next page of rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+}
+
+/// Counters of one run, summed over its invocations.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counters {
+    /// Pages (and rows) confirmed alive.
+    pub pages_seen: u64,
+    /// Pages whose content was read.
+    pub pages_read: u64,
+    /// Pages not read because `last_edited_time` had not changed.
+    pub pages_unchanged: u64,
+    /// Pages skipped after an error on their content.
+    pub pages_failed: u64,
+    /// Records written.
+    pub records_written: u64,
+    /// Records whose text had not changed, so were not rewritten.
+    pub records_unchanged: u64,
+    /// Records deleted for pages that are gone.
+    pub records_deleted: u64,
+    /// Notion requests, retries included.
+    pub notion_requests: u64,
+    /// Requests made to read page content (markdown, holes, block walks).
+    pub content_requests: u64,
+    /// Retries.
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Blocks left out (unsupported, ai_block, unreadable subtrees).
+    pub blocks_skipped: u64,
+    /// Pages or subtrees read by block walk because markdown failed.
+    pub markdown_fallbacks: u64,
+}
+
+/// The run's progress, one item per integration.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checkpoint {
+    /// The run.
+    pub run_id: String,
+    /// Running or done.
+    pub state: RunState,
+    /// `manual` or `scheduled`.
+    pub trigger: String,
+    /// Dataset the run writes into (fixed at the run's start).
+    pub dataset_id: String,
+    /// Record lifetime in ms at the run's start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// Secrets Manager version of the token the run started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_version: Option<String>,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// Epoch seconds start time.
+    pub started_epoch: i64,
+    /// Next search cursor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search_cursor: Option<String>,
+    /// Search fully listed.
+    #[serde(default)]
+    pub search_done: bool,
+    /// Databases found in content, not yet resolved to data sources.
+    #[serde(default)]
+    pub databases: Vec<String>,
+    /// Data sources whose rows are still to be listed.
+    #[serde(default)]
+    pub sources: Vec<SourceCursor>,
+    /// Data sources and databases already handled this run.
+    #[serde(default)]
+    pub known_sources: Vec<String>,
+    /// Whether something stopped the enumeration from being complete (no deletions then).
+    #[serde(default)]
+    pub incomplete: bool,
+    /// Why the run stopped early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_reason: Option<String>,
+    /// Counters.
+    #[serde(default)]
+    pub counters: Counters,
+    /// Invocations so far.
+    #[serde(default)]
+    pub invocations: u32,
+}
+
+/// What the index remembers of one page between runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PageEntry {
+    /// Notion page id.
+    pub page_id: String,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// Page URL.
+    #[serde(default)]
+    pub url: String,
+    /// For database rows: `Name: value` lines.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<String>,
+    /// `last_edited_time` as last seen.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_edited: Option<String>,
+    /// Run that last confirmed the page alive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_run: Option<String>,
+    /// Run that still has to process the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_run: Option<String>,
+    /// Run that processed the page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub done_run: Option<String>,
+    /// `last_edited_time` of the content the records hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_edited: Option<String>,
+    /// SHA-256 of the record text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_hash: Option<String>,
+    /// Records (chunks) written for the page.
+    #[serde(default)]
+    pub chunks: u32,
+    /// Dataset holding those records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_id: Option<String>,
+    /// Their `expiresAt`, epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// The `expiresIn` they were written with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+    /// Child pages found in the content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
+    /// Child databases found in the content.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub databases: Vec<String>,
+}

@@ -1,0 +1,583 @@
+//! The sync end to end: the API's sync route, the SQS queue and the crawler against the
+//! AWS emulator, reading a generated workspace from the project's Notion emulator.
+
+use integration_tests::TestEnv;
+use notion_emulator::generate::{generate, Options};
+use notion_emulator::model::Parent;
+use notion_emulator::{Config as NotionConfig, Emulator, Fault};
+use serde_json::{json, Value};
+use shared::crawler::message::{SyncMessage, Trigger};
+use shared::crawler::run::RunResult;
+use shared::domain::account::Plan;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const TOKEN: &str = "secret_emulated_token_0123456789";
+const BUDGET: Duration = Duration::from_secs(600);
+
+struct Setup {
+    env: TestEnv,
+    emulator: Arc<Emulator>,
+    notion_url: String,
+    key: String,
+    dataset: String,
+    integration: String,
+}
+
+async fn setup(pages: usize, plan: Plan, notion: NotionConfig) -> Setup {
+    let env = TestEnv::with_cooldown(0).await;
+    let workspace = generate(&Options {
+        pages,
+        seed: 42,
+        token: TOKEN.into(),
+    });
+    let emulator = Emulator::new(workspace, notion);
+    let notion_url = notion_emulator::spawn(emulator.clone()).await.unwrap();
+    let (_, key) = env.account_with(plan).await;
+    let dataset = env.create_dataset(&key, &json!({"name": "Wiki"})).await;
+    let integration = env
+        .create_integration(
+            &key,
+            &json!({"name": "Wiki", "datasetId": dataset, "token": TOKEN, "expiresIn": 2_592_000_000u64}),
+        )
+        .await;
+    Setup {
+        env,
+        emulator,
+        notion_url,
+        key,
+        dataset,
+        integration,
+    }
+}
+
+fn unlimited() -> NotionConfig {
+    NotionConfig {
+        rps: Some(50),
+        ..NotionConfig::default()
+    }
+}
+
+impl Setup {
+    async fn sync(&self) -> Value {
+        let answer = self
+            .env
+            .post(
+                &format!("/api/v1/integration/notion/{}/sync", self.integration),
+                &self.key,
+                &json!({}),
+            )
+            .await;
+        answer.ok()
+    }
+
+    async fn sync_and_drain(&self, max_rps: u32) -> Value {
+        assert_eq!(self.sync().await["id"], self.integration.as_str());
+        let crawler = self.env.crawler(&self.notion_url, max_rps);
+        self.env.drain(&crawler, BUDGET).await;
+        self.integration_state().await
+    }
+
+    async fn integration_state(&self) -> Value {
+        self.env.fetch_integration(&self.key, &self.integration).await
+    }
+
+    /// Record texts by Notion page id (chunks joined in order).
+    async fn texts_by_page(&self) -> HashMap<String, String> {
+        let mut parts: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+        for record in self.env.all_records(&self.key, &self.dataset).await {
+            let page = record["meta"]["notionPageId"].as_str().unwrap().to_string();
+            let chunk = record["meta"]["chunk"].as_u64().unwrap_or(1);
+            parts
+                .entry(page)
+                .or_default()
+                .push((chunk, record["text"].as_str().unwrap().to_string()));
+        }
+        parts
+            .into_iter()
+            .map(|(page, mut chunks)| {
+                chunks.sort();
+                (page, chunks.into_iter().map(|(_, t)| t).collect::<String>())
+            })
+            .collect()
+    }
+
+    /// Asserts that every live page has a record holding every block's text.
+    async fn assert_mirrors_workspace(&self) {
+        let texts = self.texts_by_page().await;
+        let (live, expected): (Vec<String>, HashMap<String, Vec<String>>) = self.emulator.with_workspace(|ws| {
+            let live = ws.live_pages();
+            let expected = live.iter().map(|p| (p.clone(), ws.expected_texts(p))).collect();
+            (live, expected)
+        });
+        assert_eq!(texts.len(), live.len(), "one record set per live page");
+        for page in &live {
+            let text = texts.get(page).unwrap_or_else(|| panic!("no record for page {page}"));
+            let title = self.emulator.with_workspace(|ws| ws.pages[page].title.clone());
+            assert!(text.starts_with(&format!("# {title}")), "{page}: {text}");
+            for fragment in &expected[page] {
+                assert!(
+                    text.contains(fragment.as_str()),
+                    "page {page} misses {fragment:?}:\n{text}"
+                );
+            }
+        }
+    }
+}
+
+fn summary(state: &Value) -> &Value {
+    &state["lastSyncSummary"]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sync_mirrors_every_page_and_block() {
+    let s = setup(120, Plan::default(), unlimited()).await;
+    let search_missed = s
+        .emulator
+        .with_workspace(|ws| ws.pages.values().filter(|p| !p.in_search).count());
+    assert!(search_missed > 0, "the workspace has pages search misses");
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert!(state["lastSyncedAt"].as_str().is_some());
+    assert_eq!(state["syncError"], Value::Null);
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert_eq!(sum["pagesSeen"], 120);
+    assert_eq!(sum["pagesRead"], 120);
+    assert!(sum["recordsWritten"].as_u64().unwrap() >= 120);
+    s.assert_mirrors_workspace().await;
+
+    // Records carry SPEC's metadata and the page URL.
+    let record = &s.env.all_records(&s.key, &s.dataset).await[0];
+    for field in ["notionPageId", "title", "lastEditedTime", "integrationId"] {
+        assert!(record["meta"].get(field).is_some(), "{record}");
+    }
+    assert!(record["source"].as_str().unwrap().starts_with("https://www.notion.so/"));
+    assert!(record["expiresAt"].as_str().is_some(), "expiresIn sets expiresAt");
+
+    // Cheap path: about one markdown request per page, no block walk.
+    let requests = s.emulator.requests();
+    let markdown = requests.iter().filter(|r| r.path.contains("/markdown")).count();
+    let walks = requests.iter().filter(|r| r.path.contains("/children")).count();
+    assert_eq!(walks, 0, "no block walk when markdown works");
+    assert!(
+        markdown >= 120 && markdown <= 130,
+        "{markdown} markdown requests for 120 pages"
+    );
+    assert_eq!(sum["notionRequests"].as_u64().unwrap() as usize, requests.len());
+    let dataset = s
+        .env
+        .get(&format!("/api/v1/dataset/{}/fetch", s.dataset), &s.key)
+        .await
+        .ok();
+    assert_eq!(
+        dataset["recordCount"].as_u64().unwrap() as usize,
+        s.env.all_records(&s.key, &s.dataset).await.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_sync_reads_only_changes_and_applies_deletions() {
+    let s = setup(80, Plan::default(), unlimited()).await;
+    s.sync_and_drain(40).await;
+    let before = s.texts_by_page().await;
+
+    let (edited, trashed, unshared, added) = s.emulator.with_workspace(|ws| {
+        let roots: Vec<String> = ws
+            .pages
+            .values()
+            .filter(|p| p.parent == Parent::Workspace)
+            .map(|p| p.id.clone())
+            .collect();
+        let leaves: Vec<String> = ws
+            .pages
+            .values()
+            .filter(|p| {
+                matches!(p.parent, Parent::Page(_))
+                    && !ws.pages.values().any(|c| c.parent == Parent::Page(p.id.clone()))
+            })
+            .map(|p| p.id.clone())
+            .collect();
+        let edited: Vec<String> = leaves[0..3].to_vec();
+        for page in &edited {
+            let block = ws.pages[page].children[0].clone();
+            ws.edit_block(&block, &format!("edited text of {page}"));
+        }
+        let trashed = leaves[3].clone();
+        ws.trash_page(&trashed);
+        let unshared = leaves[4].clone();
+        ws.unshare_page(&unshared);
+        let added = ws.add_page(Parent::Page(roots[0].clone()), "Brand new page", false);
+        ws.add_block(&added, "paragraph", "fresh content nobody synced yet", Value::Null);
+        (edited, trashed, unshared, added)
+    });
+    s.emulator.clear_requests();
+    let state = s.sync_and_drain(40).await;
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    // Read: the 3 edited pages, the new page and its parent (its content changed).
+    assert_eq!(sum["pagesRead"], 5, "{sum}");
+    let markdown = s
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/markdown"))
+        .count();
+    assert_eq!(markdown, 5);
+    assert!(sum["recordsDeleted"].as_u64().unwrap() >= 2, "{sum}");
+
+    let after = s.texts_by_page().await;
+    for page in &edited {
+        assert!(after[page].contains(&format!("edited text of {page}")));
+    }
+    assert!(!after.contains_key(&trashed), "trashed page's records are deleted");
+    assert!(!after.contains_key(&unshared), "unshared page's records are deleted");
+    assert!(
+        after[&added].contains("fresh content nobody synced yet"),
+        "a page search misses is found through its parent"
+    );
+    let untouched = before
+        .keys()
+        .find(|p| !edited.contains(p) && **p != trashed && **p != unshared)
+        .unwrap();
+    assert_eq!(before[untouched], after[untouched]);
+    s.assert_mirrors_workspace().await;
+
+    // A third sync with nothing changed reads nothing and writes nothing.
+    s.emulator.clear_requests();
+    let state = s.sync_and_drain(40).await;
+    let sum = summary(&state);
+    assert_eq!(
+        (sum["pagesRead"].as_u64(), sum["recordsWritten"].as_u64()),
+        (Some(0), Some(0)),
+        "{sum}"
+    );
+    assert!(!s.emulator.requests().iter().any(|r| r.path.contains("/markdown")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_are_retried_and_the_sync_completes() {
+    let s = setup(40, Plan::default(), unlimited()).await;
+    for fault in [
+        Fault {
+            path_contains: "/v1/search".into(),
+            status: 429,
+            times: 4,
+            delay_ms: 0,
+            html: false,
+        },
+        Fault {
+            path_contains: "/markdown".into(),
+            status: 500,
+            times: 2,
+            delay_ms: 0,
+            html: false,
+        },
+        Fault {
+            path_contains: "/markdown".into(),
+            status: 502,
+            times: 2,
+            delay_ms: 0,
+            html: true,
+        },
+        Fault {
+            path_contains: "/markdown".into(),
+            status: 503,
+            times: 1,
+            delay_ms: 0,
+            html: false,
+        },
+        Fault {
+            path_contains: "/markdown".into(),
+            status: 529,
+            times: 1,
+            delay_ms: 0,
+            html: false,
+        },
+        // Slower than the client's 2 s timeout: retried.
+        Fault {
+            path_contains: "/markdown".into(),
+            status: 0,
+            times: 1,
+            delay_ms: 2_500,
+            html: false,
+        },
+    ] {
+        s.emulator.inject(fault);
+    }
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert!(sum["retries"].as_u64().unwrap() >= 10, "{sum}");
+    assert!(sum["rateLimited"].as_u64().unwrap() >= 4, "{sum}");
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_completed() {
+    // Small answers: every large page comes back truncated, with unknown_block_ids.
+    let s = setup(
+        30,
+        Plan::default(),
+        NotionConfig {
+            rps: Some(50),
+            markdown_block_limit: 6,
+        },
+    )
+    .await;
+    // And some pages' markdown is refused outright.
+    s.emulator.inject(Fault {
+        path_contains: "/markdown".into(),
+        status: 400,
+        times: 5,
+        delay_ms: 0,
+        html: false,
+    });
+    let state = s.sync_and_drain(40).await;
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert!(sum["markdownFallbacks"].as_u64().unwrap() >= 5, "{sum}");
+    assert!(
+        s.emulator.requests().iter().any(|r| r.path.contains("/children")),
+        "block walk used"
+    );
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_token_ends_the_run_with_an_error_and_keeps_records() {
+    let s = setup(20, Plan::default(), unlimited()).await;
+    s.sync_and_drain(40).await;
+    let before = s.texts_by_page().await;
+    s.emulator.with_workspace(|ws| ws.tokens.clear());
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "error");
+    assert!(state["syncError"].as_str().unwrap().contains("401"), "{state}");
+    assert_eq!(s.texts_by_page().await, before, "records untouched");
+    let previous_success = state["lastSyncedAt"].clone();
+    assert!(
+        previous_success.as_str().is_some(),
+        "lastSyncedAt keeps the last success"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_stays_within_the_limit_in_every_second() {
+    let s = setup(
+        25,
+        Plan::default(),
+        NotionConfig {
+            rps: Some(5),
+            ..NotionConfig::default()
+        },
+    )
+    .await;
+    let state = s.sync_and_drain(5).await;
+    assert_eq!(state["syncStatus"], "synced");
+    let requests = s.emulator.requests();
+    assert!(requests.len() > 25);
+    assert!(
+        s.emulator.max_requests_per_second() <= 5,
+        "max {} per second",
+        s.emulator.max_requests_per_second()
+    );
+    assert!(
+        !requests.iter().any(|r| r.status == 429),
+        "the emulator never had to refuse a request"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
+    let s = setup(60, Plan::default(), unlimited()).await;
+    let crawler = s.env.crawler(&s.notion_url, 40);
+    // Tiny invocation budgets: the run checkpoints and continues many times.
+    s.sync().await;
+    s.env.drain(&crawler, Duration::from_millis(300)).await;
+    let state = s.integration_state().await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert!(
+        summary(&state)["invocations"].as_u64().unwrap() > 1,
+        "{}",
+        summary(&state)
+    );
+    s.assert_mirrors_workspace().await;
+
+    // A crash mid-run: the invocation dies holding its lease; the redelivered message
+    // resumes from the checkpoint once the lease has expired.
+    s.emulator.with_workspace(|ws| {
+        let ids: Vec<String> = ws.pages.keys().take(10).cloned().collect();
+        for id in ids {
+            let block = ws.pages[&id].children[0].clone();
+            ws.edit_block(&block, &format!("after crash {id}"));
+        }
+    });
+    let mut short_lease = s.env.crawler(&s.notion_url, 40);
+    short_lease.settings.lease = Duration::from_secs(1);
+    let message = SyncMessage {
+        account_id: account_of(&s).await,
+        integration_id: s.integration.clone(),
+        run_id: "01CRASHRUN0000000000000000".into(),
+        trigger: Trigger::Manual,
+    };
+    let crashed = tokio::time::timeout(
+        Duration::from_millis(150),
+        short_lease.run(&message, tokio::time::Instant::now() + BUDGET),
+    )
+    .await;
+    assert!(crashed.is_err(), "the first invocation was cut off mid-run");
+    // Redelivered at once: the lease is still held, so this duplicate is dropped.
+    let duplicate = short_lease
+        .run(&message, tokio::time::Instant::now() + BUDGET)
+        .await
+        .unwrap();
+    assert!(matches!(duplicate, RunResult::Dropped(_)), "{duplicate:?}");
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // Two deliveries at once after expiry: one resumes, the other is dropped.
+    let (a, b) = tokio::join!(
+        short_lease.run(&message, tokio::time::Instant::now() + BUDGET),
+        short_lease.run(&message, tokio::time::Instant::now() + BUDGET)
+    );
+    let results = [a.unwrap(), b.unwrap()];
+    assert_eq!(
+        results.iter().filter(|r| matches!(r, RunResult::Finished(_))).count(),
+        1,
+        "{results:?}"
+    );
+    // A late duplicate of the finished run does nothing.
+    let late = short_lease
+        .run(&message, tokio::time::Instant::now() + BUDGET)
+        .await
+        .unwrap();
+    assert_eq!(late, RunResult::Dropped("this run already finished"));
+    let state = s.integration_state().await;
+    assert_eq!(state["syncStatus"], "synced");
+    assert!(summary(&state)["invocations"].as_u64().unwrap() >= 2);
+    s.assert_mirrors_workspace().await;
+    let texts = s.texts_by_page().await;
+    assert!(texts.values().filter(|t| t.contains("after crash")).count() == 10);
+}
+
+async fn account_of(s: &Setup) -> String {
+    use shared::ports::AccountStore;
+    let hash = shared::domain::account::hash_api_key(&s.key);
+    s.env.store.account_id_for_key(&hash).await.unwrap().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_page_limit_stops_cleanly_and_deletes_nothing() {
+    let s = setup(
+        40,
+        Plan {
+            max_pages_per_sync: 12,
+            ..Plan::default()
+        },
+        unlimited(),
+    )
+    .await;
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "synced");
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], false);
+    assert!(sum["stopReason"].as_str().unwrap().contains("maxPagesPerSync"), "{sum}");
+    let pages = s.texts_by_page().await.len();
+    assert!(pages > 0 && pages <= 12, "{pages} pages synced");
+    assert_eq!(sum["recordsDeleted"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_the_integration_mid_run_stops_it_and_keeps_records() {
+    let s = setup(60, Plan::default(), unlimited()).await;
+    let crawler = s.env.crawler(&s.notion_url, 40);
+    s.sync().await;
+    let url = s.env.config.sync_queue_url.clone().unwrap();
+    // One short invocation: some records are written, a continuation is queued.
+    shared::crawler::sqs::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(400), 0)
+        .await
+        .unwrap();
+    let written = s.env.all_records(&s.key, &s.dataset).await.len();
+    assert!(written > 0);
+    s.env
+        .post(
+            &format!("/api/v1/integration/notion/{}/delete", s.integration),
+            &s.key,
+            &json!({}),
+        )
+        .await
+        .ok();
+    s.env.drain(&crawler, BUDGET).await;
+    assert_eq!(
+        s.env.all_records(&s.key, &s.dataset).await.len(),
+        written,
+        "the stopped run wrote and deleted nothing more"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_route_checks_prerequisites_limits_cooldown_and_coalesces() {
+    let env = TestEnv::with_cooldown(900).await;
+    let key = env.key().await;
+    let dataset = env.create_dataset(&key, &json!({})).await;
+    let sync = |id: &str| format!("/api/v1/integration/notion/{id}/sync");
+
+    let no_dataset = env.create_integration(&key, &json!({"token": TOKEN})).await;
+    env.post(&sync(&no_dataset), &key, &json!({}))
+        .await
+        .assert_error(409, "CONFLICT");
+    let no_token = env.create_integration(&key, &json!({"datasetId": dataset})).await;
+    env.post(&sync(&no_token), &key, &json!({}))
+        .await
+        .assert_error(409, "CONFLICT");
+    env.post(&sync("notion_01JD0000000000000000000000"), &key, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(&sync(&no_token), &key, &json!({"now": true}))
+        .await
+        .assert_error(400, "BAD_REQUEST");
+
+    let ready = env
+        .create_integration(&key, &json!({"datasetId": dataset, "token": TOKEN}))
+        .await;
+    env.post(&sync(&ready), &key, &json!({})).await.ok();
+    assert_eq!(env.fetch_integration(&key, &ready).await["syncStatus"], "pending");
+    let limited = env.post(&sync(&ready), &key, &json!({})).await;
+    limited.assert_error(429, "RATE_LIMITED");
+    let retry_after: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((890..=900).contains(&retry_after), "{retry_after}");
+    assert_eq!(env.queue_depth().await, 1, "one message for one accepted sync");
+    let other_key = env.key().await;
+    env.post(&sync(&ready), &other_key, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+
+    // Without a cooldown, a second request while one is pending is coalesced.
+    let env = TestEnv::with_cooldown(0).await;
+    let key = env.key().await;
+    let dataset = env.create_dataset(&key, &json!({})).await;
+    let id = env
+        .create_integration(&key, &json!({"datasetId": dataset, "token": TOKEN}))
+        .await;
+    for _ in 0..3 {
+        env.post(&sync(&id), &key, &json!({})).await.ok();
+    }
+    assert_eq!(env.queue_depth().await, 1, "requests while pending are coalesced");
+
+    // No record capacity left: 403 before anything is queued.
+    let env = TestEnv::with_cooldown(0).await;
+    let (_, key) = env
+        .account_with(Plan {
+            max_records: 0,
+            ..Plan::default()
+        })
+        .await;
+    let dataset = env.create_dataset(&key, &json!({})).await;
+    let id = env
+        .create_integration(&key, &json!({"datasetId": dataset, "token": TOKEN}))
+        .await;
+    env.post(&sync(&id), &key, &json!({}))
+        .await
+        .assert_error(403, "LIMIT_EXCEEDED");
+    assert_eq!(env.queue_depth().await, 0);
+}
