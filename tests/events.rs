@@ -17,13 +17,14 @@ const ACCOUNT: &str = "account_01JD0000000000000000000001";
 const DATASET: &str = "dataset_01JD0000000000000000000002";
 const INTEGRATION: &str = "notion_01JD0000000000000000000003";
 const KEY: &str = "nik_exampleExampleExampleExample0000000000";
+const NOTION_TOKEN: &str = "secret_exampleNotionToken";
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
 }
 
 async fn seeded_env() -> TestEnv {
-    let env = TestEnv::new().await;
+    let env = TestEnv::with_cooldown(0).await;
     let at = "2025-11-20T10:00:00Z".to_string();
     let account = Account {
         id: ACCOUNT.into(),
@@ -44,11 +45,16 @@ async fn seeded_env() -> TestEnv {
     };
     env.store.create_dataset(&dataset).await.unwrap();
     let integration: Integration = serde_json::from_value(json!({
-        "id": INTEGRATION, "accountId": ACCOUNT, "name": "Wiki", "datasetId": DATASET,
+        "id": INTEGRATION, "accountId": ACCOUNT, "name": "Wiki", "datasetId": DATASET, "hasToken": true,
         "createdAt": at, "updatedAt": at
     }))
     .unwrap();
     env.store.create_integration(&integration).await.unwrap();
+    env.app
+        .tokens
+        .put_token(ACCOUNT, INTEGRATION, NOTION_TOKEN)
+        .await
+        .unwrap();
     let record = Record {
         id: "rec_example".into(),
         dataset_id: DATASET.into(),
@@ -116,6 +122,7 @@ fn every_function_crate_has_an_event_and_a_route() {
     names.sort();
     let mut expected: Vec<String> = Route::ALL.iter().map(|r| r.function_name().to_string()).collect();
     expected.push("authorizer".into());
+    expected.push("crawler".into());
     expected.sort();
     assert_eq!(names, expected);
     for name in names {
@@ -146,8 +153,55 @@ fn template_declares_every_function_and_route() {
         );
     }
     assert!(template.contains("Binary: authorizer\n"));
+    assert!(template.contains("Binary: crawler\n"));
+    assert!(template.contains("FunctionResponseTypes: [ReportBatchItemFailures]"));
     assert_eq!(
         template.matches("BuildMethod: rust-cargolambda").count(),
-        Route::ALL.len() + 1
+        Route::ALL.len() + 2
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crawler_event_runs_a_sync_against_the_notion_emulator() {
+    use notion_emulator::generate::{generate, Options};
+    let env = seeded_env().await;
+    let workspace = generate(&Options {
+        pages: 15,
+        seed: 3,
+        token: NOTION_TOKEN.into(),
+    });
+    let emulator = notion_emulator::Emulator::new(
+        workspace,
+        notion_emulator::Config {
+            rps: Some(50),
+            ..Default::default()
+        },
+    );
+    let url = notion_emulator::spawn(emulator.clone()).await.unwrap();
+    let crawler = env.crawler(&url, 40);
+    let text = std::fs::read_to_string(events_dir().join("crawler.json")).unwrap();
+    let event: lambda_http::aws_lambda_events::event::sqs::SqsEvent = serde_json::from_str(&text).unwrap();
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(300);
+    let response = shared::crawler::sqs::handle_batch(&crawler, event, deadline).await;
+    assert!(response.batch_item_failures.is_empty());
+    use shared::ports::IntegrationStore;
+    let integration = env.store.get_integration(ACCOUNT, INTEGRATION).await.unwrap().unwrap();
+    assert_eq!(
+        integration.to_resource()["syncStatus"],
+        "synced",
+        "{:?}",
+        integration.last_sync_summary
+    );
+    let dataset = env.store.get_dataset(ACCOUNT, DATASET).await.unwrap().unwrap();
+    assert_eq!(dataset.record_count, 1 + 15, "the seeded record plus one per page");
+
+    // A body that is not a sync message is dropped (never retried), not failed.
+    let bad: lambda_http::aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
+        "Records": [{"messageId": "m1", "body": "not json"}]
+    }))
+    .unwrap();
+    assert!(shared::crawler::sqs::handle_batch(&crawler, bad, deadline)
+        .await
+        .batch_item_failures
+        .is_empty());
 }

@@ -130,6 +130,14 @@ fn summary(state: &Value) -> &Value {
     &state["lastSyncSummary"]
 }
 
+/// Asserts the last run was complete and skipped no page.
+fn assert_clean(state: &Value) {
+    let sum = summary(state);
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert_eq!(sum["pagesFailed"], 0, "{sum}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn full_sync_mirrors_every_page_and_block() {
     let s = setup(120, Plan::default(), unlimited()).await;
@@ -138,12 +146,13 @@ async fn full_sync_mirrors_every_page_and_block() {
         .with_workspace(|ws| ws.pages.values().filter(|p| !p.in_search).count());
     assert!(search_missed > 0, "the workspace has pages search misses");
     let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
     assert_eq!(state["syncStatus"], "synced", "{state}");
     assert!(state["lastSyncedAt"].as_str().is_some());
     assert_eq!(state["syncError"], Value::Null);
     let sum = summary(&state);
     assert_eq!(sum["complete"], true, "{sum}");
-    assert_eq!(sum["pagesSeen"], 120);
+    assert_eq!(sum["pagesSeen"], 120, "{sum}");
     assert_eq!(sum["pagesRead"], 120);
     assert!(sum["recordsWritten"].as_u64().unwrap() >= 120);
     s.assert_mirrors_workspace().await;
@@ -162,7 +171,7 @@ async fn full_sync_mirrors_every_page_and_block() {
     let walks = requests.iter().filter(|r| r.path.contains("/children")).count();
     assert_eq!(walks, 0, "no block walk when markdown works");
     assert!(
-        markdown >= 120 && markdown <= 130,
+        (120..=130).contains(&markdown),
         "{markdown} markdown requests for 120 pages"
     );
     assert_eq!(sum["notionRequests"].as_u64().unwrap() as usize, requests.len());
@@ -214,6 +223,7 @@ async fn second_sync_reads_only_changes_and_applies_deletions() {
     });
     s.emulator.clear_requests();
     let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
     let sum = summary(&state);
     assert_eq!(sum["complete"], true, "{sum}");
     // Read: the 3 edited pages, the new page and its parent (its content changed).
@@ -247,6 +257,7 @@ async fn second_sync_reads_only_changes_and_applies_deletions() {
     // A third sync with nothing changed reads nothing and writes nothing.
     s.emulator.clear_requests();
     let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
     let sum = summary(&state);
     assert_eq!(
         (sum["pagesRead"].as_u64(), sum["recordsWritten"].as_u64()),
@@ -307,6 +318,7 @@ async fn faults_are_retried_and_the_sync_completes() {
         s.emulator.inject(fault);
     }
     let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
     assert_eq!(state["syncStatus"], "synced", "{state}");
     let sum = summary(&state);
     assert_eq!(sum["complete"], true, "{sum}");
@@ -336,6 +348,7 @@ async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_complet
         html: false,
     });
     let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
     let sum = summary(&state);
     assert_eq!(sum["complete"], true, "{sum}");
     assert!(sum["markdownFallbacks"].as_u64().unwrap() >= 5, "{sum}");
@@ -434,7 +447,7 @@ async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
         .await
         .unwrap();
     assert!(matches!(duplicate, RunResult::Dropped(_)), "{duplicate:?}");
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
     // Two deliveries at once after expiry: one resumes, the other is dropped.
     let (a, b) = tokio::join!(
         short_lease.run(&message, tokio::time::Instant::now() + BUDGET),
@@ -453,8 +466,12 @@ async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
         .unwrap();
     assert_eq!(late, RunResult::Dropped("this run already finished"));
     let state = s.integration_state().await;
-    assert_eq!(state["syncStatus"], "synced");
-    assert!(summary(&state)["invocations"].as_u64().unwrap() >= 2);
+    assert_clean(&state);
+    assert!(
+        summary(&state)["invocations"].as_u64().unwrap() >= 2,
+        "{}",
+        summary(&state)
+    );
     s.assert_mirrors_workspace().await;
     let texts = s.texts_by_page().await;
     assert!(texts.values().filter(|t| t.contains("after crash")).count() == 10);
@@ -480,7 +497,7 @@ async fn plan_page_limit_stops_cleanly_and_deletes_nothing() {
     let state = s.sync_and_drain(40).await;
     assert_eq!(state["syncStatus"], "synced");
     let sum = summary(&state);
-    assert_eq!(sum["complete"], false);
+    assert_eq!(sum["complete"], false, "{sum}");
     assert!(sum["stopReason"].as_str().unwrap().contains("maxPagesPerSync"), "{sum}");
     let pages = s.texts_by_page().await.len();
     assert!(pages > 0 && pages <= 12, "{pages} pages synced");

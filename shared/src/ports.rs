@@ -101,7 +101,7 @@ pub trait TokenStore: Send + Sync {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Acquired {
     /// The run was in progress and this invocation now holds its lease.
-    Resumed(crate::crawler::state::Checkpoint),
+    Resumed(Box<crate::crawler::state::Checkpoint>),
     /// The run has not started: build its checkpoint and call `start_run`.
     NotStarted,
     /// Another invocation holds the lease (a duplicate delivery): drop this message.

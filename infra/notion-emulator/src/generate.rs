@@ -140,7 +140,7 @@ fn fill_page(
     for _ in 0..blocks {
         let t = text(rng);
         match rng.below(14) {
-            0 | 1 | 2 => {
+            0..=2 => {
                 ws.add_block(page, "paragraph", &t, Value::Null);
             }
             3 => {

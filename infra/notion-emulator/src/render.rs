@@ -280,7 +280,9 @@ impl<'a> MarkdownRenderer<'a> {
             let Some(b) = self.ws.blocks.get(id) else {
                 continue;
             };
-            if self.count >= self.limit {
+            // Links to child pages and databases are always rendered: they have no subtree.
+            let is_link = matches!(b.kind.as_str(), "child_page" | "child_database");
+            if self.count >= self.limit && !is_link {
                 let hole = self.hole(id);
                 self.line(depth, &hole);
                 self.unknown.push(id.clone());

@@ -334,18 +334,19 @@ fn not_found(kind: &str, id: &str) -> Response {
     )
 }
 
-fn page_size(value: Option<&Value>) -> Result<usize, Response> {
+fn page_size(value: Option<&Value>) -> Option<usize> {
     match value {
-        None | Some(Value::Null) => Ok(100),
-        Some(v) => match v.as_u64() {
-            Some(n) if (1..=100).contains(&n) => Ok(n as usize),
-            _ => Err(error(
-                400,
-                "validation_error",
-                "body failed validation: body.page_size should be a number between 1 and 100.",
-            )),
-        },
+        None | Some(Value::Null) => Some(100),
+        Some(v) => v.as_u64().filter(|n| (1..=100).contains(n)).map(|n| n as usize),
     }
+}
+
+fn page_size_error() -> Response {
+    error(
+        400,
+        "validation_error",
+        "body failed validation: body.page_size should be a number between 1 and 100.",
+    )
 }
 
 /// Pages a sorted list by id: the cursor is the id of the first item of the next page.
@@ -370,9 +371,8 @@ fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, kind
 }
 
 fn search(ws: &Workspace, body: &Value) -> Response {
-    let size = match page_size(body.get("page_size")) {
-        Ok(s) => s,
-        Err(e) => return e,
+    let Some(size) = page_size(body.get("page_size")) else {
+        return page_size_error();
     };
     let only = body.pointer("/filter/value").and_then(Value::as_str);
     let mut items: Vec<(String, Value)> = Vec::new();
@@ -438,14 +438,13 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_string(), v.replace("%2D", "-")))
         .collect();
-    let size = match page_size(
+    let Some(size) = page_size(
         params
             .get("page_size")
             .map(|v| json!(v.parse::<u64>().unwrap_or(0)))
             .as_ref(),
-    ) {
-        Ok(s) => s,
-        Err(e) => return e,
+    ) else {
+        return page_size_error();
     };
     let children = match (ws.pages.get(id), ws.blocks.get(id)) {
         (Some(p), _) => p.children.clone(),
@@ -481,9 +480,8 @@ fn retrieve_database(ws: &Workspace, id: &str) -> Response {
 }
 
 fn query_data_source(ws: &Workspace, id: &str, body: &Value) -> Response {
-    let size = match page_size(body.get("page_size")) {
-        Ok(s) => s,
-        Err(e) => return e,
+    let Some(size) = page_size(body.get("page_size")) else {
+        return page_size_error();
     };
     let Some(db) = ws.data_sources.get(id).and_then(|d| ws.databases.get(d)) else {
         return not_found("data source", id);

@@ -112,6 +112,18 @@ fn cancelled_conditions(err: &SdkError<TransactWriteItemsError>) -> Option<Vec<b
     }
 }
 
+/// Whether a transaction was cancelled because another one touched the same items.
+fn is_transaction_conflict(err: &SdkError<TransactWriteItemsError>) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(e)) => e
+            .cancellation_reasons()
+            .iter()
+            .any(|r| r.code() == Some("TransactionConflict")),
+        Some(TransactWriteItemsError::TransactionInProgressException(_)) => true,
+        _ => false,
+    }
+}
+
 pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
@@ -370,6 +382,29 @@ impl DynamoStore {
         }
     }
 
+    /// Runs a transaction, retrying it when it lost a race with another transaction on the
+    /// same items (`TransactionConflict`), which DynamoDB reports as a cancellation.
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
+        let mut attempt = 0u32;
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            match result {
+                Err(e) if is_transaction_conflict(&e) && attempt < 8 => {
+                    attempt += 1;
+                    let cap = 10u64 << attempt.min(6);
+                    let wait = rand::RngExt::random_range(&mut rand::rng(), cap / 2..=cap);
+                    tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                }
+                other => return other.map(|_| ()),
+            }
+        }
+    }
+
     /// Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed.
     pub(crate) async fn batch_delete(&self, table: &str, item_keys: Vec<Item>) -> Result<(), StoreError> {
         let requests = item_keys
@@ -474,17 +509,16 @@ impl IntegrationStore for DynamoStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await
-            .map_err(|e| match cancelled_conditions(&e) {
-                Some(failed) if failed.get(1) == Some(&true) => StoreError::LimitExceeded("integrations"),
-                Some(_) => StoreError::Conflict("integration id already exists"),
-                None => StoreError::aws("TransactWriteItems", e),
-            })?;
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ])
+        .await
+        .map_err(|e| match cancelled_conditions(&e) {
+            Some(failed) if failed.get(1) == Some(&true) => StoreError::LimitExceeded("integrations"),
+            Some(_) => StoreError::Conflict("integration id already exists"),
+            None => StoreError::aws("TransactWriteItems", e),
+        })?;
         Ok(())
     }
 
@@ -585,16 +619,15 @@ impl IntegrationStore for DynamoStore {
             .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(count).build())
-            .send()
-            .await
-            .map_err(|e| match cancelled_conditions(&e) {
-                Some(_) => StoreError::NotFound,
-                None => StoreError::aws("TransactWriteItems", e),
-            })?;
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            TransactWriteItem::builder().update(count).build(),
+        ])
+        .await
+        .map_err(|e| match cancelled_conditions(&e) {
+            Some(_) => StoreError::NotFound,
+            None => StoreError::aws("TransactWriteItems", e),
+        })?;
         Ok(())
     }
 }
@@ -665,11 +698,10 @@ impl DatasetStore for DynamoStore {
                 .build()
                 .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
             let result = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().delete(delete).build())
-                .transact_items(TransactWriteItem::builder().update(release).build())
-                .send()
+                .transact(vec![
+                    TransactWriteItem::builder().delete(delete).build(),
+                    TransactWriteItem::builder().update(release).build(),
+                ])
                 .await;
             match result {
                 Ok(_) => return Ok(()),
@@ -751,12 +783,11 @@ impl RecordStore for DynamoStore {
         )?;
         let account_count = count(&self.table, key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))?;
         let created = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().update(dataset_count).build())
-            .transact_items(TransactWriteItem::builder().update(account_count).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().put(put).build(),
+                TransactWriteItem::builder().update(dataset_count).build(),
+                TransactWriteItem::builder().update(account_count).build(),
+            ])
             .await;
         match created {
             Ok(_) => return Ok(true),
@@ -819,12 +850,11 @@ impl RecordStore for DynamoStore {
         let dataset = release(key(keys::account_pk(account_id), keys::dataset_sk(dataset_id)))?;
         let account = release(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))?;
         let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().delete(delete).build())
-            .transact_items(TransactWriteItem::builder().update(dataset).build())
-            .transact_items(TransactWriteItem::builder().update(account).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().delete(delete).build(),
+                TransactWriteItem::builder().update(dataset).build(),
+                TransactWriteItem::builder().update(account).build(),
+            ])
             .await;
         match result {
             Ok(_) => Ok(()),

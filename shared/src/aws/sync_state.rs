@@ -177,7 +177,7 @@ impl SyncStateStore for DynamoStore {
             .update_item()
             .table_name(self.table())
             .set_key(Some(Self::checkpoint_key(account_id, id)))
-            .update_expression("SET leaseOwner = :me, leaseUntil = :until")
+            .update_expression("SET leaseOwner = :me, leaseUntil = :until, invocations = invocations + :one")
             .condition_expression(
                 "runId = :run AND #state = :running AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)",
             )
@@ -187,10 +187,15 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":run", s(run_id))
             .expression_attribute_values(":running", s("running"))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(Acquired::Resumed(item.checkpoint)),
+            Ok(_) => {
+                let mut checkpoint = item.checkpoint;
+                checkpoint.invocations += 1;
+                Ok(Acquired::Resumed(Box::new(checkpoint)))
+            }
             Err(e) if is_condition_failure(&e) => Ok(Acquired::Busy),
             Err(e) => Err(StoreError::aws("UpdateItem", e)),
         }

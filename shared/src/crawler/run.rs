@@ -141,6 +141,7 @@ struct Run<'a> {
     requests_at_start: u64,
     retries_at_start: u64,
     limited_at_start: u64,
+    writes: tokio::sync::Mutex<()>,
 }
 
 impl Crawler {
@@ -167,7 +168,7 @@ impl Crawler {
         {
             Acquired::Busy => return Ok(RunResult::Dropped("another invocation is running this sync")),
             Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
-            Acquired::Resumed(cp) => cp,
+            Acquired::Resumed(cp) => *cp,
             Acquired::NotStarted => match self.start(msg, &owner, lease_until).await? {
                 Ok(cp) => cp,
                 Err(result) => return Ok(result),
@@ -221,7 +222,7 @@ impl Crawler {
             .collect();
         pending.sort_by(|a, b| a.page_id.cmp(&b.page_id));
         let queue = pending.iter().map(|e| e.page_id.clone()).collect();
-        let mut run = Run {
+        let run = Run {
             crawler: self,
             msg,
             owner,
@@ -235,8 +236,8 @@ impl Crawler {
             requests_at_start: 0,
             retries_at_start: 0,
             limited_at_start: 0,
+            writes: tokio::sync::Mutex::new(()),
         };
-        run.cp.invocations += 1;
         run.execute(deadline).await
     }
 
@@ -267,6 +268,7 @@ impl Crawler {
             expires_in: integration.expires_in,
             started_at: rfc3339(now),
             started_epoch: now.timestamp(),
+            invocations: 1,
             ..Checkpoint::default()
         };
         let problem = match &integration.dataset_id {
@@ -284,6 +286,7 @@ impl Crawler {
         let problem = problem.or(token
             .is_none()
             .then_some("The integration has no Notion token: set one and sync again."));
+        cp.secret_version = token.map(|(_, version)| version);
         if !self
             .state
             .start_run(&msg.account_id, &msg.integration_id, &cp, owner, lease_until)
@@ -294,7 +297,6 @@ impl Crawler {
         if let Some(problem) = problem {
             return self.fail(msg, cp, owner, problem).await.map(Err);
         }
-        cp.secret_version = token.map(|(_, version)| version);
         Ok(Ok(cp))
     }
 
@@ -381,6 +383,14 @@ impl Run<'_> {
     /// A page confirmed alive by search, a data source query or retrieval.
     fn seen(&mut self, info: PageInfo) {
         let run = self.msg.run_id.clone();
+        let already = self
+            .index
+            .get(&info.id)
+            .is_some_and(|e| e.seen_run.as_deref() == Some(run.as_str()));
+        if !already && self.cp.counters.pages_seen >= self.max_pages {
+            self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
+            return;
+        }
         let entry = self.index.entry(info.id.clone()).or_insert_with(|| PageEntry {
             page_id: info.id.clone(),
             ..PageEntry::default()
@@ -614,16 +624,26 @@ impl Run<'_> {
         let run = self.run_id().to_string();
         let stopped = self.cp.stop_reason.is_some();
         let mut batch = Vec::with_capacity(batch_size);
+        // Pages found in content count against the plan once confirmed: reserve room.
+        let mut room = self.max_pages.saturating_sub(self.cp.counters.pages_seen);
+        let mut over_limit = false;
         while batch.len() < batch_size {
             let Some(id) = self.queue.pop_front() else { break };
             if let Some(entry) = self.index.get(&id) {
                 let seen = entry.seen_run.as_deref() == Some(run.as_str());
-                // Past a plan limit, only pages already counted are still read.
-                if stopped && !seen {
-                    continue;
+                if !seen {
+                    // Past a plan limit, only pages already counted are still read.
+                    if stopped || room == 0 {
+                        over_limit |= !stopped;
+                        continue;
+                    }
+                    room -= 1;
                 }
                 batch.push(entry.clone());
             }
+        }
+        if over_limit {
+            self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
         }
         let unseen: std::collections::HashSet<String> = batch
             .iter()
@@ -638,6 +658,7 @@ impl Run<'_> {
             run_id: &self.msg.run_id,
             dataset_id: &self.cp.dataset_id,
             expires_in: self.cp.expires_in,
+            writes: &self.writes,
         };
         let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
             .buffer_unordered(self.crawler.settings.concurrency.max(1))
@@ -830,6 +851,9 @@ struct PageContext<'a> {
     run_id: &'a str,
     dataset_id: &'a str,
     expires_in: Option<u64>,
+    /// Held while writing a page's records: one run's record transactions never race
+    /// each other on the dataset's and account's counters.
+    writes: &'a tokio::sync::Mutex<()>,
 }
 
 impl PageContext<'_> {
@@ -898,6 +922,7 @@ impl PageContext<'_> {
         {
             unchanged = chunks.len() as u64;
         } else {
+            let _writing = self.writes.lock().await;
             let now_text = rfc3339(self.crawler.clock.now());
             let expires_at = expires_in_secs.map(|life| now + life);
             for (i, chunk) in chunks.iter().enumerate() {

@@ -311,6 +311,9 @@ mod tests {
             sync_error: None,
             last_synced_at: None,
             last_sync_summary: None,
+            last_manual_sync_at: None,
+            pending_since: None,
+            pending_run_id: None,
             created_at: "t".into(),
             updated_at: "t".into(),
         };
