@@ -600,3 +600,50 @@ async fn sync_route_checks_prerequisites_limits_cooldown_and_coalesces() {
         .assert_error(403, "LIMIT_EXCEEDED");
     assert_eq!(env.queue_depth().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_walk_alone_reads_everything_including_tables_over_100_rows() {
+    let s = setup(30, Plan::default(), unlimited()).await;
+    let has_big_table = s
+        .emulator
+        .with_workspace(|ws| ws.blocks.values().any(|b| b.kind == "table" && b.children.len() > 100));
+    assert!(has_big_table);
+    // The markdown endpoint refuses every page: the crawler walks blocks instead.
+    s.emulator.inject(Fault {
+        path_contains: "/markdown".into(),
+        status: 400,
+        times: 10_000,
+        delay_ms: 0,
+        html: false,
+    });
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    assert_eq!(summary(&state)["markdownFallbacks"], 30);
+    let requests = s.emulator.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.contains("/children") && r.path.contains("start_cursor=")),
+        "paged children"
+    );
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_time_limit_stops_cleanly() {
+    let s = setup(
+        20,
+        Plan {
+            max_sync_seconds: 0,
+            ..Plan::default()
+        },
+        unlimited(),
+    )
+    .await;
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "synced");
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], false, "{sum}");
+    assert!(sum["stopReason"].as_str().unwrap().contains("maxSyncSeconds"), "{sum}");
+    assert_eq!(sum["recordsDeleted"], 0);
+}
