@@ -123,6 +123,7 @@ fn every_function_crate_has_an_event_and_a_route() {
     let mut expected: Vec<String> = Route::ALL.iter().map(|r| r.function_name().to_string()).collect();
     expected.push("authorizer".into());
     expected.push("crawler".into());
+    expected.push("schedule-trigger".into());
     expected.sort();
     assert_eq!(names, expected);
     for name in names {
@@ -154,6 +155,7 @@ fn template_declares_every_function_and_route() {
     }
     assert!(template.contains("Binary: authorizer\n"));
     assert!(template.contains("Binary: crawler\n"));
+    assert!(template.contains("Binary: schedule-trigger\n"));
     assert!(template.contains("FunctionResponseTypes: [ReportBatchItemFailures]"));
     assert_eq!(
         template.matches("BuildMethod: rust-cargolambda").count(),
@@ -204,4 +206,17 @@ async fn crawler_event_runs_a_sync_against_the_notion_emulator() {
         .await
         .batch_item_failures
         .is_empty());
+}
+
+#[tokio::test]
+async fn schedule_trigger_event_queues_a_scheduled_sync() {
+    let env = seeded_env().await;
+    let text = std::fs::read_to_string(events_dir().join("schedule-trigger.json")).unwrap();
+    let input: shared::aws::scheduler::ScheduleInput = serde_json::from_str(&text).unwrap();
+    let result = shared::api::schedule::trigger(&env.app, &input).await.unwrap();
+    assert_eq!(result["result"], "queued");
+    assert_eq!(env.queue_depth().await, 1);
+    use shared::ports::IntegrationStore;
+    let integration = env.store.get_integration(ACCOUNT, INTEGRATION).await.unwrap().unwrap();
+    assert_eq!(integration.to_resource()["syncStatus"], "pending");
 }

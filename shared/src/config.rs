@@ -21,6 +21,12 @@ pub struct Config {
     pub notion_max_rps: u32,
     /// Pages the crawler reads at once (`CRAWLER_CONCURRENCY`).
     pub crawler_concurrency: usize,
+    /// EventBridge Scheduler group of integration schedules (`SCHEDULE_GROUP`).
+    pub schedule_group: String,
+    /// ARN the schedules invoke: the schedule-trigger function (`SCHEDULE_TARGET_ARN`).
+    pub schedule_target_arn: Option<String>,
+    /// Role EventBridge Scheduler assumes to invoke it (`SCHEDULE_ROLE_ARN`).
+    pub schedule_role_arn: Option<String>,
 }
 
 impl Config {
@@ -56,6 +62,9 @@ impl Config {
             notion_api_url: optional("NOTION_API_URL").unwrap_or_else(|| "https://api.notion.com".into()),
             notion_max_rps: number("NOTION_MAX_RPS", optional("NOTION_MAX_RPS"), 3)?,
             crawler_concurrency: number("CRAWLER_CONCURRENCY", optional("CRAWLER_CONCURRENCY"), 4)?,
+            schedule_group: optional("SCHEDULE_GROUP").unwrap_or_else(|| "notion-sync".into()),
+            schedule_target_arn: optional("SCHEDULE_TARGET_ARN"),
+            schedule_role_arn: optional("SCHEDULE_ROLE_ARN"),
         })
     }
 }

@@ -191,3 +191,17 @@ pub trait SyncQueue: Send + Sync {
     /// Queues a run (or its continuation).
     async fn send(&self, message: &crate::crawler::message::SyncMessage) -> Result<(), StoreError>;
 }
+
+/// Where an integration's schedule lives (EventBridge Scheduler).
+#[async_trait]
+pub trait SyncScheduler: Send + Sync {
+    /// Creates or replaces the integration's schedule.
+    async fn put_schedule(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        schedule: &crate::domain::schedule::SyncSchedule,
+    ) -> Result<(), StoreError>;
+    /// Removes the integration's schedule; absent is fine.
+    async fn delete_schedule(&self, integration_id: &str) -> Result<(), StoreError>;
+}

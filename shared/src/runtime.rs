@@ -4,11 +4,12 @@
 use crate::api::{self, App};
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::queue::SqsSyncQueue;
+use crate::aws::scheduler::{EventBridgeScheduler, ScheduleInput};
 use crate::aws::secrets::SecretsManagerTokens;
 use crate::config::Config;
 use crate::crawler::run::{Crawler, CrawlerSettings};
 use crate::http::routes::Route;
-use crate::ports::SyncQueue;
+use crate::ports::{SyncQueue, SyncScheduler};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
@@ -27,7 +28,16 @@ pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
         .sync_queue_url
         .as_ref()
         .map(|url| Arc::new(SqsSyncQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())) as Arc<dyn SyncQueue>);
-    App::new(store, tokens, queue, config.manual_sync_cooldown_secs)
+    let scheduler = match (&config.schedule_target_arn, &config.schedule_role_arn) {
+        (Some(target), Some(role)) => Some(Arc::new(EventBridgeScheduler::new(
+            aws_sdk_scheduler::Client::new(sdk),
+            config.schedule_group.clone(),
+            target.clone(),
+            role.clone(),
+        )) as Arc<dyn SyncScheduler>),
+        _ => None,
+    };
+    App::new(store, tokens, queue, scheduler, config.manual_sync_cooldown_secs)
 }
 
 /// Builds the crawler from the same adapters; `settings` replaces the ones from `config`.
@@ -111,5 +121,20 @@ pub async fn run_authorizer() -> Result<(), Error> {
             Ok::<_, std::convert::Infallible>(api::authorizer::authorize(app.accounts.as_ref(), &event.payload).await)
         },
     ))
+    .await
+}
+
+/// Runs the schedule-trigger Lambda that EventBridge Scheduler invokes.
+pub async fn run_schedule_trigger() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let app = app_from_env().await?;
+    let app = &app;
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduleInput>| async move {
+        api::schedule::trigger(app, &event.payload).await.map_err(|e| {
+            // Logged once here; the error makes Scheduler retry the invocation.
+            tracing::error!(error = %crate::error::error_chain(&e), "scheduled sync could not be queued");
+            Error::from(Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+        })
+    }))
     .await
 }

@@ -81,6 +81,8 @@ pub struct TestEnv {
     pub config: Config,
     /// SQS client, to inspect the sync queue.
     pub sqs: aws_sdk_sqs::Client,
+    /// EventBridge Scheduler client, to inspect schedules.
+    pub scheduler: aws_sdk_scheduler::Client,
     router: axum::Router,
 }
 
@@ -107,7 +109,14 @@ impl TestEnv {
             notion_api_url: "http://127.0.0.1:9".into(),
             notion_max_rps: 3,
             crawler_concurrency: 4,
+            schedule_group: format!("g-{unique}"),
+            schedule_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:schedule-trigger".into()),
+            schedule_role_arn: Some("arn:aws:iam::000000000000:role/notion-scheduler".into()),
         };
+        let scheduler = aws_sdk_scheduler::Client::new(&sdk);
+        shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)
+            .await
+            .expect("schedule group");
         let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
         ensure_tables(&dynamodb, &config.table_name, &config.records_table_name)
             .await
@@ -126,7 +135,14 @@ impl TestEnv {
             dynamodb,
             config,
             sqs,
+            scheduler,
         }
+    }
+
+    /// Serves requests with `app` from now on (for adapters configured differently).
+    pub fn use_app(&mut self, app: App) {
+        self.router = local_stack::router(app.clone());
+        self.app = app;
     }
 
     /// Creates an account with `plan`; returns (account id, API key).

@@ -35,6 +35,52 @@ pub async fn poll_forever(
     }
 }
 
+/// Fires every enabled schedule of `group` with an occurrence in `(from, to]`, as
+/// EventBridge Scheduler would, by running the schedule trigger's code in-process.
+/// Returns the integrations fired. (The AWS emulator stores schedules but never fires them.)
+pub async fn fire_due_schedules(
+    client: &aws_sdk_scheduler::Client,
+    group: &str,
+    app: &App,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<String>, shared::error::StoreError> {
+    use shared::domain::schedule::{cron_from_eventbridge, SyncSchedule};
+    let mut fired = Vec::new();
+    for schedule in shared::aws::scheduler::list_schedules(client, group).await? {
+        let Some(input) = schedule.input.filter(|_| schedule.enabled) else {
+            continue;
+        };
+        let Some(cron) = cron_from_eventbridge(&schedule.expression) else {
+            tracing::warn!(schedule = %schedule.name, expression = %schedule.expression, "schedule expression not understood locally");
+            continue;
+        };
+        let due = SyncSchedule::parse(&cron)
+            .ok()
+            .and_then(|s| s.next_after(from))
+            .is_some_and(|next| next <= to);
+        if due {
+            let result = shared::api::schedule::trigger(app, &input).await?;
+            tracing::info!(integration = %input.integration_id, %result, "schedule fired");
+            fired.push(input.integration_id);
+        }
+    }
+    Ok(fired)
+}
+
+/// Fires schedules every few seconds, forever.
+pub async fn fire_schedules_forever(client: aws_sdk_scheduler::Client, group: String, app: App) {
+    let mut last = chrono::Utc::now();
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let now = chrono::Utc::now();
+        match fire_due_schedules(&client, &group, &app, last, now).await {
+            Ok(_) => last = now,
+            Err(e) => tracing::error!(error = %shared::error::error_chain(&e), "firing schedules failed"),
+        }
+    }
+}
+
 /// The router serving the whole API.
 pub fn router(app: App) -> Router {
     Router::new().fallback(serve).with_state(Arc::new(app))

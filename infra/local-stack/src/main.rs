@@ -124,6 +124,15 @@ async fn serve(
     let queue_url = shared::aws::provision::ensure_queue(&sqs, &queue_name, 120, 5).await?;
     let mut config = config.clone();
     config.sync_queue_url = Some(queue_url.clone());
+    // Locally the trigger runs in-process: these ARNs only have to be well-formed.
+    config
+        .schedule_target_arn
+        .get_or_insert_with(|| "arn:aws:lambda:us-east-1:000000000000:function:schedule-trigger".into());
+    config
+        .schedule_role_arn
+        .get_or_insert_with(|| "arn:aws:iam::000000000000:role/notion-scheduler".into());
+    let scheduler_client = aws_sdk_scheduler::Client::new(sdk);
+    shared::aws::scheduler::ensure_group(&scheduler_client, &config.schedule_group).await?;
     let config = &config;
     let keys: Vec<String> = match std::env::var("DEV_API_KEY") {
         Ok(v) if !v.trim().is_empty() => v
@@ -156,6 +165,12 @@ async fn serve(
         config.notion_api_url, config.notion_max_rps
     );
     tokio::spawn(local_stack::poll_forever(sqs, queue_url, crawler, budget));
+    println!("firing schedules of group {} every 5 s", config.schedule_group);
+    tokio::spawn(local_stack::fire_schedules_forever(
+        scheduler_client,
+        config.schedule_group.clone(),
+        app.clone(),
+    ));
     let port: u16 = std::env::var("PORT")
         .ok()
         .map_or(Ok(3000), |p| p.parse())

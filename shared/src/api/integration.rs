@@ -9,6 +9,7 @@ use crate::domain::fields::Patch;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::paging::encode_cursor;
+use crate::domain::schedule::SyncSchedule;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, FieldError, StoreError};
 use crate::http::request::{json_object, list_query, wants_jsonl};
@@ -68,6 +69,9 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         updated_at: now,
     };
     patch.apply_to(&mut integration);
+    if patch.sync_schedule.is_present() {
+        app.scheduler()?;
+    }
     if let Patch::Set(token) = &patch.token {
         app.tokens.put_token(&call.account_id, &integration.id, token).await?;
         integration.has_token = true;
@@ -79,6 +83,23 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
             }
         }
         return Err(err.into());
+    }
+    if let Patch::Set(schedule) = &patch.sync_schedule {
+        if let Err(err) = app
+            .scheduler()?
+            .put_schedule(&call.account_id, &integration.id, schedule)
+            .await
+        {
+            // Fail cleanly: nothing of the integration is left behind.
+            let _ = app
+                .integrations
+                .delete_integration(&call.account_id, &integration.id)
+                .await;
+            if integration.has_token {
+                let _ = app.tokens.delete_token(&integration.id).await;
+            }
+            return Err(err.into());
+        }
     }
     tracing::info!(integration = %integration.id, "integration created");
     Ok(response::id(&integration.id))
@@ -111,13 +132,50 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
 }
 
 /// `POST /integration/notion/{id}/update`
+///
+/// A schedule change is made in EventBridge Scheduler first; if the rest of the update then
+/// fails, the previous schedule is put back, so the answer and Scheduler agree.
 pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
     let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
-    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
+    let Some(current) = app.integrations.get_integration(&call.account_id, &id).await? else {
         return Err(ApiError::NotFound(RESOURCE));
-    }
+    };
     check_dataset(app, &call.account_id, &patch).await?;
+    let scheduler = if patch.sync_schedule.is_present() {
+        Some(app.scheduler()?)
+    } else {
+        None
+    };
+    if let Some(scheduler) = scheduler {
+        match &patch.sync_schedule {
+            Patch::Set(schedule) => scheduler.put_schedule(&call.account_id, &id, schedule).await?,
+            Patch::Clear => scheduler.delete_schedule(&id).await?,
+            Patch::Absent => {}
+        }
+    }
+    if let Err(err) = apply_update(app, &call.account_id, &id, &patch).await {
+        if let Some(scheduler) = scheduler {
+            let previous = current
+                .sync_schedule
+                .as_deref()
+                .and_then(|s| SyncSchedule::parse(s).ok());
+            let restored = match &previous {
+                Some(schedule) => scheduler.put_schedule(&call.account_id, &id, schedule).await,
+                None => scheduler.delete_schedule(&id).await,
+            };
+            if let Err(e) = restored {
+                tracing::error!(integration = %id, error = %e, "could not restore the previous schedule");
+            }
+        }
+        return Err(err);
+    }
+    tracing::info!(integration = %id, "integration updated");
+    Ok(response::id(&id))
+}
+
+/// The token and item part of an update.
+async fn apply_update(app: &App, account_id: &str, id: &str, patch: &IntegrationPatch) -> Result<(), ApiError> {
     let now = rfc3339(app.clock.now());
     let not_found = |e: StoreError| match e {
         StoreError::NotFound => ApiError::NotFound(RESOURCE),
@@ -125,33 +183,31 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     };
     match &patch.token {
         Patch::Set(token) => {
-            app.tokens.put_token(&call.account_id, &id, token).await?;
+            app.tokens.put_token(account_id, id, token).await?;
             let updated = app
                 .integrations
-                .update_integration(&call.account_id, &id, &patch, Some(true), &now)
+                .update_integration(account_id, id, patch, Some(true), &now)
                 .await;
             if let Err(StoreError::NotFound) = updated {
                 // Deleted while we wrote the secret: do not leave the token behind.
-                app.tokens.delete_token(&id).await?;
+                app.tokens.delete_token(id).await?;
             }
-            updated.map_err(not_found)?;
+            updated.map_err(not_found)
         }
         Patch::Clear => {
             app.integrations
-                .update_integration(&call.account_id, &id, &patch, Some(false), &now)
+                .update_integration(account_id, id, patch, Some(false), &now)
                 .await
                 .map_err(not_found)?;
-            app.tokens.delete_token(&id).await?;
+            app.tokens.delete_token(id).await?;
+            Ok(())
         }
-        Patch::Absent => {
-            app.integrations
-                .update_integration(&call.account_id, &id, &patch, None, &now)
-                .await
-                .map_err(not_found)?;
-        }
+        Patch::Absent => app
+            .integrations
+            .update_integration(account_id, id, patch, None, &now)
+            .await
+            .map_err(not_found),
     }
-    tracing::info!(integration = %id, "integration updated");
-    Ok(response::id(&id))
 }
 
 /// `POST /integration/notion/{id}/delete`
@@ -159,11 +215,19 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     let id = integration_id(call)?;
     // The body carries nothing, but must still be a JSON object if sent.
     crate::domain::fields::ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
+    let Some(integration) = app.integrations.get_integration(&call.account_id, &id).await? else {
         return Err(ApiError::NotFound(RESOURCE));
+    };
+    let integration_has_schedule = integration.sync_schedule.is_some();
+    // Schedule and secret first: if the item delete then fails, a retry finishes the job,
+    // and neither outlives its integration.
+    match &app.scheduler {
+        Some(scheduler) => scheduler.delete_schedule(&id).await?,
+        None if integration_has_schedule => {
+            app.scheduler()?;
+        }
+        None => {}
     }
-    // Secret first: if the item delete then fails, a retry finishes the job, and no
-    // secret outlives its integration.
     app.tokens.delete_token(&id).await?;
     match app.integrations.delete_integration(&call.account_id, &id).await {
         Ok(()) | Err(StoreError::NotFound) => {}

@@ -5,6 +5,7 @@ pub mod authorizer;
 pub mod dataset;
 pub mod integration;
 pub mod record;
+pub mod schedule;
 pub mod sync;
 
 use crate::domain::time::{Clock, SystemClock};
@@ -12,7 +13,9 @@ use crate::error::ApiError;
 use crate::http::auth::authenticate;
 use crate::http::request::path_param;
 use crate::http::routes::Route;
-use crate::ports::{AccountStore, DatasetStore, IntegrationStore, RecordStore, SyncQueue, SyncStateStore, TokenStore};
+use crate::ports::{
+    AccountStore, DatasetStore, IntegrationStore, RecordStore, SyncQueue, SyncScheduler, SyncStateStore, TokenStore,
+};
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 
@@ -35,17 +38,20 @@ pub struct App {
     pub queue: Option<Arc<dyn SyncQueue>>,
     /// Seconds between two accepted manual syncs.
     pub manual_sync_cooldown_secs: i64,
+    /// Integration schedules (absent where a function has no scheduler configuration).
+    pub scheduler: Option<Arc<dyn SyncScheduler>>,
     /// The current time.
     pub clock: Arc<dyn Clock>,
 }
 
 impl App {
-    /// An app over one DynamoDB store, a token store and an optional queue, on the
-    /// system clock.
+    /// An app over one DynamoDB store, a token store, and the optional queue and scheduler,
+    /// on the system clock.
     pub fn new(
         store: crate::aws::dynamo::DynamoStore,
         tokens: impl TokenStore + 'static,
         queue: Option<Arc<dyn SyncQueue>>,
+        scheduler: Option<Arc<dyn SyncScheduler>>,
         manual_sync_cooldown_secs: i64,
     ) -> Self {
         let store = Arc::new(store);
@@ -57,9 +63,17 @@ impl App {
             sync_state: store,
             tokens: Arc::new(tokens),
             queue,
+            scheduler,
             manual_sync_cooldown_secs,
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The scheduler, or a 500 saying the function lacks its configuration.
+    pub fn scheduler(&self) -> Result<&Arc<dyn SyncScheduler>, crate::ApiError> {
+        self.scheduler.as_ref().ok_or_else(|| {
+            crate::ApiError::Internal("SCHEDULE_TARGET_ARN and SCHEDULE_ROLE_ARN are not configured".into())
+        })
     }
 }
 

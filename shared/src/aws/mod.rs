@@ -6,5 +6,6 @@ pub mod dynamo;
 pub mod keys;
 pub mod provision;
 pub mod queue;
+pub mod scheduler;
 pub mod secrets;
 pub mod sync_state;

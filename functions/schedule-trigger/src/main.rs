@@ -1,0 +1,6 @@
+//! Lambda invoked by EventBridge Scheduler; the logic lives in `shared::api::schedule`.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::runtime::run_schedule_trigger().await
+}

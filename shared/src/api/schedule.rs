@@ -1,0 +1,71 @@
+//! The schedule trigger: what EventBridge Scheduler invokes with `{accountId, integrationId}`.
+//! It takes the manual sync's path minus the cooldown: a sync already pending absorbs it,
+//! and a sync that cannot run (no dataset, no token, no record capacity) is recorded as
+//! `syncStatus: error` with the reason, since no client is there to receive a 409 or 403.
+
+use super::sync::{check_ready, enqueue};
+use super::App;
+use crate::aws::scheduler::ScheduleInput;
+use crate::crawler::message::Trigger;
+use crate::domain::integration::SyncStatus;
+use crate::error::{ApiError, StoreError};
+use crate::ports::SyncOutcome;
+use serde_json::{json, Value};
+
+/// Handles one fired schedule; an error makes Scheduler retry.
+pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreError> {
+    let Some(integration) = app
+        .integrations
+        .get_integration(&input.account_id, &input.integration_id)
+        .await?
+    else {
+        // The integration is gone but its schedule was left behind: remove it.
+        if let Some(scheduler) = &app.scheduler {
+            scheduler.delete_schedule(&input.integration_id).await?;
+        }
+        return Ok(json!({"result": "integration deleted; schedule removed"}));
+    };
+    let now = app.clock.now();
+    match check_ready(app, &input.account_id, &integration).await {
+        Ok(account) => {
+            let queued = enqueue(
+                app,
+                &input.account_id,
+                &input.integration_id,
+                &account,
+                Trigger::Scheduled,
+                now.timestamp(),
+            )
+            .await
+            .map_err(|e| match e {
+                ApiError::Internal(source) => StoreError::Aws {
+                    operation: "SendMessage",
+                    source,
+                },
+                other => StoreError::aws("enqueue", other.to_string()),
+            })?;
+            Ok(json!({"result": if queued { "queued" } else { "coalesced into the pending sync" }}))
+        }
+        Err(ApiError::Conflict(reason) | ApiError::LimitExceeded(reason)) => {
+            let outcome = SyncOutcome {
+                status: SyncStatus::Error,
+                error: Some(format!("Scheduled sync skipped: {reason}")),
+                last_synced_at: None,
+                summary: json!({"trigger": "scheduled", "skipped": reason, "at": crate::domain::time::rfc3339(now)}),
+            };
+            match app
+                .sync_state
+                .finish_sync(&input.account_id, &input.integration_id, &outcome)
+                .await
+            {
+                Ok(()) | Err(StoreError::NotFound) => Ok(json!({"result": "skipped", "reason": reason})),
+                Err(e) => Err(e),
+            }
+        }
+        Err(ApiError::Internal(source)) => Err(StoreError::Aws {
+            operation: "check_ready",
+            source,
+        }),
+        Err(other) => Err(StoreError::aws("check_ready", other.to_string())),
+    }
+}
