@@ -157,9 +157,10 @@ fn template_declares_every_function_and_route() {
     assert!(template.contains("Binary: crawler\n"));
     assert!(template.contains("Binary: schedule-trigger\n"));
     assert!(template.contains("FunctionResponseTypes: [ReportBatchItemFailures]"));
+    // Every route, plus the authorizer, the crawler and the schedule trigger.
     assert_eq!(
         template.matches("BuildMethod: rust-cargolambda").count(),
-        Route::ALL.len() + 2
+        Route::ALL.len() + 3
     );
 }
 
