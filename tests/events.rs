@@ -157,6 +157,8 @@ fn template_declares_every_function_and_route() {
     assert!(template.contains("Binary: crawler\n"));
     assert!(template.contains("Binary: schedule-trigger\n"));
     assert!(template.contains("FunctionResponseTypes: [ReportBatchItemFailures]"));
+    // No API route in the template that the route table does not know.
+    assert_eq!(template.matches("Type: HttpApi\n").count(), Route::ALL.len());
     // Every route, plus the authorizer, the crawler and the schedule trigger.
     assert_eq!(
         template.matches("BuildMethod: rust-cargolambda").count(),

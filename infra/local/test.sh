@@ -14,6 +14,8 @@ log "cargo clippy"
 cargo clippy --workspace --all-targets -q -- -D warnings
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
+log "sam validate --lint"
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}" "$VENV/bin/sam" validate --lint --template template.yaml
 
 emulator_credentials
 unset AWS_ENDPOINT_URL
