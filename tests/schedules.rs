@@ -16,6 +16,14 @@ async fn stored(env: &TestEnv, id: &str) -> Option<shared::aws::scheduler::Store
         .unwrap()
 }
 
+/// Fires what is due in the `seconds` after `from`, as EventBridge Scheduler would.
+async fn fire(env: &TestEnv, from: chrono::DateTime<chrono::Utc>, seconds: i64) -> Vec<String> {
+    let to = from + chrono::Duration::seconds(seconds);
+    local_stack::fire_due_schedules(&env.scheduler, &env.config.schedule_group, &env.app, from, to)
+        .await
+        .unwrap()
+}
+
 fn update(id: &str) -> String {
     format!("/api/v1/integration/notion/{id}/update")
 }
@@ -190,15 +198,7 @@ async fn fired_schedules_sync_like_manual_ones_without_the_cooldown() {
     let t0 = chrono::DateTime::parse_from_rfc3339("2025-11-20T10:00:30Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let fired = local_stack::fire_due_schedules(
-        &env.scheduler,
-        &env.config.schedule_group,
-        &env.app,
-        t0,
-        t0 + chrono::Duration::seconds(60),
-    )
-    .await
-    .unwrap();
+    let fired = fire(&env, t0, 60).await;
     assert_eq!(
         fired,
         vec![id.clone()],
@@ -206,15 +206,7 @@ async fn fired_schedules_sync_like_manual_ones_without_the_cooldown() {
     );
     assert_eq!(env.fetch_integration(&key, &id).await["syncStatus"], "pending");
     // Fired again while pending: coalesced, not queued twice.
-    local_stack::fire_due_schedules(
-        &env.scheduler,
-        &env.config.schedule_group,
-        &env.app,
-        t0,
-        t0 + chrono::Duration::seconds(60),
-    )
-    .await
-    .unwrap();
+    fire(&env, t0, 60).await;
     assert_eq!(env.queue_depth().await, 1);
     env.drain(&crawler, Duration::from_secs(300)).await;
     let state = env.fetch_integration(&key, &id).await;
@@ -226,15 +218,7 @@ async fn fired_schedules_sync_like_manual_ones_without_the_cooldown() {
     let at_three = chrono::DateTime::parse_from_rfc3339("2025-11-21T02:59:30Z")
         .unwrap()
         .with_timezone(&chrono::Utc);
-    let fired = local_stack::fire_due_schedules(
-        &env.scheduler,
-        &env.config.schedule_group,
-        &env.app,
-        at_three,
-        at_three + chrono::Duration::seconds(60),
-    )
-    .await
-    .unwrap();
+    let fired = fire(&env, at_three, 60).await;
     assert!(fired.contains(&other), "{fired:?}");
 }
 
@@ -246,15 +230,7 @@ async fn a_schedule_that_cannot_sync_records_why_and_orphans_are_removed() {
         .create_integration(&key, &json!({"syncSchedule": "* * * * *"}))
         .await;
     let t0 = chrono::Utc::now();
-    local_stack::fire_due_schedules(
-        &env.scheduler,
-        &env.config.schedule_group,
-        &env.app,
-        t0,
-        t0 + chrono::Duration::seconds(61),
-    )
-    .await
-    .unwrap();
+    fire(&env, t0, 61).await;
     let state = env.fetch_integration(&key, &id).await;
     assert_eq!(state["syncStatus"], "error");
     assert!(
@@ -270,14 +246,6 @@ async fn a_schedule_that_cannot_sync_records_why_and_orphans_are_removed() {
     use shared::ports::IntegrationStore;
     let input = stored(&env, &id).await.unwrap().input.unwrap();
     env.store.delete_integration(&input.account_id, &id).await.unwrap();
-    local_stack::fire_due_schedules(
-        &env.scheduler,
-        &env.config.schedule_group,
-        &env.app,
-        t0,
-        t0 + chrono::Duration::seconds(61),
-    )
-    .await
-    .unwrap();
+    fire(&env, t0, 61).await;
     assert!(stored(&env, &id).await.is_none());
 }

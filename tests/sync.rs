@@ -130,6 +130,15 @@ fn summary(state: &Value) -> &Value {
     &state["lastSyncSummary"]
 }
 
+/// Asserts the last run stopped early at the plan limit named `limit`, deleting nothing.
+fn assert_stopped_by(state: &Value, limit: &str) {
+    let sum = summary(state);
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert_eq!(sum["complete"], false, "{sum}");
+    assert!(sum["stopReason"].as_str().unwrap().contains(limit), "{sum}");
+    assert_eq!(sum["recordsDeleted"], 0, "{sum}");
+}
+
 /// Asserts the last run was complete and skipped no page.
 fn assert_clean(state: &Value) {
     let sum = summary(state);
@@ -497,13 +506,9 @@ async fn plan_page_limit_stops_cleanly_and_deletes_nothing() {
     )
     .await;
     let state = s.sync_and_drain(40).await;
-    assert_eq!(state["syncStatus"], "synced");
-    let sum = summary(&state);
-    assert_eq!(sum["complete"], false, "{sum}");
-    assert!(sum["stopReason"].as_str().unwrap().contains("maxPagesPerSync"), "{sum}");
+    assert_stopped_by(&state, "maxPagesPerSync");
     let pages = s.texts_by_page().await.len();
     assert!(pages > 0 && pages <= 12, "{pages} pages synced");
-    assert_eq!(sum["recordsDeleted"], 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -641,9 +646,5 @@ async fn plan_time_limit_stops_cleanly() {
     )
     .await;
     let state = s.sync_and_drain(40).await;
-    assert_eq!(state["syncStatus"], "synced");
-    let sum = summary(&state);
-    assert_eq!(sum["complete"], false, "{sum}");
-    assert!(sum["stopReason"].as_str().unwrap().contains("maxSyncSeconds"), "{sum}");
-    assert_eq!(sum["recordsDeleted"], 0);
+    assert_stopped_by(&state, "maxSyncSeconds");
 }

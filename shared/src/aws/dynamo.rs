@@ -124,6 +124,32 @@ fn is_transaction_conflict(err: &SdkError<TransactWriteItemsError>) -> bool {
     }
 }
 
+/// Maps a failed conditional write to `NotFound`, any other failure to an AWS error.
+pub(crate) fn missing_on_condition<E>(operation: &'static str) -> impl Fn(SdkError<E>) -> StoreError
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    move |e| {
+        if is_condition_failure(&e) {
+            StoreError::NotFound
+        } else {
+            StoreError::aws(operation, e)
+        }
+    }
+}
+
+/// Whether a conditional write went through (`false`: its condition did not hold).
+pub(crate) fn held<T, E>(result: Result<T, SdkError<E>>, operation: &'static str) -> Result<bool, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failure(&e) => Ok(false),
+        Err(e) => Err(StoreError::aws(operation, e)),
+    }
+}
+
 pub(crate) fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
     err.as_service_error().and_then(|e| e.code()) == Some("ConditionalCheckFailedException")
 }
@@ -382,6 +408,35 @@ impl DynamoStore {
         }
     }
 
+    /// Every item of partition `pk` in `table` (only `projection`'s attributes when given).
+    pub(crate) async fn query_all(
+        &self,
+        table: &str,
+        pk: String,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .set_projection_expression(projection.map(str::to_string))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            items.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
+            }
+        }
+    }
+
     /// Runs a transaction, retrying it when it lost a race with another transaction on the
     /// same items (`TransactionConflict`), which DynamoDB reports as a cancellation.
     async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), SdkError<TransactWriteItemsError>> {
@@ -594,13 +649,7 @@ impl IntegrationStore for DynamoStore {
             .return_values(ReturnValue::None)
             .send()
             .await
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    StoreError::NotFound
-                } else {
-                    StoreError::aws("UpdateItem", e)
-                }
-            })?;
+            .map_err(missing_on_condition("UpdateItem"))?;
         Ok(())
     }
 
@@ -865,28 +914,12 @@ impl RecordStore for DynamoStore {
     }
 
     async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
-        let mut purged = 0u64;
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.records_table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(keys::records_pk(dataset_id)))
-                .projection_expression("pk, sk")
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            let batch = out.items.unwrap_or_default();
-            purged += batch.len() as u64;
-            self.batch_delete(&self.records_table, batch).await?;
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(purged),
-            }
-        }
+        let keys = self
+            .query_all(&self.records_table, keys::records_pk(dataset_id), Some("pk, sk"))
+            .await?;
+        let purged = keys.len() as u64;
+        self.batch_delete(&self.records_table, keys).await?;
+        Ok(purged)
     }
 }
 

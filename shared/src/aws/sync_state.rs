@@ -3,7 +3,7 @@
 //! (`ACCOUNT#<account>` / `SYNC#<integration>`) with its lease, and the page index
 //! (`SYNCIDX#<integration>` / `PAGE#<page id>`).
 
-use super::dynamo::{av, from_item, is_condition_failure, key, s, to_item, DynamoStore, Item};
+use super::dynamo::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
 use super::keys;
 use crate::crawler::state::{Checkpoint, PageEntry, RunState};
 use crate::domain::integration::SyncStatus;
@@ -93,11 +93,7 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":cutoff", n(cutoff))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        held(result, "UpdateItem")
     }
 
     async fn request_sync(
@@ -123,11 +119,7 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":stale", n(stale_before))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        held(result, "UpdateItem")
     }
 
     async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError> {
@@ -141,11 +133,8 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":run", s(run_id))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Ok(()),
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
-        }
+        // Not pending for this run any more: nothing to undo.
+        held(result, "UpdateItem").map(|_| ())
     }
 
     async fn acquire_run(
@@ -190,15 +179,12 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match result {
-            Ok(_) => {
-                let mut checkpoint = item.checkpoint;
-                checkpoint.invocations += 1;
-                Ok(Acquired::Resumed(Box::new(checkpoint)))
-            }
-            Err(e) if is_condition_failure(&e) => Ok(Acquired::Busy),
-            Err(e) => Err(StoreError::aws("UpdateItem", e)),
+        if !held(result, "UpdateItem")? {
+            return Ok(Acquired::Busy);
         }
+        let mut checkpoint = item.checkpoint;
+        checkpoint.invocations += 1;
+        Ok(Acquired::Resumed(Box::new(checkpoint)))
     }
 
     async fn start_run(
@@ -219,11 +205,7 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":run", s(checkpoint.run_id.clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failure(&e) => Ok(false),
-            Err(e) => Err(StoreError::aws("PutItem", e)),
-        }
+        held(result, "PutItem")
     }
 
     async fn save_checkpoint(
@@ -245,10 +227,10 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":me", s(holder))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failure(&e) => Err(StoreError::Conflict("the run's lease was lost")),
-            Err(e) => Err(StoreError::aws("PutItem", e)),
+        if held(result, "PutItem")? {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict("the run's lease was lost"))
         }
     }
 
@@ -278,38 +260,20 @@ impl SyncStateStore for DynamoStore {
             }
             None => expression.push_str(" REMOVE syncError, pendingRunId, pendingSince"),
         }
-        request.update_expression(expression).send().await.map_err(|e| {
-            if is_condition_failure(&e) {
-                StoreError::NotFound
-            } else {
-                StoreError::aws("UpdateItem", e)
-            }
-        })?;
+        request
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(missing_on_condition("UpdateItem"))?;
         Ok(())
     }
 
     async fn load_pages(&self, id: &str) -> Result<Vec<PageEntry>, StoreError> {
-        let mut entries = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(keys::sync_index_pk(id)))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| StoreError::aws("Query", e))?;
-            for item in out.items.unwrap_or_default() {
-                entries.push(from_item::<PageItem>(item)?.entry);
-            }
-            match out.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(entries),
-            }
-        }
+        let items = self.query_all(self.table(), keys::sync_index_pk(id), None).await?;
+        items
+            .into_iter()
+            .map(|item| from_item::<PageItem>(item).map(|p| p.entry))
+            .collect()
     }
 
     async fn put_pages(&self, id: &str, pages: &[PageEntry]) -> Result<(), StoreError> {
