@@ -648,3 +648,41 @@ async fn plan_time_limit_stops_cleanly() {
     let state = s.sync_and_drain(40).await;
     assert_stopped_by(&state, "maxSyncSeconds");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_sync_keeps_the_token_and_dataset_it_started_with() {
+    let s = setup(40, Plan::default(), unlimited()).await;
+    let crawler = s.env.crawler(&s.notion_url, 40);
+    s.sync().await;
+    let url = s.env.config.sync_queue_url.clone().unwrap();
+    // One short invocation, then the configuration changes under the running sync.
+    shared::crawler::sqs::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(300), 0)
+        .await
+        .unwrap();
+    let other_dataset = s.env.create_dataset(&s.key, &json!({"name": "next"})).await;
+    let update = format!("/api/v1/integration/notion/{}/update", s.integration);
+    // A token Notion does not accept, and another dataset: both for the next sync only.
+    s.env
+        .post(
+            &update,
+            &s.key,
+            &json!({"token": "secret_rotated_but_not_yet_valid", "datasetId": other_dataset}),
+        )
+        .await
+        .ok();
+    s.env.drain(&crawler, BUDGET).await;
+    let state = s.integration_state().await;
+    assert_clean(&state);
+    assert!(
+        summary(&state)["invocations"].as_u64().unwrap() > 1,
+        "{}",
+        summary(&state)
+    );
+    s.assert_mirrors_workspace().await;
+    assert!(s.env.all_records(&s.key, &other_dataset).await.is_empty());
+
+    // The next sync uses the new configuration: the rotated token is refused.
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "error", "{state}");
+    assert!(state["syncError"].as_str().unwrap().contains("401"));
+}
