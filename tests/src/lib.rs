@@ -255,7 +255,8 @@ impl TestEnv {
                 max_attempts: 5,
                 base_delay: std::time::Duration::from_millis(20),
                 max_delay: std::time::Duration::from_secs(2),
-                timeout: std::time::Duration::from_secs(2),
+                // Generous: a loaded CI machine must not turn slowness into retries.
+                timeout: std::time::Duration::from_secs(10),
             },
         };
         shared::runtime::build_crawler(&self.config, &self.app, Some(settings)).expect("crawler builds")

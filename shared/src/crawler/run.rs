@@ -174,14 +174,15 @@ impl Crawler {
                 Err(result) => return Ok(result),
             },
         };
-        let Some(integration) = self
+        // A resumed run whose integration was deleted meanwhile stops without touching records.
+        if self
             .integrations
             .get_integration(&msg.account_id, &msg.integration_id)
             .await?
-        else {
+            .is_none()
+        {
             return Ok(RunResult::Dropped("the integration was deleted"));
-        };
-        let _ = integration;
+        }
         let Some((token, _)) = self
             .tokens
             .get_token(&msg.integration_id, cp.secret_version.as_deref())
@@ -525,7 +526,7 @@ impl Run<'_> {
             } else if let (Some(source), true) = (self.cp.sources.first().cloned(), enumeration_allowed) {
                 self.source_step(source).await
             } else if !self.queue.is_empty() {
-                self.pages_step(deadline).await
+                self.pages_step().await
             } else {
                 break;
             };
@@ -619,7 +620,7 @@ impl Run<'_> {
         }
     }
 
-    async fn pages_step(&mut self, deadline: Instant) -> Result<Result<(), NotionError>, StoreError> {
+    async fn pages_step(&mut self) -> Result<Result<(), NotionError>, StoreError> {
         let batch_size = self.crawler.settings.concurrency.max(1) * 2;
         let run = self.run_id().to_string();
         let stopped = self.cp.stop_reason.is_some();
@@ -664,7 +665,6 @@ impl Run<'_> {
             .buffer_unordered(self.crawler.settings.concurrency.max(1))
             .collect()
             .await;
-        let _ = deadline;
         let mut unauthorized = false;
         for outcome in outcomes {
             let entry = match outcome {
