@@ -492,6 +492,7 @@ impl Run<'_> {
 
     async fn execute(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
         let mut last_checkpoint = Instant::now();
+        let mut first_step = true;
         loop {
             if last_checkpoint.elapsed() >= self.crawler.settings.checkpoint_every {
                 if !self.checkpoint().await? {
@@ -499,9 +500,12 @@ impl Run<'_> {
                 }
                 last_checkpoint = Instant::now();
             }
-            if Instant::now() >= deadline {
+            // Every invocation takes at least one step, so a run always progresses even when
+            // its start-up alone used the invocation's budget.
+            if Instant::now() >= deadline && !first_step {
                 return self.continue_later().await;
             }
+            first_step = false;
             if self.crawler.now() - self.cp.started_epoch >= self.max_seconds {
                 self.stop(format!("plan limit maxSyncSeconds ({} s) reached", self.max_seconds));
                 break;
