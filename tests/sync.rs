@@ -422,7 +422,7 @@ async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
     let crawler = s.env.crawler(&s.notion_url, 40);
     // Tiny invocation budgets: the run checkpoints and continues many times.
     s.sync().await;
-    s.env.drain(&crawler, Duration::from_millis(300)).await;
+    s.env.drain(&crawler, Duration::from_millis(1_500)).await;
     let state = s.integration_state().await;
     assert_eq!(state["syncStatus"], "synced", "{state}");
     assert!(

@@ -258,6 +258,7 @@ impl TestEnv {
                 // Generous: a loaded CI machine must not turn slowness into retries.
                 timeout: std::time::Duration::from_secs(10),
             },
+            block_walk_only: false,
         };
         shared::runtime::build_crawler(&self.config, &self.app, Some(settings)).expect("crawler builds")
     }

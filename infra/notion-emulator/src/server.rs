@@ -293,6 +293,24 @@ fn admin_route(emu: &Emulator, method: &Method, route: &str, body: &[u8]) -> Res
             200,
             &json!({"requests": emu.requests(), "maxPerSecond": emu.max_requests_per_second()}),
         ),
+        (Method::POST, "edit") => {
+            // Edits the first block of every `every`-th page: `{"every": 100, "text": "..."}`.
+            let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let every = body.get("every").and_then(Value::as_u64).unwrap_or(100).max(1) as usize;
+            let text = body.get("text").and_then(Value::as_str).unwrap_or("edited").to_string();
+            let edited = emu.with_workspace(|ws| {
+                let targets: Vec<String> = ws.pages.keys().step_by(every).cloned().collect();
+                let mut edited = 0;
+                for page in targets {
+                    if let Some(block) = ws.pages[&page].children.first().cloned() {
+                        ws.edit_block(&block, &format!("{text} {page}"));
+                        edited += 1;
+                    }
+                }
+                edited
+            });
+            json_response(200, &json!({"edited": edited}))
+        }
         (Method::POST, "requests/clear") => {
             emu.clear_requests();
             json_response(200, &json!({}))

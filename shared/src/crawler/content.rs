@@ -122,6 +122,15 @@ pub async fn read_page(client: &NotionClient, page_id: &str) -> Result<PageConte
     Ok(content)
 }
 
+/// Reads a page by block walk alone, one request per container block.
+pub async fn read_page_by_walk(client: &NotionClient, page_id: &str) -> Result<PageContent, NotionError> {
+    let mut content = PageContent::default();
+    let rendered = walk_blocks(client, page_id, true, &mut content).await?;
+    content.absorb(&rendered);
+    content.text = rendered.text;
+    Ok(content)
+}
+
 /// Walks the block tree under `root` (its children, or, with `root_is_container` false, the
 /// block itself first), one request per page of children. A subtree answering 404/400 is
 /// skipped with a warning; the root's own failure is returned.

@@ -50,6 +50,8 @@ pub struct CrawlerSettings {
     pub checkpoint_every: Duration,
     /// Notion retry policy.
     pub retry: RetryPolicy,
+    /// Read every page by block walk, as common loaders do (for comparison in benchmarks).
+    pub block_walk_only: bool,
 }
 
 impl Default for CrawlerSettings {
@@ -61,6 +63,7 @@ impl Default for CrawlerSettings {
             lease: Duration::from_secs(120),
             checkpoint_every: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            block_walk_only: false,
         }
     }
 }
@@ -663,6 +666,7 @@ impl Run<'_> {
             run_id: &self.msg.run_id,
             dataset_id: &self.cp.dataset_id,
             expires_in: self.cp.expires_in,
+            block_walk_only: self.crawler.settings.block_walk_only,
             writes: &self.writes,
         };
         let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
@@ -855,6 +859,7 @@ struct PageContext<'a> {
     run_id: &'a str,
     dataset_id: &'a str,
     expires_in: Option<u64>,
+    block_walk_only: bool,
     /// Held while writing a page's records: one run's record transactions never race
     /// each other on the dataset's and account's counters.
     writes: &'a tokio::sync::Mutex<()>,
@@ -896,7 +901,12 @@ impl PageContext<'_> {
         if entry.text_hash.is_some() && entry.synced_edited == entry.last_edited && same_target && !expiry_due {
             return PageOutcome::Unchanged(entry);
         }
-        let content = match read_page(self.client, &entry.page_id).await {
+        let read = if self.block_walk_only {
+            crate::crawler::content::read_page_by_walk(self.client, &entry.page_id).await
+        } else {
+            read_page(self.client, &entry.page_id).await
+        };
+        let content = match read {
             Ok(c) => c,
             Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
             Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {

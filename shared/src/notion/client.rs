@@ -108,7 +108,7 @@ impl NotionClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
             token: Arc::from(token),
-            limiter: Arc::new(RateLimiter::new(max_rps)),
+            limiter: Arc::new(RateLimiter::primed(max_rps)),
             policy,
             stats: Arc::new(RequestStats::default()),
         }

@@ -36,6 +36,18 @@ impl RateLimiter {
         }
     }
 
+    /// A limiter that starts as if `rps` requests had just been sent: an invocation that
+    /// follows another (a continuation, the next sync) cannot burst past the limit at the
+    /// boundary, at the cost of one window's wait at its start.
+    pub fn primed(rps: u32) -> Self {
+        let limiter = Self::new(rps);
+        let now = Instant::now();
+        if let Ok(mut state) = limiter.state.try_lock() {
+            state.sent.extend(std::iter::repeat_n(now, limiter.rps));
+        }
+        limiter
+    }
+
     /// Waits until one more request may be sent, and records it as sent.
     pub async fn acquire(&self) {
         loop {
@@ -91,6 +103,14 @@ mod tests {
             times[9] < Duration::from_millis(3_200),
             "no slower than needed: {times:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn primed_limiter_waits_one_window_first() {
+        let limiter = RateLimiter::primed(3);
+        let start = Instant::now();
+        limiter.acquire().await;
+        assert!(start.elapsed() >= WINDOW);
     }
 
     #[tokio::test(start_paused = true)]

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the benchmarks (release build) against a fresh AWS emulator and writes BENCHMARKS.md.
+# Pass `--sizes 100,1000` to run fewer workspace sizes.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source infra/local/lib.sh
+
+ensure_rust
+ensure_python_tools
+emulator_credentials
+unset AWS_ENDPOINT_URL
+start_moto
+trap stop_moto EXIT
+log "building the benchmark and the Notion emulator (release)"
+cargo build -q --release -p bench -p notion-emulator
+target/release/bench "$@"
