@@ -193,7 +193,7 @@ impl Bench {
             block_walk_only,
             ..CrawlerSettings::default()
         };
-        Ok(shared::runtime::build_crawler(&self.config, &self.app, Some(settings))?)
+        shared::runtime::build_crawler(&self.config, &self.app, Some(settings))
     }
 
     async fn sync(&self, emulator: &Emulator, crawler: &Crawler, integration: &str) -> Result<SyncFigures, BoxError> {
