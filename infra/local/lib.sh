@@ -35,12 +35,13 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Starts moto on a free loopback port; sets MOTO_PID and exports AWS_ENDPOINT_URL.
+# Starts moto (infra/local/moto_server.py) on a free loopback port; sets MOTO_PID and exports AWS_ENDPOINT_URL.
 start_moto() {
   local port log_file=".local/moto.log"
   port=$(free_port)
   mkdir -p .local
-  "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log_file" 2>&1 &
+  # moto's server with DynamoDB calls serialized, as DynamoDB's own writes are atomic.
+  "$VENV/bin/python" infra/local/moto_server.py 127.0.0.1 "$port" >"$log_file" 2>&1 &
   MOTO_PID=$!
   export AWS_ENDPOINT_URL="http://127.0.0.1:$port"
   for _ in $(seq 1 100); do
