@@ -286,14 +286,14 @@ async fn faults_are_retried_and_the_sync_completes() {
             status: 429,
             times: 4,
             delay_ms: 0,
-            html: false,
+            ..Fault::default()
         },
         Fault {
             path_contains: "/markdown".into(),
             status: 500,
             times: 2,
             delay_ms: 0,
-            html: false,
+            ..Fault::default()
         },
         Fault {
             path_contains: "/markdown".into(),
@@ -301,20 +301,21 @@ async fn faults_are_retried_and_the_sync_completes() {
             times: 2,
             delay_ms: 0,
             html: true,
+            ..Fault::default()
         },
         Fault {
             path_contains: "/markdown".into(),
             status: 503,
             times: 1,
             delay_ms: 0,
-            html: false,
+            ..Fault::default()
         },
         Fault {
             path_contains: "/markdown".into(),
             status: 529,
             times: 1,
             delay_ms: 0,
-            html: false,
+            ..Fault::default()
         },
         // Slower than this test's 1 s client timeout: retried.
         Fault {
@@ -322,7 +323,7 @@ async fn faults_are_retried_and_the_sync_completes() {
             status: 0,
             times: 1,
             delay_ms: 2_500,
-            html: false,
+            ..Fault::default()
         },
     ] {
         s.emulator.inject(fault);
@@ -350,6 +351,7 @@ async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_complet
         NotionConfig {
             rps: Some(50),
             markdown_block_limit: 6,
+            ..NotionConfig::default()
         },
     )
     .await;
@@ -359,7 +361,7 @@ async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_complet
         status: 400,
         times: 5,
         delay_ms: 0,
-        html: false,
+        ..Fault::default()
     });
     let state = s.sync_and_drain(40).await;
     assert_clean(&state);
@@ -455,7 +457,7 @@ async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
         status: 0,
         times: 1,
         delay_ms: 4_000,
-        html: false,
+        ..Fault::default()
     });
     let crashed = tokio::time::timeout(
         Duration::from_millis(1_500),
@@ -632,7 +634,7 @@ async fn block_walk_alone_reads_everything_including_tables_over_100_rows() {
         status: 400,
         times: 10_000,
         delay_ms: 0,
-        html: false,
+        ..Fault::default()
     });
     let state = s.sync_and_drain(40).await;
     assert_clean(&state);
@@ -698,4 +700,112 @@ async fn a_running_sync_keeps_the_token_and_dataset_it_started_with() {
     let state = s.sync_and_drain(40).await;
     assert_eq!(state["syncStatus"], "error", "{state}");
     assert!(state["syncError"].as_str().unwrap().contains("401"));
+}
+
+/// Ids of `n` pages search returns, from the end of its order (past a small cap), that
+/// have no child pages of their own.
+fn searchable_leaves_from_the_end(ws: &notion_emulator::model::Workspace, n: usize) -> Vec<String> {
+    let mut ids: Vec<String> = ws
+        .pages
+        .values()
+        .filter(|p| p.in_search && matches!(p.parent, Parent::Page(_) | Parent::Workspace))
+        .filter(|p| !ws.pages.values().any(|c| c.parent == Parent::Page(p.id.clone())))
+        .map(|p| p.id.clone())
+        .collect();
+    ids.sort();
+    ids.into_iter().rev().take(n).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_search_cursor_restarts_the_listing_and_the_sync_completes() {
+    let s = setup(260, Plan::default(), unlimited()).await;
+    // Notion invalidates the cursor of the second search page once.
+    s.emulator.inject(Fault {
+        path_contains: "/v1/search".into(),
+        expired_cursor: true,
+        times: 1,
+        ..Fault::default()
+    });
+    let state = s.sync_and_drain(50).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert!(sum["listingShortfall"].is_null(), "a restart recovers fully: {sum}");
+    let searches: Vec<_> = s
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/v1/search")
+        .collect();
+    assert!(
+        searches.iter().any(|r| r.status == 400),
+        "the fault was served: {searches:?}"
+    );
+    assert!(searches.len() >= 4, "listed again from the start: {}", searches.len());
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cursors_that_keep_expiring_fall_back_to_checking_known_pages() {
+    let s = setup(260, Plan::default(), unlimited()).await;
+    s.sync_and_drain(50).await;
+    let (trashed, edited) = s.emulator.with_workspace(|ws| {
+        let leaves = searchable_leaves_from_the_end(ws, 2);
+        ws.trash_page(&leaves[0]);
+        let block = ws.pages[&leaves[1]].children[0].clone();
+        ws.edit_block(&block, "edited past the listing");
+        (leaves[0].clone(), leaves[1].clone())
+    });
+    // Every cursor expires: search never gets past its first page.
+    s.emulator.inject(Fault {
+        path_contains: "/v1/search".into(),
+        expired_cursor: true,
+        times: 1_000,
+        ..Fault::default()
+    });
+    let state = s.sync_and_drain(50).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert!(
+        sum["listingShortfall"].as_str().unwrap().contains("search failed"),
+        "{sum}"
+    );
+    let after = s.texts_by_page().await;
+    assert!(!after.contains_key(&trashed), "a trashed page is still found gone");
+    assert!(
+        after[&edited].contains("edited past the listing"),
+        "changes are still read"
+    );
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notions_result_cap_never_loses_records_and_still_applies_deletions() {
+    let s = setup(120, Plan::default(), unlimited()).await;
+    s.sync_and_drain(50).await;
+    let before = s.texts_by_page().await;
+    // From now on search and queries stop at 30 results, as Notion's do at 10,000.
+    s.emulator.configure(|c| c.result_cap = 30);
+    let (trashed, edited) = s.emulator.with_workspace(|ws| {
+        let leaves = searchable_leaves_from_the_end(ws, 2);
+        ws.trash_page(&leaves[0]);
+        let block = ws.pages[&leaves[1]].children[0].clone();
+        ws.edit_block(&block, "edited beyond the cap");
+        (leaves[0].clone(), leaves[1].clone())
+    });
+    let state = s.sync_and_drain(50).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert!(sum["listingShortfall"].as_str().unwrap().contains("10,000"), "{sum}");
+    assert!(
+        s.emulator
+            .requests()
+            .iter()
+            .any(|r| r.path == "/v1/search" && r.status == 200),
+        "search was used"
+    );
+    let after = s.texts_by_page().await;
+    assert_eq!(after.len(), before.len() - 1, "only the trashed page's records went");
+    assert!(!after.contains_key(&trashed));
+    assert!(after[&edited].contains("edited beyond the cap"));
+    s.assert_mirrors_workspace().await;
 }

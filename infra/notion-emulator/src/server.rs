@@ -22,6 +22,9 @@ pub struct Config {
     pub rps: Option<u32>,
     /// Blocks one markdown answer renders before leaving the rest as `<unknown>`.
     pub markdown_block_limit: usize,
+    /// Most results one search or data source query walks through, as Notion caps them:
+    /// the page reaching it ends the listing with `request_status.type: "incomplete"`.
+    pub result_cap: usize,
 }
 
 impl Default for Config {
@@ -29,12 +32,13 @@ impl Default for Config {
         Self {
             rps: Some(3),
             markdown_block_limit: 1_000,
+            result_cap: 10_000,
         }
     }
 }
 
 /// A scripted failure: the next `times` requests whose path contains `path_contains` get it.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct Fault {
     /// Substring of the request path ("" for any).
     #[serde(default)]
@@ -49,6 +53,10 @@ pub struct Fault {
     /// Answer an HTML page instead of Notion's JSON error (as proxies do on 502).
     #[serde(default)]
     pub html: bool,
+    /// Only for requests that carry a `start_cursor`, answered as Notion answers a cursor
+    /// it no longer accepts: 400 `validation_error`, "start_cursor provided is invalid".
+    #[serde(default)]
+    pub expired_cursor: bool,
 }
 
 /// One request as the emulator saw it.
@@ -130,9 +138,11 @@ impl Emulator {
         best
     }
 
-    fn take_fault(&self, path: &str) -> Option<Fault> {
+    fn take_fault(&self, path: &str, has_cursor: bool) -> Option<Fault> {
         let mut faults = lock(&self.faults);
-        let index = faults.iter().position(|f| path.contains(&f.path_contains))?;
+        let index = faults
+            .iter()
+            .position(|f| path.contains(&f.path_contains) && (has_cursor || !f.expired_cursor))?;
         let fault = faults[index].clone();
         if faults[index].times <= 1 {
             faults.remove(index);
@@ -235,9 +245,22 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     }
-    if let Some(fault) = emu.take_fault(&path) {
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let has_cursor = query.contains("start_cursor=") || body.get("start_cursor").is_some_and(|c| !c.is_null());
+    if let Some(fault) = emu.take_fault(&path, has_cursor) {
         if fault.delay_ms > 0 {
             tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+        if fault.expired_cursor {
+            return error(
+                400,
+                "validation_error",
+                "body failed validation: start_cursor provided is invalid.",
+            );
         }
         if fault.status != 0 {
             if fault.html {
@@ -265,24 +288,21 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
             return response;
         }
     }
-    let body: Value = if body.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_slice(&body).unwrap_or(Value::Null)
-    };
     if body.is_null() {
         return error(400, "invalid_json", "Error parsing JSON body.");
     }
     let config = lock(&emu.config).clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
-        (Method::POST, ["v1", "search"]) => search(ws, &body),
+        (Method::POST, ["v1", "search"]) => search(ws, &body, config.result_cap),
         (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id)),
         (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
         (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
-        (Method::POST, ["v1", "data_sources", id, "query"]) => query_data_source(ws, &normalize(id), &body),
+        (Method::POST, ["v1", "data_sources", id, "query"]) => {
+            query_data_source(ws, &normalize(id), &body, config.result_cap)
+        }
         _ => error(400, "invalid_request_url", "Invalid request URL."),
     })
 }
@@ -373,12 +393,14 @@ fn page_size_error() -> Response {
 }
 
 /// Pages a sorted list by id: the cursor is the id of the first item of the next page.
-fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, kind: &str) -> Response {
+/// Listings stop at `cap` results (Notion's 10,000): the page reaching it says so in
+/// `request_status` and has no next cursor.
+fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, cap: usize, kind: &str) -> Response {
     let start = match cursor {
         None | Some("") => 0,
         Some(c) => match items.iter().position(|(id, _)| id == c) {
-            Some(i) => i,
-            None => {
+            Some(i) if i < cap => i,
+            _ => {
                 return error(
                     400,
                     "validation_error",
@@ -387,13 +409,22 @@ fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, kind
             }
         },
     };
-    let end = (start + size).min(items.len());
-    let next = items.get(end).map(|(id, _)| id.clone());
+    let end = (start + size).min(items.len()).min(cap);
+    let capped = end == cap && items.len() > cap;
+    let next = if capped {
+        None
+    } else {
+        items.get(end).map(|(id, _)| id.clone())
+    };
     let results = items[start..end].iter().map(|(_, v)| v.clone()).collect();
-    json_response(200, &render::list(results, next, kind))
+    let mut list = render::list(results, next, kind);
+    if capped {
+        list["request_status"] = json!({"type": "incomplete", "incomplete_reason": "query_result_limit_reached"});
+    }
+    json_response(200, &list)
 }
 
-fn search(ws: &Workspace, body: &Value) -> Response {
+fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
     let Some(size) = page_size(body.get("page_size")) else {
         return page_size_error();
     };
@@ -419,6 +450,7 @@ fn search(ws: &Workspace, body: &Value) -> Response {
         items,
         body.get("start_cursor").and_then(Value::as_str),
         size,
+        cap,
         "page_or_data_source",
     )
 }
@@ -485,7 +517,13 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
         .iter()
         .filter_map(|c| ws.blocks.get(c).map(|b| (c.clone(), render::block(ws, b))))
         .collect();
-    paginate(items, params.get("start_cursor").map(String::as_str), size, "block")
+    paginate(
+        items,
+        params.get("start_cursor").map(String::as_str),
+        size,
+        usize::MAX,
+        "block",
+    )
 }
 
 fn retrieve_block(ws: &Workspace, id: &str) -> Response {
@@ -502,7 +540,7 @@ fn retrieve_database(ws: &Workspace, id: &str) -> Response {
     }
 }
 
-fn query_data_source(ws: &Workspace, id: &str, body: &Value) -> Response {
+fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usize) -> Response {
     let Some(size) = page_size(body.get("page_size")) else {
         return page_size_error();
     };
@@ -524,6 +562,7 @@ fn query_data_source(ws: &Workspace, id: &str, body: &Value) -> Response {
         items,
         body.get("start_cursor").and_then(Value::as_str),
         size,
+        cap,
         "page_or_data_source",
     )
 }

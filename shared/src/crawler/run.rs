@@ -104,6 +104,15 @@ pub enum RunResult {
     Dropped(&'static str),
 }
 
+/// How many times one run lists again after Notion invalidates a cursor.
+const MAX_CURSOR_RESTARTS: u32 = 3;
+
+/// Notion's answer to a cursor it no longer accepts (400 `validation_error`,
+/// "start_cursor provided is invalid").
+fn is_expired_cursor(e: &NotionError) -> bool {
+    matches!(e, NotionError::Invalid { code, message } if code == "validation_error" && message.contains("start_cursor"))
+}
+
 /// Message of `syncError` when Notion refuses the token.
 pub const UNAUTHORIZED_ERROR: &str =
     "Notion rejected the token (401): re-authenticate and update the integration's token.";
@@ -351,6 +360,7 @@ fn summary(cp: &Checkpoint, complete: bool, finished_at: &str, now: i64) -> Valu
         "trigger": cp.trigger,
         "complete": complete,
         "stopReason": cp.stop_reason,
+        "listingShortfall": cp.listing_shortfall,
         "pagesSeen": c.pages_seen,
         "pagesRead": c.pages_read,
         "pagesUnchanged": c.pages_unchanged,
@@ -534,6 +544,9 @@ impl Run<'_> {
                 self.source_step(source).await
             } else if !self.queue.is_empty() {
                 self.pages_step().await
+            } else if self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && enumeration_allowed {
+                self.verify_unseen();
+                continue;
             } else {
                 break;
             };
@@ -570,15 +583,53 @@ impl Run<'_> {
                 }
                 self.cp.search_cursor = page.next_cursor;
                 self.cp.search_done = self.cp.search_cursor.is_none();
+                if page.capped {
+                    self.listing_fell_short("Notion's search stopped at its 10,000-result limit");
+                }
                 Ok(Ok(()))
             }
             Err(e @ NotionError::Unauthorized) => Ok(Err(e)),
+            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
+                // Notion invalidated the cursor (it does after a while): list again from the
+                // start; pages already seen this run are not read twice.
+                self.cp.cursor_restarts += 1;
+                tracing::warn!(integration = %self.msg.integration_id, "search cursor expired; listing again from the start");
+                self.cp.search_cursor = None;
+                Ok(Ok(()))
+            }
             Err(e) => {
-                // An expired cursor or persistent failure: the listing is not complete.
+                // Cursors that keep expiring, or a persistent failure: the listing is short.
+                tracing::warn!(integration = %self.msg.integration_id, error = %e, "search failed");
                 self.cp.search_done = true;
                 self.cp.search_cursor = None;
-                Ok(Err(e))
+                self.listing_fell_short(&format!("Notion's search failed ({e})"));
+                Ok(Ok(()))
             }
+        }
+    }
+
+    /// A listing returned less than the workspace holds. Known pages it did not return are
+    /// checked one by one once the listings are done, so deletions stay exact.
+    fn listing_fell_short(&mut self, reason: &str) {
+        tracing::warn!(integration = %self.msg.integration_id, reason, "listing fell short; known pages will be checked one by one");
+        if self.cp.listing_shortfall.is_none() {
+            self.cp.listing_shortfall = Some(reason.to_string());
+        }
+    }
+
+    /// Queues every known page not seen this run for retrieval (gone ones are then deleted).
+    fn verify_unseen(&mut self) {
+        self.cp.verify_queued = true;
+        let run = self.run_id().to_string();
+        let unseen: Vec<String> = self
+            .index
+            .values()
+            .filter(|e| e.seen_run.as_deref() != Some(run.as_str()))
+            .map(|e| e.page_id.clone())
+            .collect();
+        tracing::info!(integration = %self.msg.integration_id, pages = unseen.len(), "checking known pages the listings missed");
+        for id in unseen {
+            self.discovered(&id);
         }
     }
 
@@ -608,6 +659,9 @@ impl Run<'_> {
                         self.seen(info);
                     }
                 }
+                if page.capped {
+                    self.listing_fell_short("a data source query stopped at Notion's 10,000-result limit");
+                }
                 match (page.next_cursor, self.cp.sources.first_mut()) {
                     (Some(next), Some(first)) => first.cursor = Some(next),
                     _ => {
@@ -618,6 +672,19 @@ impl Run<'_> {
             }
             Err(NotionError::NotFound(_)) => {
                 self.cp.sources.remove(0);
+                Ok(Ok(()))
+            }
+            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
+                self.cp.cursor_restarts += 1;
+                tracing::warn!(integration = %self.msg.integration_id, source = %source.id, "data source cursor expired; listing it again from the start");
+                if let Some(first) = self.cp.sources.first_mut() {
+                    first.cursor = None;
+                }
+                Ok(Ok(()))
+            }
+            Err(e) if is_expired_cursor(&e) => {
+                self.cp.sources.remove(0);
+                self.listing_fell_short(&format!("a data source listing failed ({e})"));
                 Ok(Ok(()))
             }
             Err(e) => {

@@ -98,6 +98,17 @@ pub struct Checkpoint {
     /// Whether something stopped the enumeration from being complete (no deletions then).
     #[serde(default)]
     pub incomplete: bool,
+    /// Why a listing (search or a data source) fell short of the whole workspace: Notion's
+    /// 10,000-result cap, or cursors that kept expiring. Known pages the listings did not
+    /// return are then checked one by one before anything is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listing_shortfall: Option<String>,
+    /// Whether the one-by-one check of known pages has been queued.
+    #[serde(default)]
+    pub verify_queued: bool,
+    /// Listings restarted after Notion invalidated their cursor.
+    #[serde(default)]
+    pub cursor_restarts: u32,
     /// Why the run stopped early, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,

@@ -27,6 +27,9 @@ pub struct ListPage {
     pub results: Vec<Value>,
     /// Cursor of the next page, when `has_more`.
     pub next_cursor: Option<String>,
+    /// Notion capped the whole result set (`request_status.type == "incomplete"`, at its
+    /// 10,000-result limit): following cursors will not reach the rest.
+    pub capped: bool,
 }
 
 impl ListPage {
@@ -37,7 +40,12 @@ impl ListPage {
         let next_cursor = has_more
             .then(|| v.get("next_cursor").and_then(Value::as_str).map(str::to_string))
             .flatten();
-        Self { results, next_cursor }
+        let capped = v.pointer("/request_status/type").and_then(Value::as_str) == Some("incomplete");
+        Self {
+            results,
+            next_cursor,
+            capped,
+        }
     }
 }
 
