@@ -89,6 +89,15 @@ pub fn router(app: App) -> Router {
 async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumResponse {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
+    if path == shared::http::openapi::PATH && parts.method == lambda_http::http::Method::GET {
+        // The API's contract, for clients and fuzzers; no key needed.
+        let mut out = AxumResponse::new(AxumBody::from(shared::http::openapi::DOCUMENT));
+        out.headers_mut().insert(
+            lambda_http::http::header::CONTENT_TYPE,
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+        return out;
+    }
     let (route, params) = match Route::find(&parts.method, &path) {
         Ok(found) => found,
         Err(miss) => {

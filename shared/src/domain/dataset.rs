@@ -58,10 +58,13 @@ pub struct NewDataset {
     pub meta: Map<String, Value>,
 }
 
+/// The fields a dataset create request may carry.
+pub const DATASET_FIELDS: &[&str] = &["name", "description", "meta"];
+
 impl NewDataset {
     /// Reads and validates a create body: `{name?, description?, meta?}`.
     pub fn from_body(body: Map<String, Value>) -> Result<Self, ApiError> {
-        let mut r = ObjectReader::new(body, &["name", "description", "meta"])?;
+        let mut r = ObjectReader::new(body, DATASET_FIELDS)?;
         let name = r.string("name", MAX_NAME_CHARS, false);
         let description = r.string("description", MAX_DESCRIPTION_CHARS, false);
         let meta = r.object("meta", MAX_META_BYTES);
