@@ -86,7 +86,10 @@ impl Contract {
 
     fn resolve<'a>(&'a self, mut v: &'a Value) -> &'a Value {
         while let Some(r) = v.get("$ref").and_then(Value::as_str) {
-            v = self.doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("{r} resolves"));
+            v = self
+                .doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("{r} resolves"));
         }
         v
     }
@@ -116,7 +119,10 @@ impl Contract {
                 .expect("the schema compiles");
             let body = answer.json();
             let errors: Vec<String> = validator.iter_errors(&body).map(|e| e.to_string()).collect();
-            assert!(errors.is_empty(), "{route:?} {status} does not match the document: {errors:?}\n{body}");
+            assert!(
+                errors.is_empty(),
+                "{route:?} {status} does not match the document: {errors:?}\n{body}"
+            );
         }
         self.checked.insert(format!("{route:?} {status}"));
     }
@@ -130,21 +136,47 @@ async fn every_answer_of_every_route_matches_the_document() {
     use Route::*;
 
     // Datasets.
-    let a = env.post("/api/v1/dataset/create", &key, &json!({"name": "KB", "meta": {"team": "a"}})).await;
+    let a = env
+        .post(
+            "/api/v1/dataset/create",
+            &key,
+            &json!({"name": "KB", "meta": {"team": "a"}}),
+        )
+        .await;
     c.check(DatasetCreate, &a);
     let dataset = a.json()["id"].as_str().unwrap().to_string();
-    c.check(DatasetCreate, &env.post("/api/v1/dataset/create", &key, &json!({"nope": 1})).await);
-    c.check(DatasetCreate, &env.post("/api/v1/dataset/create", &key, &json!({"name": "x".repeat(300)})).await);
-    c.check(DatasetCreate, &env.post("/api/v1/dataset/create", "wrong-key", &json!({})).await);
+    c.check(
+        DatasetCreate,
+        &env.post("/api/v1/dataset/create", &key, &json!({"nope": 1})).await,
+    );
+    c.check(
+        DatasetCreate,
+        &env.post("/api/v1/dataset/create", &key, &json!({"name": "x".repeat(300)}))
+            .await,
+    );
+    c.check(
+        DatasetCreate,
+        &env.post("/api/v1/dataset/create", "wrong-key", &json!({})).await,
+    );
     c.check(DatasetList, &env.get("/api/v1/dataset/list?take=1", &key).await);
     c.check(DatasetList, &env.get("/api/v1/dataset/list?take=0", &key).await);
-    c.check(DatasetFetch, &env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await);
+    c.check(
+        DatasetFetch,
+        &env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await,
+    );
     c.check(DatasetFetch, &env.get("/api/v1/dataset/dataset_nope/fetch", &key).await);
-    c.check(RecordList, &env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key).await);
-    c.check(RecordList, &env.get("/api/v1/dataset/dataset_nope/record/list", &key).await);
+    c.check(
+        RecordList,
+        &env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key).await,
+    );
+    c.check(
+        RecordList,
+        &env.get("/api/v1/dataset/dataset_nope/record/list", &key).await,
+    );
     c.check(
         RecordFetch,
-        &env.get(&format!("/api/v1/dataset/{dataset}/record/rec_nope/fetch"), &key).await,
+        &env.get(&format!("/api/v1/dataset/{dataset}/record/rec_nope/fetch"), &key)
+            .await,
     );
     let record = shared::domain::record::Record {
         id: "rec_contract".into(),
@@ -162,9 +194,13 @@ async fn every_answer_of_every_route_matches_the_document() {
     env.app.records.put_record(&account, &record).await.unwrap();
     c.check(
         RecordFetch,
-        &env.get(&format!("/api/v1/dataset/{dataset}/record/rec_contract/fetch"), &key).await,
+        &env.get(&format!("/api/v1/dataset/{dataset}/record/rec_contract/fetch"), &key)
+            .await,
     );
-    c.check(RecordList, &env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key).await);
+    c.check(
+        RecordList,
+        &env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key).await,
+    );
 
     // Integrations.
     let a = env
@@ -177,35 +213,75 @@ async fn every_answer_of_every_route_matches_the_document() {
     c.check(IntegrationCreate, &a);
     let id = a.json()["id"].as_str().unwrap().to_string();
     let bare = env.create_integration(&key, &json!({})).await;
-    c.check(IntegrationCreate, &env.post("/api/v1/integration/notion/create", &key, &json!({"expiresIn": -1})).await);
-    c.check(IntegrationCreate, &env.post("/api/v1/integration/notion/create", &key, &json!({"datasetId": "dataset_nope"})).await);
-    c.check(IntegrationList, &env.get("/api/v1/integration/notion/list?take=1", &key).await);
-    c.check(IntegrationList, &env.get("/api/v1/integration/notion/list?order=up", &key).await);
+    c.check(
+        IntegrationCreate,
+        &env.post("/api/v1/integration/notion/create", &key, &json!({"expiresIn": -1}))
+            .await,
+    );
+    c.check(
+        IntegrationCreate,
+        &env.post(
+            "/api/v1/integration/notion/create",
+            &key,
+            &json!({"datasetId": "dataset_nope"}),
+        )
+        .await,
+    );
+    c.check(
+        IntegrationList,
+        &env.get("/api/v1/integration/notion/list?take=1", &key).await,
+    );
+    c.check(
+        IntegrationList,
+        &env.get("/api/v1/integration/notion/list?order=up", &key).await,
+    );
     let jsonl = env
-        .send(Method::GET, "/api/v1/integration/notion/list", Some(&key), &[("accept", "application/jsonl")], "")
+        .send(
+            Method::GET,
+            "/api/v1/integration/notion/list",
+            Some(&key),
+            &[("accept", "application/jsonl")],
+            "",
+        )
         .await;
     c.check(IntegrationList, &jsonl);
-    c.check(IntegrationFetch, &env.get(&format!("/api/v1/integration/notion/{id}/fetch"), &key).await);
-    c.check(IntegrationFetch, &env.get(&format!("/api/v1/integration/notion/{bare}/fetch"), &key).await);
-    c.check(IntegrationFetch, &env.get("/api/v1/integration/notion/notion_nope/fetch", &key).await);
+    c.check(
+        IntegrationFetch,
+        &env.get(&format!("/api/v1/integration/notion/{id}/fetch"), &key).await,
+    );
+    c.check(
+        IntegrationFetch,
+        &env.get(&format!("/api/v1/integration/notion/{bare}/fetch"), &key).await,
+    );
+    c.check(
+        IntegrationFetch,
+        &env.get("/api/v1/integration/notion/notion_nope/fetch", &key).await,
+    );
     let update = |body: Value| {
         let path = format!("/api/v1/integration/notion/{id}/update");
         let key = key.clone();
         let env = &env;
         async move { env.post(&path, &key, &body).await }
     };
-    c.check(IntegrationUpdate, &update(json!({"description": "d", "syncSchedule": "30 2 * * 1-5"})).await);
+    c.check(
+        IntegrationUpdate,
+        &update(json!({"description": "d", "syncSchedule": "30 2 * * 1-5"})).await,
+    );
     c.check(IntegrationUpdate, &update(json!({"syncSchedule": "every day"})).await);
     c.check(IntegrationUpdate, &update(json!("not an object")).await);
     // Sync: prerequisites, then accepted, then cooled down.
     c.check(
         IntegrationSync,
-        &env.post(&format!("/api/v1/integration/notion/{bare}/sync"), &key, &json!({})).await,
+        &env.post(&format!("/api/v1/integration/notion/{bare}/sync"), &key, &json!({}))
+            .await,
     );
     let sync = |target: String| {
         let key = key.clone();
         let env = &env;
-        async move { env.post(&format!("/api/v1/integration/notion/{target}/sync"), &key, &json!({})).await }
+        async move {
+            env.post(&format!("/api/v1/integration/notion/{target}/sync"), &key, &json!({}))
+                .await
+        }
     };
     c.check(IntegrationSync, &sync(id.clone()).await);
     c.check(IntegrationSync, &sync(id.clone()).await);
@@ -222,43 +298,67 @@ async fn every_answer_of_every_route_matches_the_document() {
         .create_integration(&full_key, &json!({"datasetId": ds, "token": "secret_y"}))
         .await;
     let limited = env
-        .post(&format!("/api/v1/integration/notion/{full}/sync"), &full_key, &json!({}))
+        .post(
+            &format!("/api/v1/integration/notion/{full}/sync"),
+            &full_key,
+            &json!({}),
+        )
         .await;
     c.check(IntegrationSync, &limited);
 
     c.check(
         IntegrationDelete,
-        &env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({"x": 1})).await,
+        &env.post(
+            &format!("/api/v1/integration/notion/{id}/delete"),
+            &key,
+            &json!({"x": 1}),
+        )
+        .await,
     );
     c.check(
         IntegrationDelete,
-        &env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({})).await,
+        &env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({}))
+            .await,
     );
     c.check(
         IntegrationDelete,
-        &env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({})).await,
+        &env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({}))
+            .await,
     );
-    c.check(DatasetDelete, &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({})).await);
-    c.check(DatasetDelete, &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({})).await);
+    c.check(
+        DatasetDelete,
+        &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+            .await,
+    );
+    c.check(
+        DatasetDelete,
+        &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+            .await,
+    );
 
     // Every route was reached, with its success and the errors it documents here.
     for route in Route::ALL {
-        assert!(c.checked.contains(&format!("{route:?} 200")), "{route:?} 200 not exercised");
+        assert!(
+            c.checked.contains(&format!("{route:?} 200")),
+            "{route:?} 200 not exercised"
+        );
         assert!(
             c.checked.iter().any(|s| s.starts_with(&format!("{route:?} 4"))),
             "{route:?}: no error answer exercised"
         );
     }
     for status in ["400", "401", "403", "404", "409", "429"] {
-        assert!(c.checked.iter().any(|s| s.ends_with(status)), "no {status} exercised: {:?}", c.checked);
+        assert!(
+            c.checked.iter().any(|s| s.ends_with(status)),
+            "no {status} exercised: {:?}",
+            c.checked
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_stack_serves_the_document() {
     let env = TestEnv::new().await;
-    let answer = env
-        .send(Method::GET, shared::http::openapi::PATH, None, &[], "")
-        .await;
+    let answer = env.send(Method::GET, shared::http::openapi::PATH, None, &[], "").await;
     assert_eq!(answer.ok(), document());
 }

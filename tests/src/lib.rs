@@ -328,4 +328,100 @@ impl TestEnv {
             .expect("scan");
         format!("{:?}", out.items.unwrap_or_default())
     }
+
+    /// Every stored thing of this environment, as deterministic text: both tables' items,
+    /// the secrets under the prefix with their values, the schedules with their payloads,
+    /// and the queue depth. Equal snapshots mean nothing changed.
+    pub async fn snapshot(&self) -> String {
+        let mut out = String::new();
+        for table in [&self.config.table_name, &self.config.records_table_name] {
+            out.push_str(&format!("table {table}\n"));
+            for item in self.scan_items(table).await {
+                out.push_str(&item.to_string());
+                out.push('\n');
+            }
+        }
+        let mut secrets = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .secrets
+                .list_secrets()
+                .set_next_token(token)
+                .send()
+                .await
+                .expect("list secrets");
+            for secret in page.secret_list.unwrap_or_default() {
+                let name = secret.name.unwrap_or_default();
+                if let Some(id) = name.strip_prefix(&self.config.secret_prefix) {
+                    secrets.push(format!("secret {id} = {:?}", self.secret_value(id).await));
+                }
+            }
+            token = page.next_token;
+            if token.is_none() {
+                break;
+            }
+        }
+        secrets.sort();
+        out.push_str(&secrets.join("\n"));
+        let mut schedules: Vec<String> =
+            shared::aws::scheduler::list_schedules(&self.scheduler, &self.config.schedule_group)
+                .await
+                .expect("list schedules")
+                .into_iter()
+                .map(|s| format!("schedule {s:?}"))
+                .collect();
+        schedules.sort();
+        out.push_str(&schedules.join("\n"));
+        out.push_str(&format!("\nqueue depth {}", self.queue_depth().await));
+        out
+    }
+
+    /// Every item of `table`, as JSON with sorted keys, sorted.
+    pub async fn scan_items(&self, table: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .dynamodb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .expect("scan");
+            items.extend(
+                page.items
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|item| Value::Object(item.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect())),
+            );
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                break;
+            }
+        }
+        items.sort_by_key(|v| v.to_string());
+        items
+    }
+}
+
+/// A DynamoDB attribute as JSON (maps with sorted keys), for comparing and searching.
+fn attribute_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::S(s) => Value::String(s.clone()),
+        A::N(n) => Value::String(format!("N:{n}")),
+        A::Bool(b) => Value::Bool(*b),
+        A::Null(_) => Value::Null,
+        A::M(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), attribute_json(v))).collect()),
+        A::L(l) => Value::Array(l.iter().map(attribute_json).collect()),
+        A::Ss(l) | A::Ns(l) => {
+            let mut l = l.clone();
+            l.sort();
+            Value::from(l)
+        }
+        A::B(b) => Value::String(String::from_utf8_lossy(b.as_ref()).into_owned()),
+        other => Value::String(format!("{other:?}")),
+    }
 }

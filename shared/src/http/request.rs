@@ -9,7 +9,8 @@ use lambda_http::http::header;
 use lambda_http::{Body, Request, RequestExt};
 use serde_json::{Map, Value};
 
-/// The body as a JSON object (`{}` when empty).
+/// The body as a JSON object (`{}` when empty). A body sent with a content type other than
+/// JSON is refused: a form or text body is a client bug better named than guessed at.
 pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
     let bytes: &[u8] = match req.body() {
         Body::Empty => &[],
@@ -17,7 +18,22 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
         Body::Binary(b) => b,
         _ => &[],
     };
+    if !bytes.iter().all(u8::is_ascii_whitespace) {
+        if let Some(content_type) = req.headers().get(header::CONTENT_TYPE) {
+            if !is_json_media_type(content_type.to_str().unwrap_or_default()) {
+                return Err(ApiError::bad_request(
+                    "The request body must be JSON, sent with Content-Type: application/json.",
+                ));
+            }
+        }
+    }
     fields::parse_object(bytes)
+}
+
+/// `application/json`, `application/*+json`, with any parameters (`; charset=utf-8`).
+fn is_json_media_type(value: &str) -> bool {
+    let media = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
 /// The list parameters of the query string.
@@ -54,4 +70,41 @@ pub fn path_param(req: &Request, route: Route, name: &str) -> Option<String> {
         .into_iter()
         .find(|(k, _)| *k == name)
         .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(content_type: Option<&str>, body: &str) -> Request {
+        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/");
+        if let Some(ct) = content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        builder.body(Body::Text(body.to_string())).unwrap()
+    }
+
+    #[test]
+    fn json_bodies_need_a_json_content_type() {
+        for ok in [
+            Some("application/json"),
+            Some("application/json; charset=utf-8"),
+            Some("Application/JSON"),
+            Some("application/merge-patch+json"),
+            None,
+        ] {
+            assert_eq!(json_object(&post(ok, r#"{"a":1}"#)).unwrap()["a"], 1, "{ok:?}");
+        }
+        for bad in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "",
+        ] {
+            let err = json_object(&post(Some(bad), r#"{"a":1}"#)).unwrap_err();
+            assert_eq!(err.code(), "BAD_REQUEST", "{bad}");
+        }
+        // An empty body carries no content to misread, whatever its label.
+        assert!(json_object(&post(Some("text/plain"), "")).unwrap().is_empty());
+    }
 }
