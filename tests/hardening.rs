@@ -749,3 +749,24 @@ async fn concurrent_load_loses_no_update_and_accepts_one_sync_per_cooldown() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn any_json_meta_round_trips_and_never_breaks_listing() {
+    // Found by fuzzing: DynamoDB's native maps refuse these; meta is stored as JSON text.
+    let env = TestEnv::new().await;
+    let key = env.key().await;
+    let meta = json!({"": 1, "big": 1.5e300, "tiny": 1e-130, "long": 1.2345678901234568e29, "max": u64::MAX, "min": i64::MIN, "n": null,
+        "empty": {}, "list": [null, {}, []], "nul": "a\u{0}b", "emoji": "😀"});
+    let dataset = env.create_dataset(&key, &json!({"meta": meta})).await;
+    let integration = env.create_integration(&key, &json!({"meta": meta})).await;
+    let listed = env.get("/api/v1/dataset/list", &key).await.ok();
+    assert_eq!(listed["items"][0]["meta"], meta);
+    let fetched = env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok();
+    assert_eq!(fetched["meta"], meta);
+    assert_eq!(env.fetch_integration(&key, &integration).await["meta"], meta);
+    let update = format!("/api/v1/integration/notion/{integration}/update");
+    env.post(&update, &key, &json!({"meta": {"": -0.0}})).await.ok();
+    let listed = env.get("/api/v1/integration/notion/list?meta.=-0.0", &key).await;
+    assert!(listed.status.as_u16() < 500, "{}", listed.text);
+    assert_eq!(env.fetch_integration(&key, &integration).await["meta"], json!({"": -0.0}));
+}

@@ -2,6 +2,7 @@
 //! records in the records table. Every state change is a conditional write; a failed
 //! condition is a typed conflict, never a 500.
 
+use crate::domain::fields::meta_text;
 use super::keys::{self, CREATED, PK, SK};
 use crate::domain::account::{hash_api_key, Account, Plan};
 use crate::domain::dataset::Dataset;
@@ -632,8 +633,8 @@ impl IntegrationStore for DynamoStore {
         );
         match &patch.meta {
             Patch::Absent => {}
-            Patch::Clear => expr.set("meta", AttributeValue::M(HashMap::new())),
-            Patch::Set(m) => expr.set("meta", av(m)?),
+            Patch::Clear => expr.set("meta", s(meta_text::to_text(&serde_json::Map::new()))),
+            Patch::Set(m) => expr.set("meta", s(meta_text::to_text(m))),
         }
         if let Some(has) = has_token {
             expr.set("hasToken", AttributeValue::Bool(has));
@@ -853,7 +854,7 @@ impl RecordStore for DynamoStore {
         let mut expr = UpdateExpression::default();
         expr.set("text", s(record.text.clone()));
         expr.set("source", s(record.source.clone()));
-        expr.set("meta", av(&record.meta)?);
+        expr.set("meta", s(meta_text::to_text(&record.meta)));
         expr.set("updatedAt", s(record.updated_at.clone()));
         match record.expires_at {
             Some(t) => expr.set(keys::TTL_ATTRIBUTE, AttributeValue::N(t.to_string())),

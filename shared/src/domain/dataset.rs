@@ -21,7 +21,7 @@ pub struct Dataset {
     #[serde(default)]
     pub description: String,
     /// Client-defined metadata.
-    #[serde(default)]
+    #[serde(default, with = "crate::domain::fields::meta_text")]
     pub meta: Map<String, Value>,
     /// Records currently in the dataset, kept by the writes that add and remove them.
     #[serde(default)]

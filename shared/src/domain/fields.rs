@@ -288,3 +288,31 @@ mod tests {
         assert_eq!(Patch::Set(2).apply(Some(1)), Some(2));
     }
 }
+
+/// Stores a client's `meta` object as JSON text: DynamoDB's native maps refuse some JSON a
+/// client may send (numbers beyond 38 digits or 1e±125, empty keys), and `meta` is only
+/// ever read whole. Items written as a native map are still read.
+pub mod meta_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use serde_json::{Map, Value};
+
+    /// Writes the object as JSON text.
+    pub fn serialize<S: Serializer>(meta: &Map<String, Value>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&to_text(meta))
+    }
+
+    /// Reads JSON text, or a native map.
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Map<String, Value>, D::Error> {
+        match Value::deserialize(deserializer)? {
+            Value::String(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
+            Value::Object(map) => Ok(map),
+            Value::Null => Ok(Map::new()),
+            other => Err(serde::de::Error::custom(format!("meta is neither text nor a map: {other}"))),
+        }
+    }
+
+    /// The stored form.
+    pub fn to_text(meta: &Map<String, Value>) -> String {
+        Value::Object(meta.clone()).to_string()
+    }
+}

@@ -76,7 +76,7 @@ pub struct Integration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_in: Option<u64>,
     /// Client-defined metadata.
-    #[serde(default)]
+    #[serde(default, with = "crate::domain::fields::meta_text")]
     pub meta: Map<String, Value>,
     /// Where the last sync stands; none before the first one.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -17,7 +17,7 @@ pub struct Record {
     /// Where the text came from (the Notion page URL).
     pub source: String,
     /// `notionPageId`, `title`, `lastEditedTime`, `integrationId`, `chunk`, `chunks`, ...
-    #[serde(default)]
+    #[serde(default, with = "crate::domain::fields::meta_text")]
     pub meta: Map<String, Value>,
     /// RFC 3339.
     pub created_at: String,
