@@ -5,6 +5,7 @@ VENV=".local/venv"
 MOTO_SPEC='moto[server]>=5.2.1,<6'
 CFN_LINT_SPEC='cfn-lint>=1.20,<2'
 SAM_SPEC='aws-sam-cli>=1.120,<2'
+SCHEMATHESIS_SPEC='schemathesis>=4.3,<5'
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -18,9 +19,9 @@ ensure_python_tools() {
     log "creating $VENV"
     python3 -m venv "$VENV" || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"; }
   fi
-  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1 || [ ! -x "$VENV/bin/sam" ]; then
-    log "installing moto server, cfn-lint and the SAM CLI into $VENV (pip)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC"
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1 || [ ! -x "$VENV/bin/sam" ] || [ ! -x "$VENV/bin/st" ]; then
+    log "installing moto server, cfn-lint, the SAM CLI and schemathesis into $VENV (pip)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC" "$SCHEMATHESIS_SPEC"
   fi
 }
 

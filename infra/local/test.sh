@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, the template lint, unit tests, and the
-# integration tests against a fresh AWS emulator on a free port.
+# Runs every check and test: formatting, clippy, the template lint, unit tests, the
+# integration tests against a fresh AWS emulator on a free port, and the API fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
@@ -28,3 +28,6 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast
 fi
+
+log "fuzzing the API (schemathesis, from the OpenAPI document)"
+bash infra/local/fuzz.sh
