@@ -2,10 +2,10 @@
 //! records in the records table. Every state change is a conditional write; a failed
 //! condition is a typed conflict, never a 500.
 
-use crate::domain::fields::meta_text;
 use super::keys::{self, CREATED, PK, SK};
 use crate::domain::account::{hash_api_key, Account, Plan};
 use crate::domain::dataset::Dataset;
+use crate::domain::fields::meta_text;
 use crate::domain::fields::Patch;
 use crate::domain::ids::IdKind;
 use crate::domain::integration::{Integration, IntegrationPatch};

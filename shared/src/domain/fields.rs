@@ -307,7 +307,9 @@ pub mod meta_text {
             Value::String(text) => serde_json::from_str(&text).map_err(serde::de::Error::custom),
             Value::Object(map) => Ok(map),
             Value::Null => Ok(Map::new()),
-            other => Err(serde::de::Error::custom(format!("meta is neither text nor a map: {other}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "meta is neither text nor a map: {other}"
+            ))),
         }
     }
 
