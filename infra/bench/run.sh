@@ -11,6 +11,6 @@ emulator_credentials
 unset AWS_ENDPOINT_URL
 start_moto
 trap stop_moto EXIT
-log "building the benchmark and the Notion emulator (release)"
-cargo build -q --release -p bench -p notion-emulator
+log "building the benchmark, the Notion emulator and a route function (release)"
+cargo build -q --release -p bench -p notion-emulator -p integration-fetch
 target/release/bench "$@"
