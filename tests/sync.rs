@@ -809,3 +809,81 @@ async fn notions_result_cap_never_loses_records_and_still_applies_deletions() {
     assert!(after[&edited].contains("edited beyond the cap"));
     s.assert_mirrors_workspace().await;
 }
+
+/// Adds a database of `rows` rows hidden from search, created `spacing` seconds apart; sets
+/// the emulator's result cap just above what search returns. Returns the row ids and the cap.
+fn big_database(s: &Setup, rows: usize, spacing: i64) -> (Vec<String>, usize) {
+    let (ids, searchable) = s.emulator.with_workspace(|ws| {
+        let host = ws.add_page(Parent::Workspace, "Big database host", true);
+        let (db, _) = ws.add_database(&host, "Big", true);
+        let base = ws.tick();
+        let mut ids = Vec::new();
+        for i in 0..rows {
+            let id = ws.add_row(&db, &format!("Row {i}"), serde_json::Map::new());
+            let page = ws.pages.get_mut(&id).unwrap();
+            page.in_search = false;
+            page.created = base + i as i64 * spacing;
+            ids.push(id);
+        }
+        let searchable = ws.pages.values().filter(|p| p.in_search && ws.alive(&p.id)).count()
+            + ws.databases.values().filter(|d| d.in_search).count();
+        (ids, searchable)
+    });
+    let cap = searchable + 1;
+    assert!(
+        cap * 2 < rows,
+        "the database must exceed the cap several times ({cap} vs {rows})"
+    );
+    s.emulator.configure(|c| c.result_cap = cap);
+    (ids, cap)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_sources_past_notions_result_cap_are_read_in_created_time_windows() {
+    let s = setup(20, Plan::default(), unlimited()).await;
+    let (rows, _) = big_database(&s, 90, 60);
+    let state = s.sync_and_drain(50).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert!(sum["listingShortfall"].is_null(), "{sum}");
+    let texts = s.texts_by_page().await;
+    for row in &rows {
+        assert!(texts.contains_key(row), "row {row} past the cap was read");
+    }
+    let windows = s
+        .emulator
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/query"))
+        .count();
+    assert!(windows >= 3, "several windows were queried: {windows}");
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_that_cannot_advance_is_reported_and_deletes_nothing_wrongly() {
+    let s = setup(20, Plan::default(), unlimited()).await;
+    // Every row created in the same minute: windows by created_time cannot split them.
+    let (rows, cap) = big_database(&s, 90, 0);
+    let state = s.sync_and_drain(50).await;
+    let sum = summary(&state);
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert!(
+        sum["listingShortfall"].as_str().unwrap().contains("one minute"),
+        "{sum}"
+    );
+    let texts = s.texts_by_page().await;
+    let read = rows.iter().filter(|r| texts.contains_key(*r)).count();
+    assert!(
+        read >= cap.min(rows.len()) && read < rows.len(),
+        "{read} of {} rows",
+        rows.len()
+    );
+    // A second sync still keeps every record it wrote: unseen rows are checked, not deleted.
+    let state = s.sync_and_drain(50).await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    let after = s.texts_by_page().await;
+    for (page, text) in &texts {
+        assert_eq!(after.get(page), Some(text), "record of {page} kept");
+    }
+}

@@ -550,14 +550,40 @@ fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usize) -> Resp
     if !db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) {
         return not_found("data source", id);
     }
-    let mut items: Vec<(String, Value)> = db
+    // Notion keeps created_time to the minute; a `created_time` filter and sort work on that.
+    let minute = |epoch: i64| epoch - epoch.rem_euclid(60);
+    let on_or_after = body
+        .pointer("/filter/created_time/on_or_after")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let by_created = body
+        .pointer("/sorts/0/timestamp")
+        .and_then(Value::as_str)
+        .is_some_and(|t| t == "created_time");
+    let mut rows: Vec<&crate::model::Page> = db
         .rows
         .iter()
         .filter_map(|r| ws.pages.get(r))
         .filter(|p| !p.in_trash && p.shared && matches!(p.parent, Parent::DataSource(_)))
-        .map(|p| (p.id.clone(), render::page(ws, p)))
+        .filter(|p| {
+            on_or_after
+                .as_deref()
+                .is_none_or(|since| render::time(minute(p.created)).as_str() >= since)
+        })
         .collect();
-    items.sort_by(|a, b| a.0.cmp(&b.0));
+    if by_created {
+        rows.sort_by(|a, b| (minute(a.created), &a.id).cmp(&(minute(b.created), &b.id)));
+    } else {
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+    }
+    let items: Vec<(String, Value)> = rows
+        .into_iter()
+        .map(|p| {
+            let mut page = render::page(ws, p);
+            page["created_time"] = Value::String(render::time(minute(p.created)));
+            (p.id.clone(), page)
+        })
+        .collect();
     paginate(
         items,
         body.get("start_cursor").and_then(Value::as_str),

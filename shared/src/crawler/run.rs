@@ -457,7 +457,7 @@ impl Run<'_> {
             self.cp.known_sources.push(id.to_string());
             self.cp.sources.push(SourceCursor {
                 id: id.to_string(),
-                cursor: None,
+                ..SourceCursor::default()
             });
         }
     }
@@ -650,20 +650,42 @@ impl Run<'_> {
     async fn source_step(&mut self, source: SourceCursor) -> Result<Result<(), NotionError>, StoreError> {
         match self
             .client
-            .query_data_source(&source.id, source.cursor.as_deref())
+            .query_data_source(&source.id, source.cursor.as_deref(), source.since.as_deref())
             .await
         {
             Ok(page) => {
+                let mut last_created = source.last_created.clone();
                 for row in &page.results {
+                    if let Some(created) = row.get("created_time").and_then(Value::as_str) {
+                        last_created = Some(created.to_string());
+                    }
                     if let Some(info) = PageInfo::from_json(row).filter(|p| !p.in_trash) {
                         self.seen(info);
                     }
                 }
-                if page.capped {
-                    self.listing_fell_short("a data source query stopped at Notion's 10,000-result limit");
-                }
-                match (page.next_cursor, self.cp.sources.first_mut()) {
-                    (Some(next), Some(first)) => first.cursor = Some(next),
+                // A capped window continues as a new query from its last row's creation minute
+                // (rows of that minute are seen twice, harmlessly), unless it cannot advance.
+                let next_window = match (page.capped, &last_created) {
+                    (true, Some(last)) if source.since.as_deref() != Some(last.as_str()) => Some(last.clone()),
+                    (true, _) => {
+                        self.listing_fell_short(
+                            "a data source holds over 10,000 rows created in one minute, past Notion's per-query limit",
+                        );
+                        None
+                    }
+                    _ => None,
+                };
+                match (page.next_cursor, next_window, self.cp.sources.first_mut()) {
+                    (Some(next), _, Some(first)) => {
+                        first.cursor = Some(next);
+                        first.last_created = last_created;
+                    }
+                    (None, Some(since), Some(first)) => {
+                        tracing::info!(integration = %self.msg.integration_id, source = %source.id, since, "data source capped; reading the next created_time window");
+                        first.cursor = None;
+                        first.since = Some(since);
+                        first.last_created = None;
+                    }
                     _ => {
                         self.cp.sources.remove(0);
                     }

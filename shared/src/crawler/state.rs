@@ -24,6 +24,13 @@ pub struct SourceCursor {
     /// Cursor of the next page of rows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cursor: Option<String>,
+    /// Start of the current `created_time` window (Notion caps one query at 10,000 rows;
+    /// a capped window is followed by one starting at its last row's creation minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since: Option<String>,
+    /// Creation time of the last row seen in the current window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_created: Option<String>,
 }
 
 /// Counters of one run, summed over its invocations.

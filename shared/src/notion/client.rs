@@ -257,9 +257,22 @@ impl NotionClient {
             .map(|v| ListPage::from_json(&v))
     }
 
-    /// `POST /v1/data_sources/{id}/query`, one page of rows.
-    pub async fn query_data_source(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
-        let mut body = json!({ "page_size": 100 });
+    /// `POST /v1/data_sources/{id}/query`, one page of rows in creation order, from the
+    /// creation minute `since` on when given (Notion's 10,000-row cap is per query, so a
+    /// large data source is read in `created_time` windows).
+    pub async fn query_data_source(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<ListPage, NotionError> {
+        let mut body = json!({
+            "page_size": 100,
+            "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
+        });
+        if let Some(since) = since {
+            body["filter"] = json!({"timestamp": "created_time", "created_time": {"on_or_after": since}});
+        }
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);
         }
