@@ -887,3 +887,38 @@ async fn a_window_that_cannot_advance_is_reported_and_deletes_nothing_wrongly() 
         assert_eq!(after.get(page), Some(text), "record of {page} kept");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_record_limit_stops_the_run_at_exactly_the_limit() {
+    let s = setup(
+        40,
+        Plan {
+            max_records: 10,
+            ..Plan::default()
+        },
+        unlimited(),
+    )
+    .await;
+    let state = s.sync_and_drain(40).await;
+    assert_stopped_by(&state, "maxRecords");
+    assert_eq!(
+        s.env.all_records(&s.key, &s.dataset).await.len(),
+        10,
+        "the plan's records, no more"
+    );
+    let dataset = s
+        .env
+        .get(&format!("/api/v1/dataset/{}/fetch", s.dataset), &s.key)
+        .await
+        .ok();
+    assert_eq!(dataset["recordCount"], 10);
+    // No capacity left: the next manual sync is refused before it is queued.
+    s.env
+        .post(
+            &format!("/api/v1/integration/notion/{}/sync", s.integration),
+            &s.key,
+            &json!({}),
+        )
+        .await
+        .assert_error(403, "LIMIT_EXCEEDED");
+}

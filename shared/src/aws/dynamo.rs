@@ -817,12 +817,12 @@ impl RecordStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-        let count = |table: &str, k: Item| {
+        let count = |table: &str, k: Item, condition: &str| {
             Update::builder()
                 .table_name(table)
                 .set_key(Some(k))
                 .update_expression("SET recordCount = recordCount + :one")
-                .condition_expression("attribute_exists(pk)")
+                .condition_expression(condition)
                 .expression_attribute_values(":one", AttributeValue::N("1".into()))
                 .build()
                 .map_err(|e| StoreError::aws("TransactWriteItems", e))
@@ -830,8 +830,14 @@ impl RecordStore for DynamoStore {
         let dataset_count = count(
             &self.table,
             key(keys::account_pk(account_id), keys::dataset_sk(&record.dataset_id)),
+            "attribute_exists(pk)",
         )?;
-        let account_count = count(&self.table, key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()))?;
+        // The account's plan caps the records it holds across its datasets.
+        let account_count = count(
+            &self.table,
+            key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
+            "attribute_exists(pk) AND recordCount < maxRecords",
+        )?;
         let created = self
             .transact(vec![
                 TransactWriteItem::builder().put(put).build(),
