@@ -42,11 +42,12 @@ impl HttpConnector for TimedConnector {
 }
 
 /// The SDK configuration with every AWS call timed into the current request's counter.
+/// (The emulator is plain HTTP, so a plain HTTP client is what the SDK's default would be.)
 pub fn timed(sdk: &aws_types::SdkConfig) -> aws_types::SdkConfig {
-    match sdk.http_client() {
-        Some(inner) => sdk.to_builder().http_client(TimedClient(inner)).build(),
-        None => sdk.clone(),
-    }
+    let inner = sdk
+        .http_client()
+        .unwrap_or_else(|| aws_smithy_http_client::Builder::new().build_http());
+    sdk.to_builder().http_client(TimedClient(inner)).build()
 }
 
 /// One request's figures, in microseconds.

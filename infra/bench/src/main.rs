@@ -439,6 +439,7 @@ async fn main() -> Result<(), BoxError> {
             .get(i + 1)
             .ok_or("--sizes needs a value")?
             .split(',')
+            .filter(|s| *s != "none")
             .map(str::parse)
             .collect::<Result<_, _>>()?,
         None => vec![100, 1_000, 10_000],
