@@ -75,6 +75,24 @@ pub trait RecordStore: Send + Sync {
     /// `NotFound` when the dataset is gone, `LimitExceeded` when the account's plan has no
     /// record left. Returns whether the record was new.
     async fn put_record(&self, account_id: &str, record: &Record) -> Result<bool, StoreError>;
+    /// Writes records that are expected to be new, in order, as [`put_record`] would (an
+    /// existing one is updated, the plan's limit is exact), but in as few round trips as the
+    /// store allows. Returns how many were written before an error, with the error.
+    ///
+    /// [`put_record`]: RecordStore::put_record
+    async fn put_new_records(&self, account_id: &str, records: &[Record]) -> Result<(), (usize, StoreError)> {
+        for (i, record) in records.iter().enumerate() {
+            self.put_record(account_id, record).await.map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+    /// Replaces a record expected to exist (no counter changes), or writes it as
+    /// [`put_record`] does when it turns out not to.
+    ///
+    /// [`put_record`]: RecordStore::put_record
+    async fn update_existing_record(&self, account_id: &str, record: &Record) -> Result<(), StoreError> {
+        self.put_record(account_id, record).await.map(|_| ())
+    }
     /// Deletes a record, releasing it from the dataset's and account's counts; absent is fine.
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError>;
     /// Deletes every record of a dataset that no longer exists; returns how many.

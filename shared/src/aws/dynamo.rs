@@ -857,33 +857,38 @@ impl RecordStore for DynamoStore {
             },
         }
         // The record exists: replace its content, keep its creation time.
-        let mut expr = UpdateExpression::default();
-        expr.set("text", s(record.text.clone()));
-        expr.set("source", s(record.source.clone()));
-        expr.set("meta", s(meta_text::to_text(&record.meta)));
-        expr.set("updatedAt", s(record.updated_at.clone()));
-        match record.expires_at {
-            Some(t) => expr.set(keys::TTL_ATTRIBUTE, AttributeValue::N(t.to_string())),
-            None => expr.remove(keys::TTL_ATTRIBUTE),
-        }
-        self.client
-            .update_item()
-            .table_name(&self.records_table)
-            .set_key(Some(key(item.pk, item.sk)))
-            .update_expression(expr.text())
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .send()
-            .await
-            .map_err(|e| {
-                if is_condition_failure(&e) {
-                    StoreError::Conflict("record was deleted while being updated")
-                } else {
-                    StoreError::aws("UpdateItem", e)
-                }
-            })?;
+        self.replace_record(record).await.map_err(|e| match e {
+            ReplaceError::Missing => StoreError::Conflict("record was deleted while being updated"),
+            ReplaceError::Store(e) => e,
+        })?;
         Ok(false)
+    }
+
+    async fn put_new_records(&self, account_id: &str, records: &[Record]) -> Result<(), (usize, StoreError)> {
+        let mut done = 0;
+        for group in transaction_groups(records) {
+            match self.put_group(account_id, group).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Cancelled (a record existed, or the plan's room is short): write one by
+                    // one, which updates existing records and stops exactly at the limit.
+                    for (i, record) in group.iter().enumerate() {
+                        self.put_record(account_id, record).await.map_err(|e| (done + i, e))?;
+                    }
+                }
+                Err(e) => return Err((done, e)),
+            }
+            done += group.len();
+        }
+        Ok(())
+    }
+
+    async fn update_existing_record(&self, account_id: &str, record: &Record) -> Result<(), StoreError> {
+        match self.replace_record(record).await {
+            Ok(()) => Ok(()),
+            Err(ReplaceError::Missing) => self.put_record(account_id, record).await.map(|_| ()),
+            Err(ReplaceError::Store(e)) => Err(e),
+        }
     }
 
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError> {
@@ -940,6 +945,147 @@ struct UpdateExpression {
     values: HashMap<String, AttributeValue>,
 }
 
+/// Why replacing a record failed.
+enum ReplaceError {
+    /// It does not exist.
+    Missing,
+    /// Anything else.
+    Store(StoreError),
+}
+
+/// Largest records per transaction: DynamoDB takes 100 items, two are the counters.
+const MAX_GROUP_RECORDS: usize = 98;
+/// Largest transaction payload kept (DynamoDB refuses over 4 MB).
+const MAX_GROUP_BYTES: usize = 3_000_000;
+
+/// Splits records into transaction-sized groups, in order.
+fn transaction_groups(records: &[Record]) -> Vec<&[Record]> {
+    let mut groups = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, record) in records.iter().enumerate() {
+        let size = record.text.len() + record.source.len() + 1_024;
+        if i > start && (i - start == MAX_GROUP_RECORDS || bytes + size > MAX_GROUP_BYTES) {
+            groups.push(&records[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < records.len() {
+        groups.push(&records[start..]);
+    }
+    groups
+}
+
+impl DynamoStore {
+    /// Replaces an existing record's content, keeping its creation time.
+    async fn replace_record(&self, record: &Record) -> Result<(), ReplaceError> {
+        let mut expr = UpdateExpression::default();
+        expr.set("text", s(record.text.clone()));
+        expr.set("source", s(record.source.clone()));
+        expr.set("meta", s(meta_text::to_text(&record.meta)));
+        expr.set("updatedAt", s(record.updated_at.clone()));
+        match record.expires_at {
+            Some(t) => expr.set(keys::TTL_ATTRIBUTE, AttributeValue::N(t.to_string())),
+            None => expr.remove(keys::TTL_ATTRIBUTE),
+        }
+        self.client
+            .update_item()
+            .table_name(&self.records_table)
+            .set_key(Some(key(
+                keys::records_pk(&record.dataset_id),
+                keys::record_sk(&record.id),
+            )))
+            .update_expression(expr.text())
+            .condition_expression("attribute_exists(pk)")
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .send()
+            .await
+            .map_err(|e| {
+                if is_condition_failure(&e) {
+                    ReplaceError::Missing
+                } else {
+                    ReplaceError::Store(StoreError::aws("UpdateItem", e))
+                }
+            })?;
+        Ok(())
+    }
+
+    /// Writes new records of one dataset in one transaction with one update of each
+    /// counter. `Ok(false)` when cancelled (a record exists, the dataset is gone, or the
+    /// plan has no room for all of them): nothing was written.
+    async fn put_group(&self, account_id: &str, records: &[Record]) -> Result<bool, StoreError> {
+        let Some(first) = records.first() else {
+            return Ok(true);
+        };
+        let n = records.len() as u64;
+        // Room for all of them, read first: a condition cannot add to an attribute.
+        let account = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::account_pk(account_id), keys::ACCOUNT_SK.into())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?
+            .item
+            .map(from_item::<AccountItem>)
+            .transpose()?;
+        let Some(account) = account else {
+            return Ok(false);
+        };
+        let Some(room_until) = account.plan.max_records.checked_sub(n) else {
+            return Ok(false);
+        };
+        let mut items = Vec::with_capacity(records.len() + 2);
+        for record in records {
+            let item = RecordItem {
+                pk: keys::records_pk(&record.dataset_id),
+                sk: keys::record_sk(&record.id),
+                created: keys::record_created(&record.created_at, &record.id),
+                data: record.clone(),
+            };
+            let put = Put::builder()
+                .table_name(&self.records_table)
+                .set_item(Some(to_item(&item)?))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+            items.push(TransactWriteItem::builder().put(put).build());
+        }
+        let count = |k: Item, condition: &str, extra: Option<(&str, u64)>| {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(k))
+                .update_expression("SET recordCount = recordCount + :n")
+                .condition_expression(condition)
+                .expression_attribute_values(":n", AttributeValue::N(n.to_string()));
+            if let Some((name, value)) = extra {
+                update = update.expression_attribute_values(name, AttributeValue::N(value.to_string()));
+            }
+            update.build().map_err(|e| StoreError::aws("TransactWriteItems", e))
+        };
+        let dataset = count(
+            key(keys::account_pk(account_id), keys::dataset_sk(&first.dataset_id)),
+            "attribute_exists(pk)",
+            None,
+        )?;
+        let account = count(
+            key(keys::account_pk(account_id), keys::ACCOUNT_SK.into()),
+            "attribute_exists(pk) AND recordCount <= :room",
+            Some((":room", room_until)),
+        )?;
+        items.push(TransactWriteItem::builder().update(dataset).build());
+        items.push(TransactWriteItem::builder().update(account).build());
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
+            Err(e) if cancelled_conditions(&e).is_some() => Ok(false),
+            Err(e) => Err(StoreError::aws("TransactWriteItems", e)),
+        }
+    }
+}
+
 impl UpdateExpression {
     fn name(&mut self, attribute: &str) -> String {
         let placeholder = format!("#a{}", self.names.len());
@@ -980,5 +1126,40 @@ mod tests {
         assert_eq!(e.text(), "SET #a0 = :v0 REMOVE #a1");
         assert_eq!(e.names["#a0"], "name");
         assert_eq!(e.names["#a1"], "datasetId");
+    }
+
+    fn record(text_bytes: usize) -> Record {
+        Record {
+            id: "r".into(),
+            dataset_id: "d".into(),
+            text: "x".repeat(text_bytes),
+            source: String::new(),
+            meta: Default::default(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            expires_at: None,
+        }
+    }
+
+    #[test]
+    fn transaction_groups_respect_item_and_size_limits_and_keep_order() {
+        let small: Vec<Record> = (0..250).map(|_| record(10)).collect();
+        let sizes: Vec<usize> = transaction_groups(&small).iter().map(|g| g.len()).collect();
+        assert_eq!(sizes, vec![98, 98, 54]);
+        let big: Vec<Record> = (0..40).map(|_| record(100_000)).collect();
+        let groups = transaction_groups(&big);
+        assert!(
+            groups.iter().all(|g| g.len() * 101_024 <= MAX_GROUP_BYTES),
+            "{}",
+            groups.len()
+        );
+        assert_eq!(groups.iter().map(|g| g.len()).sum::<usize>(), 40);
+        assert!(transaction_groups(&[]).is_empty());
+        let one = [record(5_000_000)];
+        assert_eq!(
+            transaction_groups(&one).len(),
+            1,
+            "an oversized record still goes alone"
+        );
     }
 }

@@ -117,9 +117,27 @@ fn is_expired_cursor(e: &NotionError) -> bool {
 pub const UNAUTHORIZED_ERROR: &str =
     "Notion rejected the token (401): re-authenticate and update the integration's token.";
 
+/// A page's records to write, produced while reading it and written by the batch.
+#[derive(Debug, Default)]
+struct PendingWrite {
+    /// Chunks the dataset already holds: replaced, no counter changes.
+    existing: Vec<Record>,
+    /// New chunks: written in transactions shared with other pages.
+    new: Vec<Record>,
+    /// Chunk ids the page no longer has.
+    stale: Vec<String>,
+    /// Hash of the page's whole text.
+    hash: String,
+    /// Chunks written.
+    chunks: u32,
+    /// The records' expiry.
+    expires_at: Option<i64>,
+}
+
 enum PageOutcome {
     Read {
         entry: PageEntry,
+        write: Option<PendingWrite>,
         written: u64,
         unchanged: u64,
         deleted: u64,
@@ -153,7 +171,6 @@ struct Run<'a> {
     requests_at_start: u64,
     retries_at_start: u64,
     limited_at_start: u64,
-    writes: tokio::sync::Mutex<()>,
 }
 
 impl Crawler {
@@ -249,7 +266,6 @@ impl Crawler {
             requests_at_start: 0,
             retries_at_start: 0,
             limited_at_start: 0,
-            writes: tokio::sync::Mutex::new(()),
         };
         run.execute(deadline).await
     }
@@ -756,17 +772,19 @@ impl Run<'_> {
             dataset_id: &self.cp.dataset_id,
             expires_in: self.cp.expires_in,
             block_walk_only: self.crawler.settings.block_walk_only,
-            writes: &self.writes,
+            concurrency: self.crawler.settings.concurrency.max(1),
         };
         let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
             .buffer_unordered(self.crawler.settings.concurrency.max(1))
             .collect()
             .await;
+        let outcomes = ctx.write(outcomes).await;
         let mut unauthorized = false;
         for outcome in outcomes {
             let entry = match outcome {
                 PageOutcome::Read {
                     mut entry,
+                    write: _,
                     written,
                     unchanged,
                     deleted,
@@ -949,12 +967,114 @@ struct PageContext<'a> {
     dataset_id: &'a str,
     expires_in: Option<u64>,
     block_walk_only: bool,
-    /// Held while writing a page's records: one run's record transactions never race
-    /// each other on the dataset's and account's counters.
-    writes: &'a tokio::sync::Mutex<()>,
+    concurrency: usize,
 }
 
 impl PageContext<'_> {
+    /// Writes the batch's records: replacements concurrently (they touch no counter), new
+    /// records in shared transactions, stale chunks one by one. A page whose records could
+    /// not all be written becomes `RecordLimit` or `Failed` and keeps its old index entry.
+    async fn write(&self, outcomes: Vec<PageOutcome>) -> Vec<PageOutcome> {
+        let mut outcomes: Vec<PageOutcome> = outcomes;
+        // Per outcome: the error that stopped its writes.
+        let mut failed: Vec<Option<StoreError>> = outcomes.iter().map(|_| None).collect();
+        let mut replacements: Vec<(usize, Record)> = Vec::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            if let PageOutcome::Read { write: Some(w), .. } = o {
+                replacements.extend(w.existing.iter().map(|r| (i, r.clone())));
+            }
+        }
+        let results: Vec<(usize, Result<(), StoreError>)> =
+            stream::iter(replacements.into_iter().map(|(i, r)| self.replace(i, r)))
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+        for (i, result) in results {
+            if let Err(e) = result {
+                failed[i].get_or_insert(e);
+            }
+        }
+        let mut new: Vec<Record> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            if let (PageOutcome::Read { write: Some(w), .. }, None) = (o, &failed[i]) {
+                new.extend(w.new.iter().cloned());
+                owners.extend(std::iter::repeat_n(i, w.new.len()));
+            }
+        }
+        if let Err((done, e)) = self.crawler.records.put_new_records(self.account_id, &new).await {
+            // Records are written in order: the page holding the failed one and every later
+            // page with new records did not get all of theirs.
+            let first = owners[done];
+            failed[first].get_or_insert(e);
+            for &owner in &owners[done..] {
+                if failed[owner].is_none() {
+                    failed[owner] = Some(StoreError::LimitExceeded("records"));
+                }
+            }
+        }
+        for (i, outcome) in outcomes.iter_mut().enumerate() {
+            let PageOutcome::Read {
+                entry,
+                write,
+                written,
+                deleted,
+                ..
+            } = outcome
+            else {
+                continue;
+            };
+            let Some(w) = write.take() else { continue };
+            if failed[i].is_none() {
+                for stale in &w.stale {
+                    if let Err(e) = self
+                        .crawler
+                        .records
+                        .delete_record(self.account_id, self.dataset_id, stale)
+                        .await
+                    {
+                        failed[i] = Some(e);
+                        break;
+                    }
+                    *deleted += 1;
+                }
+            }
+            match failed[i].take() {
+                None => {
+                    *written = (w.existing.len() + w.new.len()) as u64;
+                    entry.text_hash = Some(w.hash);
+                    entry.chunks = w.chunks;
+                    entry.dataset_id = Some(self.dataset_id.to_string());
+                    entry.expires_at = w.expires_at;
+                    entry.expires_in = self.expires_in;
+                }
+                Some(e) => {
+                    let entry = std::mem::take(entry);
+                    *outcome = match e {
+                        StoreError::LimitExceeded(_) => PageOutcome::RecordLimit(entry),
+                        StoreError::NotFound => PageOutcome::Failed {
+                            entry,
+                            incomplete: true,
+                            reason: "the dataset no longer exists".into(),
+                        },
+                        other => PageOutcome::Store(other),
+                    };
+                }
+            }
+        }
+        outcomes
+    }
+
+    async fn replace(&self, owner: usize, record: Record) -> (usize, Result<(), StoreError>) {
+        (
+            owner,
+            self.crawler
+                .records
+                .update_existing_record(self.account_id, &record)
+                .await,
+        )
+    }
+
     async fn process(&self, mut entry: PageEntry) -> PageOutcome {
         if entry.seen_run.as_deref() != Some(self.run_id) {
             // Found only in content: confirm it is alive and learn its edit time.
@@ -1017,7 +1137,8 @@ impl PageContext<'_> {
         let hash = text_hash(&text);
         let chunks = split_chunks(&text, MAX_CHUNK_BYTES);
         let base = record_base_id(self.integration_id, &entry.page_id);
-        let (mut written, mut unchanged, mut deleted) = (0, 0, 0);
+        let mut unchanged = 0;
+        let mut write = None;
         if entry.text_hash.as_deref() == Some(hash.as_str())
             && same_target
             && !expiry_due
@@ -1025,9 +1146,20 @@ impl PageContext<'_> {
         {
             unchanged = chunks.len() as u64;
         } else {
-            let _writing = self.writes.lock().await;
             let now_text = rfc3339(self.crawler.clock.now());
             let expires_at = expires_in_secs.map(|life| now + life);
+            // Chunks this dataset already holds are replaced; the rest are new.
+            let held = if entry.dataset_id.as_deref() == Some(self.dataset_id) {
+                entry.chunks as usize
+            } else {
+                0
+            };
+            let mut pending = PendingWrite {
+                hash,
+                chunks: chunks.len() as u32,
+                expires_at,
+                ..PendingWrite::default()
+            };
             for (i, chunk) in chunks.iter().enumerate() {
                 let mut meta = Map::new();
                 meta.insert("notionPageId".into(), json!(entry.page_id));
@@ -1048,46 +1180,24 @@ impl PageContext<'_> {
                     updated_at: now_text.clone(),
                     expires_at,
                 };
-                match self.crawler.records.put_record(self.account_id, &record).await {
-                    Ok(_) => written += 1,
-                    Err(StoreError::LimitExceeded(_)) => return PageOutcome::RecordLimit(entry),
-                    Err(StoreError::NotFound) => {
-                        return PageOutcome::Failed {
-                            entry,
-                            incomplete: true,
-                            reason: "the dataset no longer exists".into(),
-                        }
-                    }
-                    Err(e) => return PageOutcome::Store(e),
+                if i < held {
+                    pending.existing.push(record);
+                } else {
+                    pending.new.push(record);
                 }
             }
-            if entry.dataset_id.as_deref() == Some(self.dataset_id) {
-                for stale in chunks.len()..entry.chunks as usize {
-                    if let Err(e) = self
-                        .crawler
-                        .records
-                        .delete_record(self.account_id, self.dataset_id, &chunk_id(&base, stale))
-                        .await
-                    {
-                        return PageOutcome::Store(e);
-                    }
-                    deleted += 1;
-                }
-            }
-            entry.text_hash = Some(hash);
-            entry.chunks = chunks.len() as u32;
-            entry.dataset_id = Some(self.dataset_id.to_string());
-            entry.expires_at = expires_at;
-            entry.expires_in = self.expires_in;
+            pending.stale = (chunks.len()..held).map(|i| chunk_id(&base, i)).collect();
+            write = Some(pending);
         }
         entry.children = content.child_pages;
         entry.databases = content.child_databases;
         entry.synced_edited = entry.last_edited.clone();
         PageOutcome::Read {
             entry,
-            written,
+            write,
+            written: 0,
             unchanged,
-            deleted,
+            deleted: 0,
             requests: content.requests,
             skipped: content.skipped,
             fallbacks: content.fallbacks,
