@@ -703,13 +703,18 @@ async fn a_running_sync_keeps_the_token_and_dataset_it_started_with() {
 }
 
 /// Ids of `n` pages search returns, from the end of its order (past a small cap), that
-/// have no child pages of their own.
+/// have no child pages or databases of their own.
 fn searchable_leaves_from_the_end(ws: &notion_emulator::model::Workspace, n: usize) -> Vec<String> {
     let mut ids: Vec<String> = ws
         .pages
         .values()
         .filter(|p| p.in_search && matches!(p.parent, Parent::Page(_) | Parent::Workspace))
         .filter(|p| !ws.pages.values().any(|c| c.parent == Parent::Page(p.id.clone())))
+        .filter(|p| {
+            !ws.databases
+                .values()
+                .any(|d| d.parent_page.as_deref() == Some(p.id.as_str()))
+        })
         .map(|p| p.id.clone())
         .collect();
     ids.sort();
@@ -921,4 +926,51 @@ async fn plan_record_limit_stops_the_run_at_exactly_the_limit() {
         )
         .await
         .assert_error(403, "LIMIT_EXCEEDED");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_checkpoints_resumes_and_deletes_exactly() {
+    let s = setup(60, Plan::default(), unlimited()).await;
+    s.sync_and_drain(40).await;
+    let trashed = s.emulator.with_workspace(|ws| {
+        let leaves = searchable_leaves_from_the_end(ws, 2);
+        for page in &leaves {
+            ws.trash_page(page);
+        }
+        leaves
+    });
+    let mut crawler = s.env.crawler(&s.notion_url, 4);
+    crawler.settings.lease = Duration::from_secs(3);
+    crawler.settings.checkpoint_every = Duration::from_millis(100);
+    let message = SyncMessage {
+        account_id: account_of(&s).await,
+        integration_id: s.integration.clone(),
+        run_id: "01CHECKPOINTCRASH000000000".into(),
+        trigger: Trigger::Manual,
+    };
+    // Dies mid-run, after several checkpoints (at 4 requests a second the run takes seconds).
+    let crashed = tokio::time::timeout(
+        Duration::from_millis(1_500),
+        crawler.run(&message, tokio::time::Instant::now() + BUDGET),
+    )
+    .await;
+    assert!(crashed.is_err(), "the invocation was cut off mid-run");
+    tokio::time::sleep(Duration::from_millis(4_200)).await;
+    let resumed = crawler
+        .run(&message, tokio::time::Instant::now() + BUDGET)
+        .await
+        .unwrap();
+    assert!(matches!(resumed, RunResult::Finished(_)), "{resumed:?}");
+    let state = s.integration_state().await;
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert!(
+        sum["listingShortfall"].as_str().unwrap().contains("interrupted"),
+        "{sum}"
+    );
+    let texts = s.texts_by_page().await;
+    for page in &trashed {
+        assert!(!texts.contains_key(page), "trashed page {page} deleted");
+    }
+    s.assert_mirrors_workspace().await;
 }

@@ -104,6 +104,17 @@ pub enum RunResult {
     Dropped(&'static str),
 }
 
+/// Whether two index entries differ only in their run marks.
+fn same_lasting_fields(a: &PageEntry, b: &PageEntry) -> bool {
+    let strip = |e: &PageEntry| PageEntry {
+        seen_run: None,
+        pending_run: None,
+        done_run: None,
+        ..e.clone()
+    };
+    strip(a) == strip(b)
+}
+
 /// How many times one run lists again after Notion invalidates a cursor.
 const MAX_CURSOR_RESTARTS: u32 = 3;
 
@@ -165,7 +176,11 @@ struct Run<'a> {
     client: NotionClient,
     index: HashMap<String, PageEntry>,
     queue: VecDeque<String>,
+    /// Index entries whose lasting fields changed: written at every checkpoint.
     dirty: HashMap<String, PageEntry>,
+    /// Index entries whose run marks alone changed: written only when handing over to the
+    /// next invocation (a finished run's marks are never needed again).
+    marks: HashMap<String, PageEntry>,
     max_pages: u64,
     max_seconds: i64,
     requests_at_start: u64,
@@ -197,7 +212,17 @@ impl Crawler {
         {
             Acquired::Busy => return Ok(RunResult::Dropped("another invocation is running this sync")),
             Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
-            Acquired::Resumed(cp) => *cp,
+            Acquired::Resumed(cp) => {
+                let mut cp = *cp;
+                if !cp.marks_flushed {
+                    // The interrupted invocation's marks of pages seen since its last hand-over
+                    // were not saved: check known pages one by one before deleting any.
+                    cp.verify_queued = false;
+                    cp.listing_shortfall
+                        .get_or_insert_with(|| "an interrupted invocation was resumed".to_string());
+                }
+                cp
+            }
             Acquired::NotStarted => match self.start(msg, &owner, lease_until).await? {
                 Ok(cp) => cp,
                 Err(result) => return Ok(result),
@@ -261,6 +286,7 @@ impl Crawler {
             index,
             queue,
             dirty: HashMap::new(),
+            marks: HashMap::new(),
             max_pages: plan.max_pages_per_sync,
             max_seconds: plan.max_sync_seconds as i64,
             requests_at_start: 0,
@@ -421,6 +447,7 @@ impl Run<'_> {
             self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
             return;
         }
+        let before = self.index.get(&info.id).cloned();
         let entry = self.index.entry(info.id.clone()).or_insert_with(|| PageEntry {
             page_id: info.id.clone(),
             ..PageEntry::default()
@@ -442,12 +469,26 @@ impl Run<'_> {
         if enqueue {
             self.queue.push_back(snapshot.page_id.clone());
         }
-        self.dirty.insert(snapshot.page_id.clone(), snapshot);
+        self.changed(before, snapshot);
+    }
+
+    /// Notes an index entry to write: at the next checkpoint when a lasting field changed,
+    /// at the next hand-over when only run marks did.
+    fn changed(&mut self, before: Option<PageEntry>, after: PageEntry) {
+        let id = after.page_id.clone();
+        let marks_only = !self.dirty.contains_key(&id) && before.is_some_and(|b| same_lasting_fields(&b, &after));
+        if marks_only {
+            self.marks.insert(id, after);
+        } else {
+            self.marks.remove(&id);
+            self.dirty.insert(id, after);
+        }
     }
 
     /// A page mentioned in content: processed this run unless it already is.
     fn discovered(&mut self, page_id: &str) {
         let run = self.msg.run_id.clone();
+        let before = self.index.get(page_id).cloned();
         let entry = self.index.entry(page_id.to_string()).or_insert_with(|| PageEntry {
             page_id: page_id.to_string(),
             ..PageEntry::default()
@@ -458,7 +499,7 @@ impl Run<'_> {
         entry.pending_run = Some(run);
         let snapshot = entry.clone();
         self.queue.push_back(page_id.to_string());
-        self.dirty.insert(page_id.to_string(), snapshot);
+        self.changed(before, snapshot);
     }
 
     fn add_database(&mut self, id: &str) {
@@ -491,18 +532,25 @@ impl Run<'_> {
         self.limited_at_start = limited;
     }
 
-    async fn flush(&mut self) -> Result<(), StoreError> {
-        if self.dirty.is_empty() {
+    /// Writes changed index entries; with `marks`, also those whose run marks alone changed.
+    async fn flush(&mut self, marks: bool) -> Result<(), StoreError> {
+        let mut entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
+        if marks {
+            entries.extend(self.marks.drain().map(|(_, e)| e));
+            self.cp.marks_flushed = true;
+        } else {
+            self.cp.marks_flushed = self.marks.is_empty();
+        }
+        if entries.is_empty() {
             return Ok(());
         }
-        let entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
         self.crawler.state.put_pages(&self.msg.integration_id, &entries).await
     }
 
     /// Saves progress and renews the lease. `Ok(false)` when the run must stop: the lease
     /// was lost or the integration was deleted.
     async fn checkpoint(&mut self) -> Result<bool, StoreError> {
-        self.flush().await?;
+        self.flush(false).await?;
         self.sync_counters();
         let lease_until = self.crawler.now() + self.crawler.settings.lease.as_secs() as i64;
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
@@ -841,7 +889,8 @@ impl Run<'_> {
             if unseen.contains(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) {
                 self.cp.counters.pages_seen += 1;
             }
-            self.dirty.insert(entry.page_id.clone(), entry.clone());
+            let before = self.index.get(&entry.page_id).cloned();
+            self.changed(before, entry.clone());
             self.index.insert(entry.page_id.clone(), entry);
         }
         if unauthorized {
@@ -867,14 +916,14 @@ impl Run<'_> {
     }
 
     async fn unauthorized(mut self) -> Result<RunResult, StoreError> {
-        self.flush().await?;
+        self.flush(false).await?;
         self.sync_counters();
         let cp = self.cp.clone();
         self.crawler.fail(self.msg, cp, &self.owner, UNAUTHORIZED_ERROR).await
     }
 
     async fn continue_later(mut self) -> Result<RunResult, StoreError> {
-        self.flush().await?;
+        self.flush(true).await?;
         self.sync_counters();
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
         match self
@@ -893,7 +942,7 @@ impl Run<'_> {
     }
 
     async fn finish(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
-        self.flush().await?;
+        self.flush(false).await?;
         let complete = !self.cp.incomplete
             && self.cp.stop_reason.is_none()
             && self.cp.search_done

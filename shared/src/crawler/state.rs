@@ -116,6 +116,11 @@ pub struct Checkpoint {
     /// Listings restarted after Notion invalidated their cursor.
     #[serde(default)]
     pub cursor_restarts: u32,
+    /// Whether the page index holds every run mark (seen, pending, done) as of this
+    /// checkpoint. Marks alone are written only when an invocation hands over to the next;
+    /// a run resumed from a checkpoint without them re-checks unseen pages before deleting.
+    #[serde(default)]
+    pub marks_flushed: bool,
     /// Why the run stopped early, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_reason: Option<String>,
