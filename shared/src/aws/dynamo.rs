@@ -805,18 +805,7 @@ impl RecordStore for DynamoStore {
     }
 
     async fn put_record(&self, account_id: &str, record: &Record) -> Result<bool, StoreError> {
-        let item = RecordItem {
-            pk: keys::records_pk(&record.dataset_id),
-            sk: keys::record_sk(&record.id),
-            created: keys::record_created(&record.created_at, &record.id),
-            data: record.clone(),
-        };
-        let put = Put::builder()
-            .table_name(&self.records_table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
+        let put = self.new_record_put(record)?;
         let count = |table: &str, k: Item, condition: &str| {
             Update::builder()
                 .table_name(table)
@@ -977,6 +966,22 @@ fn transaction_groups(records: &[Record]) -> Vec<&[Record]> {
 }
 
 impl DynamoStore {
+    /// The transaction item writing `record` only if it does not exist yet.
+    fn new_record_put(&self, record: &Record) -> Result<Put, StoreError> {
+        let item = RecordItem {
+            pk: keys::records_pk(&record.dataset_id),
+            sk: keys::record_sk(&record.id),
+            created: keys::record_created(&record.created_at, &record.id),
+            data: record.clone(),
+        };
+        Put::builder()
+            .table_name(&self.records_table)
+            .set_item(Some(to_item(&item)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(|e| StoreError::aws("TransactWriteItems", e))
+    }
+
     /// Replaces an existing record's content, keeping its creation time.
     async fn replace_record(&self, record: &Record) -> Result<(), ReplaceError> {
         let mut expr = UpdateExpression::default();
@@ -1040,19 +1045,7 @@ impl DynamoStore {
         };
         let mut items = Vec::with_capacity(records.len() + 2);
         for record in records {
-            let item = RecordItem {
-                pk: keys::records_pk(&record.dataset_id),
-                sk: keys::record_sk(&record.id),
-                created: keys::record_created(&record.created_at, &record.id),
-                data: record.clone(),
-            };
-            let put = Put::builder()
-                .table_name(&self.records_table)
-                .set_item(Some(to_item(&item)?))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| StoreError::aws("TransactWriteItems", e))?;
-            items.push(TransactWriteItem::builder().put(put).build());
+            items.push(TransactWriteItem::builder().put(self.new_record_put(record)?).build());
         }
         let count = |k: Item, condition: &str, extra: Option<(&str, u64)>| {
             let mut update = Update::builder()
