@@ -176,10 +176,6 @@ struct Run<'a> {
     client: NotionClient,
     index: HashMap<String, PageEntry>,
     queue: VecDeque<String>,
-    /// The last batch read, whose records are written while the next batch is read.
-    unwritten: Vec<PageOutcome>,
-    /// Pages of `unwritten` not yet counted as seen (they hold plan room).
-    unwritten_unseen: std::collections::HashSet<String>,
     /// Index entries whose lasting fields changed: written at every checkpoint.
     dirty: HashMap<String, PageEntry>,
     /// Index entries whose run marks alone changed: written only when handing over to the
@@ -291,8 +287,6 @@ impl Crawler {
             queue,
             dirty: HashMap::new(),
             marks: HashMap::new(),
-            unwritten: Vec::new(),
-            unwritten_unseen: Default::default(),
             max_pages: plan.max_pages_per_sync,
             max_seconds: plan.max_sync_seconds as i64,
             requests_at_start: 0,
@@ -612,7 +606,7 @@ impl Run<'_> {
                 self.database_step(&db).await
             } else if let (Some(source), true) = (self.cp.sources.first().cloned(), enumeration_allowed) {
                 self.source_step(source).await
-            } else if !self.queue.is_empty() || !self.unwritten.is_empty() {
+            } else if !self.queue.is_empty() {
                 self.pages_step().await
             } else if self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && enumeration_allowed {
                 self.verify_unseen();
@@ -786,19 +780,13 @@ impl Run<'_> {
         }
     }
 
-    /// Reads the next batch of queued pages while the previous batch's records are written
-    /// (DynamoDB time overlaps Notion time), then applies the previous batch's outcomes.
     async fn pages_step(&mut self) -> Result<Result<(), NotionError>, StoreError> {
         let batch_size = self.crawler.settings.concurrency.max(1) * 2;
         let run = self.run_id().to_string();
         let stopped = self.cp.stop_reason.is_some();
         let mut batch = Vec::with_capacity(batch_size);
-        // Pages found in content count against the plan once confirmed: reserve room,
-        // including for the batch still being written.
-        let mut room = self
-            .max_pages
-            .saturating_sub(self.cp.counters.pages_seen)
-            .saturating_sub(self.unwritten_unseen.len() as u64);
+        // Pages found in content count against the plan once confirmed: reserve room.
+        let mut room = self.max_pages.saturating_sub(self.cp.counters.pages_seen);
         let mut over_limit = false;
         while batch.len() < batch_size {
             let Some(id) = self.queue.pop_front() else { break };
@@ -823,33 +811,7 @@ impl Run<'_> {
             .filter(|e| e.seen_run.as_deref() != Some(run.as_str()))
             .map(|e| e.page_id.clone())
             .collect();
-        let previous = std::mem::take(&mut self.unwritten);
-        let previous_unseen = std::mem::replace(&mut self.unwritten_unseen, unseen);
-        let ctx = self.page_context();
-        let concurrency = self.crawler.settings.concurrency.max(1);
-        let (written, read) = tokio::join!(
-            ctx.write(previous),
-            stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
-                .buffer_unordered(concurrency)
-                .collect::<Vec<PageOutcome>>()
-        );
-        self.unwritten = read;
-        self.apply(written, previous_unseen)
-    }
-
-    /// Writes and applies the batch still in flight, if any.
-    async fn drain_writes(&mut self) -> Result<Result<(), NotionError>, StoreError> {
-        if self.unwritten.is_empty() {
-            return Ok(Ok(()));
-        }
-        let previous = std::mem::take(&mut self.unwritten);
-        let unseen = std::mem::take(&mut self.unwritten_unseen);
-        let written = self.page_context().write(previous).await;
-        self.apply(written, unseen)
-    }
-
-    fn page_context(&self) -> PageContext<'_> {
-        PageContext {
+        let ctx = PageContext {
             crawler: self.crawler,
             client: &self.client,
             account_id: &self.msg.account_id,
@@ -859,16 +821,12 @@ impl Run<'_> {
             expires_in: self.cp.expires_in,
             block_walk_only: self.crawler.settings.block_walk_only,
             concurrency: self.crawler.settings.concurrency.max(1),
-        }
-    }
-
-    /// Takes a written batch's outcomes into the index, the counters and the queue.
-    fn apply(
-        &mut self,
-        outcomes: Vec<PageOutcome>,
-        unseen: std::collections::HashSet<String>,
-    ) -> Result<Result<(), NotionError>, StoreError> {
-        let run = self.run_id().to_string();
+        };
+        let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
+            .buffer_unordered(self.crawler.settings.concurrency.max(1))
+            .collect()
+            .await;
+        let outcomes = ctx.write(outcomes).await;
         let mut unauthorized = false;
         for outcome in outcomes {
             let entry = match outcome {
@@ -965,9 +923,6 @@ impl Run<'_> {
     }
 
     async fn continue_later(mut self) -> Result<RunResult, StoreError> {
-        if let Err(NotionError::Unauthorized) = self.drain_writes().await? {
-            return self.unauthorized().await;
-        }
         self.flush(true).await?;
         self.sync_counters();
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
@@ -987,9 +942,6 @@ impl Run<'_> {
     }
 
     async fn finish(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
-        if let Err(NotionError::Unauthorized) = self.drain_writes().await? {
-            return self.unauthorized().await;
-        }
         self.flush(false).await?;
         let complete = !self.cp.incomplete
             && self.cp.stop_reason.is_none()
