@@ -39,8 +39,11 @@ or not: about 15% of a full sync here, against a 5% target that holds when searc
 batch's new records share one transaction per 98, replacements run concurrently, the page index is written as \
 content changes), checkpoints every 10 s, and the rate limiter's start. It fell from 80 (1,000 pages, first run) to \
 about 1.5–2 with the transaction and index changes; at Notion's real 3 rps the writes hide behind the rate limit \
-(the 100-page row). Against DynamoDB itself, which is faster than moto, the large rows should come closer to the \
-floor; that is not measured here.\n\
+(the 100-page row). What remains: the limiter starts primed (about 1 s per invocation, so a continuation never \
+bursts past Notion's limit right after its predecessor), listings are paged one request after another before pages \
+are read, and moto (Python, sharing the 2 cores) answers the writes. Overlapping a batch's writes with the next \
+batch's reads was tried and measured no gain against moto (the CPU it shares is the bottleneck); against DynamoDB, \
+whose latency is network rather than CPU, it may. Not measured against DynamoDB here.\n\
 - **API latency** is measured in-process through the local stack's router, so it includes the API Gateway event \
 conversion and the authorizer's code but no network hop; the AWS share is moto's, which is slower than DynamoDB. On a 2-core machine the handler shares the cores with moto's threads, so its tail includes waiting for a core.\n\
 - **Cold start** is process start to the first `GET /runtime/invocation/next` on this machine (x86_64); Lambda on \
