@@ -42,6 +42,9 @@ for _ in $(seq 1 150); do
 done
 
 log "schemathesis: ${FUZZ_EXAMPLES:-30} examples per operation"
+# One worker: with two threads, CPython 3.11 before 3.11.8 (the machine's python3) can raise
+# "SystemError: AST constructor recursion depth mismatch" inside hypothesis (cpython#106905),
+# which schemathesis reports as a runtime error; CI hit it once.
 SCHEMATHESIS_HOOKS="" "$VENV/bin/st" run "$base/api/v1/openapi.json" \
   --url "$base" \
   --header "Authorization: Bearer $key" \
@@ -51,6 +54,6 @@ SCHEMATHESIS_HOOKS="" "$VENV/bin/st" run "$base/api/v1/openapi.json" \
   --phases examples,coverage,fuzzing,stateful \
   --seed 20261124 \
   --generation-database none \
-  --workers 2 \
+  --workers 1 \
   --no-color \
   --request-timeout 30

@@ -2,10 +2,12 @@
 # emulator. Source it from the repository root.
 
 VENV=".local/venv"
-MOTO_SPEC='moto[server]>=5.2.1,<6'
-CFN_LINT_SPEC='cfn-lint>=1.20,<2'
-SAM_SPEC='aws-sam-cli>=1.120,<2'
-SCHEMATHESIS_SPEC='schemathesis>=4.3,<5'
+# Exact versions: a fresh clone installs what the suite was last proven with.
+MOTO_SPEC='moto[server]==5.2.5'
+CFN_LINT_SPEC='cfn-lint==1.58.0'
+SAM_SPEC='aws-sam-cli==1.170.0'
+SCHEMATHESIS_SPEC='schemathesis==4.32.5'
+HYPOTHESIS_SPEC='hypothesis==6.170.15'
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -21,7 +23,7 @@ ensure_python_tools() {
   fi
   if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1 || [ ! -x "$VENV/bin/sam" ] || [ ! -x "$VENV/bin/st" ]; then
     log "installing moto server, cfn-lint, the SAM CLI and schemathesis into $VENV (pip)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC" "$SCHEMATHESIS_SPEC"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC" "$SCHEMATHESIS_SPEC" "$HYPOTHESIS_SPEC"
   fi
 }
 
