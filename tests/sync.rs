@@ -419,6 +419,57 @@ async fn rate_stays_within_the_limit_in_every_second() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuations_and_back_to_back_runs_never_burst_past_the_limit() {
+    // Each invocation hands its limiter's recent requests to the next (checkpoint), so an
+    // invocation that starts right after another, of the same run or of the next, does not
+    // add a burst on top of the requests Notion saw in the last second.
+    let s = setup(
+        40,
+        Plan::default(),
+        NotionConfig {
+            rps: Some(5),
+            ..NotionConfig::default()
+        },
+    )
+    .await;
+    let crawler = s.env.crawler(&s.notion_url, 5);
+    s.sync().await;
+    s.env.drain(&crawler, Duration::from_millis(1_200)).await;
+    let first = s.integration_state().await;
+    assert_eq!(first["syncStatus"], "synced", "{first}");
+    let invocations = summary(&first)["invocations"].as_u64().unwrap();
+    assert!(invocations >= 3, "{}", summary(&first));
+    // The next run at once (no cooldown here): one page edited, so it reads too.
+    s.emulator.with_workspace(|ws| {
+        let id = ws.pages.keys().next().cloned().unwrap();
+        ws.touch(&id);
+    });
+    s.sync().await;
+    s.env.drain(&crawler, Duration::from_millis(1_200)).await;
+    assert_eq!(s.integration_state().await["syncStatus"], "synced");
+    let requests = s.emulator.requests();
+    assert!(
+        !requests.iter().any(|r| r.status == 429),
+        "the emulator never had to refuse a request"
+    );
+    assert!(
+        s.emulator.max_requests_per_second() <= 5,
+        "max {} per second across {invocations}+ invocations",
+        s.emulator.max_requests_per_second()
+    );
+    // What was handed over is the last window's send times.
+    let checkpoint = s
+        .env
+        .scan_items(&s.env.config.table_name)
+        .await
+        .into_iter()
+        .find(|item| item.get("recentRequests").is_some())
+        .expect("the finished run left its recent requests");
+    let handed = checkpoint["recentRequests"].as_array().unwrap().len();
+    assert!((1..=5).contains(&handed), "{checkpoint}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn continuation_crash_resume_and_duplicates_never_duplicate_records() {
     let s = setup(60, Plan::default(), unlimited()).await;
     let crawler = s.env.crawler(&s.notion_url, 40);

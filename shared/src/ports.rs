@@ -120,8 +120,10 @@ pub trait TokenStore: Send + Sync {
 pub enum Acquired {
     /// The run was in progress and this invocation now holds its lease.
     Resumed(Box<crate::crawler::state::Checkpoint>),
-    /// The run has not started: build its checkpoint and call `start_run`.
-    NotStarted,
+    /// The run has not started: build its checkpoint and call `start_run`. Carries the
+    /// previous run's [`Checkpoint::recent_requests`](crate::crawler::state::Checkpoint),
+    /// so the new run's rate limiter continues from them.
+    NotStarted(Vec<i64>),
     /// Another invocation holds the lease (a duplicate delivery): drop this message.
     Busy,
     /// The run already finished (a late duplicate): drop this message.

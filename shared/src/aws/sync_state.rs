@@ -147,14 +147,14 @@ impl SyncStateStore for DynamoStore {
         lease_until: i64,
     ) -> Result<Acquired, StoreError> {
         let Some(item) = self.get_checkpoint(account_id, id).await? else {
-            return Ok(Acquired::NotStarted);
+            return Ok(Acquired::NotStarted(Vec::new()));
         };
         if item.checkpoint.run_id != run_id {
             return Ok(
                 if item.checkpoint.state == RunState::Running && item.lease_until > now {
                     Acquired::Busy
                 } else {
-                    Acquired::NotStarted
+                    Acquired::NotStarted(item.checkpoint.recent_requests)
                 },
             );
         }

@@ -22,6 +22,7 @@ use crate::domain::record::Record;
 use crate::domain::time::{rfc3339, Clock};
 use crate::error::StoreError;
 use crate::notion::client::{NotionClient, NotionError, RetryPolicy};
+use crate::notion::limiter::RateLimiter;
 use crate::notion::model::PageInfo;
 use crate::ports::{
     AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
@@ -223,8 +224,11 @@ impl Crawler {
                 }
                 cp
             }
-            Acquired::NotStarted => match self.start(msg, &owner, lease_until).await? {
-                Ok(cp) => cp,
+            Acquired::NotStarted(recent_requests) => match self.start(msg, &owner, lease_until).await? {
+                Ok(mut cp) => {
+                    cp.recent_requests = recent_requests;
+                    cp
+                }
                 Err(result) => return Ok(result),
             },
         };
@@ -263,7 +267,12 @@ impl Crawler {
             &token,
             self.settings.max_rps,
             self.settings.retry,
-        );
+        )
+        .with_limiter(RateLimiter::resuming(
+            self.settings.max_rps,
+            &cp.recent_requests,
+            self.clock.now().timestamp_millis(),
+        ));
         let index: HashMap<String, PageEntry> = self
             .state
             .load_pages(&msg.integration_id)
@@ -530,6 +539,7 @@ impl Run<'_> {
         self.requests_at_start = requests;
         self.retries_at_start = retries;
         self.limited_at_start = limited;
+        self.cp.recent_requests = self.client.recent_requests(self.crawler.clock.now().timestamp_millis());
     }
 
     /// Writes changed index entries; with `marks`, also those whose run marks alone changed.

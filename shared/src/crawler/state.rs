@@ -130,6 +130,11 @@ pub struct Checkpoint {
     /// Invocations so far.
     #[serde(default)]
     pub invocations: u32,
+    /// Send times (epoch ms) of the Notion requests inside the rate limiter's window when
+    /// the last invocation saved this checkpoint: the next invocation, of this run or the
+    /// next one, starts its limiter from them instead of bursting or waiting a full window.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recent_requests: Vec<i64>,
 }
 
 /// What the index remembers of one page between runs.

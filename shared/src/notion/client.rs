@@ -108,10 +108,22 @@ impl NotionClient {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
             token: Arc::from(token),
-            limiter: Arc::new(RateLimiter::primed(max_rps)),
+            limiter: Arc::new(RateLimiter::new(max_rps)),
             policy,
             stats: Arc::new(RequestStats::default()),
         }
+    }
+
+    /// The same client limited by `limiter` (for example one that remembers the requests an
+    /// earlier invocation sent, [`RateLimiter::resuming`]).
+    pub fn with_limiter(mut self, limiter: RateLimiter) -> Self {
+        self.limiter = Arc::new(limiter);
+        self
+    }
+
+    /// Send times of the requests still inside the limiter's window, epoch milliseconds.
+    pub fn recent_requests(&self, now_ms: i64) -> Vec<i64> {
+        self.limiter.recent(now_ms)
     }
 
     /// Requests sent so far.

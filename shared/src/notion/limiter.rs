@@ -2,8 +2,8 @@
 //! window, plus a shared pause when Notion answers 429.
 
 use std::collections::VecDeque;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 /// Sliding-window limiter shared by every request of one sync.
@@ -36,23 +36,55 @@ impl RateLimiter {
         }
     }
 
-    /// A limiter that starts as if `rps` requests had just been sent: an invocation that
-    /// follows another (a continuation, the next sync) cannot burst past the limit at the
-    /// boundary, at the cost of one window's wait at its start.
-    pub fn primed(rps: u32) -> Self {
+    /// A limiter that remembers the requests an earlier invocation of the same integration
+    /// sent (`sent`, epoch milliseconds, as [`RateLimiter::recent`] gave them), so that a
+    /// continuation or the next run cannot burst past the limit at the boundary, and waits
+    /// no longer than those requests require. Requests older than the window are ignored;
+    /// one stamped in the future (another machine's clock) counts as sent now.
+    pub fn resuming(rps: u32, sent: &[i64], now_ms: i64) -> Self {
         let limiter = Self::new(rps);
+        let window_ms = WINDOW.as_millis() as i64;
+        let mut ages: Vec<u64> = sent
+            .iter()
+            .map(|t| (now_ms - t).max(0))
+            .filter(|age| *age < window_ms)
+            .map(|age| age as u64)
+            .collect();
+        // Oldest first; only the newest `rps` matter.
+        ages.sort_unstable_by(|a, b| b.cmp(a));
+        let skip = ages.len().saturating_sub(limiter.rps);
         let now = Instant::now();
-        if let Ok(mut state) = limiter.state.try_lock() {
-            state.sent.extend(std::iter::repeat_n(now, limiter.rps));
-        }
+        limiter.lock().sent.extend(
+            ages.into_iter()
+                .skip(skip)
+                .map(|age| now.checked_sub(Duration::from_millis(age)).unwrap_or(now)),
+        );
         limiter
+    }
+
+    /// The send times still inside the window, as epoch milliseconds (`now_ms` is now), for
+    /// the next invocation's [`RateLimiter::resuming`].
+    pub fn recent(&self, now_ms: i64) -> Vec<i64> {
+        let now = Instant::now();
+        self.lock()
+            .sent
+            .iter()
+            .map(|t| now.duration_since(*t))
+            .filter(|age| *age < WINDOW)
+            .map(|age| now_ms - age.as_millis() as i64)
+            .collect()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LimiterState> {
+        // The state stays consistent even if a holder panicked: every update is one push/pop.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Waits until one more request may be sent, and records it as sent.
     pub async fn acquire(&self) {
         loop {
             let wait = {
-                let mut state = self.state.lock().await;
+                let mut state = self.lock();
                 let now = Instant::now();
                 while state.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     state.sent.pop_front();
@@ -75,7 +107,7 @@ impl RateLimiter {
 
     /// Holds every request back for `delay` (Notion's `Retry-After`).
     pub async fn pause(&self, delay: Duration) {
-        let mut state = self.state.lock().await;
+        let mut state = self.lock();
         let until = Instant::now() + delay;
         if state.paused_until.is_none_or(|p| p < until) {
             state.paused_until = Some(until);
@@ -106,11 +138,65 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn primed_limiter_waits_one_window_first() {
-        let limiter = RateLimiter::primed(3);
+    async fn resuming_waits_only_as_long_as_earlier_requests_require() {
+        let now_ms = 1_700_000_000_000;
+        // Three requests 400 ms ago fill a 3 rps window: the next waits until they age out.
+        let limiter = RateLimiter::resuming(3, &[now_ms - 400, now_ms - 400, now_ms - 400], now_ms);
+        let start = Instant::now();
+        limiter.acquire().await;
+        let waited = start.elapsed();
+        assert!(waited >= WINDOW - Duration::from_millis(400), "{waited:?}");
+        assert!(waited <= WINDOW - Duration::from_millis(390), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resuming_after_a_quiet_window_starts_at_once() {
+        let now_ms = 1_700_000_000_000;
+        let old = [now_ms - 5_000, now_ms - 2_000, now_ms - 1_100];
+        let limiter = RateLimiter::resuming(3, &old, now_ms);
+        let start = Instant::now();
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn future_stamps_count_as_now_and_only_the_newest_rps_matter() {
+        let now_ms = 1_700_000_000_000;
+        let sent: Vec<i64> = (0..10).map(|i| now_ms - 500 + i * 100).collect(); // up to 400 ms ahead
+        let limiter = RateLimiter::resuming(2, &sent, now_ms);
+        assert_eq!(limiter.recent(now_ms), vec![now_ms, now_ms]);
         let start = Instant::now();
         limiter.acquire().await;
         assert!(start.elapsed() >= WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn recent_hands_over_what_resuming_takes() {
+        let limiter = RateLimiter::new(5);
+        for _ in 0..3 {
+            limiter.acquire().await;
+        }
+        tokio::time::advance(Duration::from_millis(300)).await;
+        limiter.acquire().await;
+        let now_ms = 1_700_000_000_000;
+        let recent = limiter.recent(now_ms);
+        assert_eq!(recent, vec![now_ms - 300, now_ms - 300, now_ms - 300, now_ms]);
+        tokio::time::advance(Duration::from_millis(WINDOW.as_millis() as u64)).await;
+        assert!(limiter.recent(now_ms).is_empty(), "aged out");
+        // A new invocation started at once after `recent` was taken: the window is full after
+        // one more request, then it waits for the oldest to age out.
+        let next = RateLimiter::resuming(5, &recent, now_ms);
+        let start = Instant::now();
+        next.acquire().await;
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        next.acquire().await;
+        assert!(
+            start.elapsed() >= WINDOW - Duration::from_millis(300),
+            "{:?}",
+            start.elapsed()
+        );
     }
 
     #[tokio::test(start_paused = true)]
