@@ -7,6 +7,7 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,14 +29,49 @@ impl HttpClient for TimedClient {
 #[derive(Debug)]
 struct TimedConnector(SharedHttpConnector);
 
+/// Calls and nanoseconds by AWS operation (`X-Amz-Target`, or method and path), process-wide.
+static CALLS: std::sync::Mutex<BTreeMap<String, (u64, u64)>> = std::sync::Mutex::new(BTreeMap::new());
+
+/// A copy of the per-operation call counts and times so far.
+pub fn calls() -> BTreeMap<String, (u64, u64)> {
+    CALLS.lock().map(|c| c.clone()).unwrap_or_default()
+}
+
+/// What happened between two [`calls`] snapshots, busiest first: `op ×count (ms)`.
+pub fn calls_between(before: &BTreeMap<String, (u64, u64)>, after: &BTreeMap<String, (u64, u64)>) -> String {
+    let mut rows: Vec<(String, u64, u64)> = after
+        .iter()
+        .map(|(op, (n, ns))| {
+            let (n0, ns0) = before.get(op).copied().unwrap_or_default();
+            (op.clone(), n - n0, ns - ns0)
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.2));
+    rows.iter()
+        .map(|(op, n, ns)| format!("{op} ×{n} ({} ms)", ns / 1_000_000))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl HttpConnector for TimedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let op = request
+            .headers()
+            .get("x-amz-target")
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_string())
+            .unwrap_or_else(|| format!("{} {}", request.method(), request.uri()));
         let inner = self.0.call(request);
         HttpConnectorFuture::new(async move {
             let started = Instant::now();
             let out = inner.await;
             let spent = started.elapsed().as_nanos() as u64;
             let _ = AWS_NANOS.try_with(|n| n.fetch_add(spent, Ordering::Relaxed));
+            if let Ok(mut calls) = CALLS.lock() {
+                let entry = calls.entry(op).or_default();
+                entry.0 += 1;
+                entry.1 += spent;
+            }
             out
         })
     }

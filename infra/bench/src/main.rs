@@ -123,6 +123,12 @@ struct SyncFigures {
     wall: f64,
     max_per_second: u64,
     rate_limited: u64,
+    /// Seconds from Notion's first request to its last.
+    span: f64,
+    /// CPU seconds the AWS emulator spent during the sync (when `MOTO_PID` names it).
+    aws_cpu: f64,
+    /// AWS calls by operation, busiest first.
+    aws_calls: String,
 }
 
 impl SyncFigures {
@@ -235,11 +241,15 @@ impl Bench {
             run_id: ulid::Ulid::generate().to_string(),
             trigger: Trigger::Manual,
         };
+        let cpu_before = aws_emulator_cpu_seconds();
+        let calls_before = api::calls();
         let started = Instant::now();
         queue.send(&message).await?;
         let url = self.config.sync_queue_url.clone().ok_or("no queue")?;
         while shared::crawler::sqs::poll_once(&self.sqs, &url, crawler, Duration::from_secs(840), 0).await? > 0 {}
         let wall = started.elapsed().as_secs_f64();
+        let aws_cpu = aws_emulator_cpu_seconds() - cpu_before;
+        let aws_calls = api::calls_between(&calls_before, &api::calls());
         let stored = self
             .store
             .get_integration(&self.account, integration)
@@ -251,11 +261,15 @@ impl Bench {
         }
         let log = emulator.requests().await?;
         let requests = log["requests"].as_array().cloned().unwrap_or_default();
-        let list_requests = requests
-            .iter()
-            .filter_map(|r| r["path"].as_str())
-            .filter(|p| p.contains("/search") || p.contains("/query") || p.starts_with("/v1/databases/"))
-            .count() as u64;
+        let is_listing = |r: &serde_json::Value| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.contains("/search") || p.contains("/query") || p.starts_with("/v1/databases/"))
+        };
+        let list_requests = requests.iter().filter(|r| is_listing(r)).count() as u64;
+        let at = |r: &serde_json::Value| r["at_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
+        let first = requests.first().map(at).unwrap_or(0.0);
+        let span = requests.last().map(at).unwrap_or(0.0) - first;
         Ok(SyncFigures {
             requests: requests.len() as u64,
             pages: summary["pagesSeen"].as_u64().unwrap_or(0),
@@ -263,6 +277,9 @@ impl Bench {
             wall,
             max_per_second: log["maxPerSecond"].as_u64().unwrap_or(0),
             rate_limited: requests.iter().filter(|r| r["status"] == 429).count() as u64,
+            span,
+            aws_cpu,
+            aws_calls,
         })
     }
 }
@@ -410,6 +427,25 @@ impl Bench {
     }
 }
 
+/// User + system CPU seconds of the AWS emulator process (`MOTO_PID`, set by run.sh), or 0.
+fn aws_emulator_cpu_seconds() -> f64 {
+    let Some(stat) = std::env::var("MOTO_PID")
+        .ok()
+        .and_then(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+    else {
+        return 0.0;
+    };
+    // Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // Linux reports them in clock ticks of 1/100 s (USER_HZ) on every architecture Rust targets here.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -459,14 +495,25 @@ async fn main() -> Result<(), BoxError> {
         None => "BENCHMARKS.md".into(),
     };
     let bench = Bench::new(&endpoint).await?;
-    eprintln!("== API load");
-    let api_table = bench.api_load(16, 250).await?;
-    eprint!("{api_table}");
-    eprintln!("== Lambda shape");
-    let shape = bench.lambda_shape().await?;
-    eprint!("{shape}");
+    // `--sync-only`: skip the API load and the Lambda shape (for profiling a sync).
+    let sync_only = args.iter().any(|a| a == "--sync-only");
+    let (api_table, shape) = if sync_only {
+        (
+            "Not measured in this run (`--sync-only`).\n".to_string(),
+            "Not measured in this run (`--sync-only`).\n".to_string(),
+        )
+    } else {
+        eprintln!("== API load");
+        let api_table = bench.api_load(16, 250).await?;
+        eprint!("{api_table}");
+        eprintln!("== Lambda shape");
+        let shape = bench.lambda_shape().await?;
+        eprint!("{shape}");
+        (api_table, shape)
+    };
     let mut rows = String::new();
     let mut walk_rows = String::new();
+    let mut time_rows = String::new();
     for &pages in &sizes {
         let rps = if pages <= 100 { 3 } else { 300 };
         eprintln!("== {pages} pages at {rps} rps");
@@ -498,6 +545,17 @@ async fn main() -> Result<(), BoxError> {
             incremental.requests,
             100.0 * incremental.requests as f64 / full.requests as f64,
         );
+        for (kind, f) in [("full", &full), ("incremental", &incremental)] {
+            let _ = writeln!(
+                time_rows,
+                "| {pages} | {kind} | {:.2} s | {:.2} s | {:.2} s | {:.2} s | {} |",
+                f.wall,
+                f.span,
+                f.wall - f.span,
+                f.aws_cpu,
+                f.aws_calls
+            );
+        }
         let _ = writeln!(
             walk_rows,
             "| {pages} | {} | {:.2} | {:.1} s | {} | {:.2} | {:.1} s | {:.1}× |",
@@ -515,7 +573,11 @@ async fn main() -> Result<(), BoxError> {
          seed 7, as a separate process).\n\n## Sync\n\nFloor = (pages + listing requests) ÷ rate limit: the time the fewest possible \
          requests take at Notion's limit. Targets: ≤ 1.1 requests per page, wall ÷ floor ≤ 1.15, incremental ≤ 5% of full, \
          peak RSS ≤ 128 MB.\n\n| pages | rps | requests | req/page | floor | wall | wall ÷ floor | max req in 1 s | 429s | \
-         incremental after 1% edits | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n## Markdown endpoint vs naive block walk\n\n\
+         incremental after 1% edits | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n### Where the time goes\n\nNotion span: first to last Notion request. \
+         Outside it: start-up (queue, lease, token, index load) and finish (index flush, status). AWS emulator CPU: moto's \
+         user + system time during the sync, on the same 2 cores. AWS calls: by operation, with the time spent waiting on each.\n\n\
+         | pages | sync | wall | Notion span | outside it | AWS emulator CPU | AWS calls |\n|---|---|---|---|---|---|---|\n{time_rows}\n\
+         ## Markdown endpoint vs naive block walk\n\n\
          | pages | markdown requests | req/page | wall | block-walk requests | req/page | wall | walk ÷ markdown |\n|---|---|---|---|---|---|---|---|\n{walk_rows}\n\
          ## API under load\n\nThrough the local stack's router in-process (API Gateway event conversion, the authorizer, the \
          handler), 16 concurrent clients, against moto. \"AWS emulator\" is the time spent waiting on AWS calls (measured by a \

@@ -476,38 +476,56 @@ impl DynamoStore {
         self.batch_write(table, requests).await
     }
 
-    /// Writes requests in batches of 25, retrying what DynamoDB leaves unprocessed.
+    /// Writes requests in batches of 25, a few batches at once, retrying what DynamoDB
+    /// leaves unprocessed.
     pub(crate) async fn batch_write(&self, table: &str, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
-        for chunk in requests.chunks(25) {
-            let mut pending = chunk.to_vec();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::aws(
-                            "BatchWriteItem",
-                            "items stayed unprocessed after 8 retries",
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
+        use futures::stream::{FuturesUnordered, TryStreamExt};
+        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(25).map(<[WriteRequest]>::to_vec).collect();
+        let mut chunks = chunks.into_iter();
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            while in_flight.len() < BATCH_WRITES_AT_ONCE {
+                let Some(chunk) = chunks.next() else { break };
+                in_flight.push(self.batch_write_chunk(table, chunk));
+            }
+            if in_flight.try_next().await?.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn batch_write_chunk(&self, table: &str, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(table, pending)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("BatchWriteItem", e))?;
+            pending = out
+                .unprocessed_items
+                .and_then(|mut m| m.remove(table))
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                attempt += 1;
+                if attempt > 8 {
+                    return Err(StoreError::aws(
+                        "BatchWriteItem",
+                        "items stayed unprocessed after 8 retries",
+                    ));
                 }
+                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt.min(5))).await;
             }
         }
         Ok(())
     }
 }
+
+/// Batches of `BatchWriteItem` in flight at once: enough to hide latency, few enough that
+/// a throttled table sees its unprocessed items retried rather than a flood.
+const BATCH_WRITES_AT_ONCE: usize = 4;
 
 #[async_trait]
 impl AccountStore for DynamoStore {

@@ -28,9 +28,9 @@ use crate::ports::{
     AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
     TokenStore,
 };
-use futures::stream::{self, StreamExt};
+use futures::stream::{self, FuturesUnordered, StreamExt};
 use serde_json::{json, Map, Value};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +145,15 @@ struct PendingWrite {
     /// The records' expiry.
     expires_at: Option<i64>,
 }
+
+/// Why a pages step stopped early.
+enum Halt {
+    Unauthorized,
+    Store(StoreError),
+}
+
+/// Pages read but not yet written, at most: reads pause while a slow write catches up.
+const MAX_READ_AHEAD: usize = 256;
 
 enum PageOutcome {
     Read {
@@ -617,7 +626,8 @@ impl Run<'_> {
             } else if let (Some(source), true) = (self.cp.sources.first().cloned(), enumeration_allowed) {
                 self.source_step(source).await
             } else if !self.queue.is_empty() {
-                self.pages_step().await
+                self.pages_step(deadline.min(last_checkpoint + self.crawler.settings.checkpoint_every))
+                    .await
             } else if self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && enumeration_allowed {
                 self.verify_unseen();
                 continue;
@@ -790,54 +800,101 @@ impl Run<'_> {
         }
     }
 
-    async fn pages_step(&mut self) -> Result<Result<(), NotionError>, StoreError> {
-        let batch_size = self.crawler.settings.concurrency.max(1) * 2;
-        let run = self.run_id().to_string();
-        let stopped = self.cp.stop_reason.is_some();
-        let mut batch = Vec::with_capacity(batch_size);
-        // Pages found in content count against the plan once confirmed: reserve room.
-        let mut room = self.max_pages.saturating_sub(self.cp.counters.pages_seen);
-        let mut over_limit = false;
-        while batch.len() < batch_size {
-            let Some(id) = self.queue.pop_front() else { break };
-            if let Some(entry) = self.index.get(&id) {
-                let seen = entry.seen_run.as_deref() == Some(run.as_str());
-                if !seen {
-                    // Past a plan limit, only pages already counted are still read.
-                    if stopped || room == 0 {
-                        over_limit |= !stopped;
-                        continue;
-                    }
-                    room -= 1;
-                }
-                batch.push(entry.clone());
-            }
-        }
-        if over_limit {
-            self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
-        }
-        let unseen: std::collections::HashSet<String> = batch
-            .iter()
-            .filter(|e| e.seen_run.as_deref() != Some(run.as_str()))
-            .map(|e| e.page_id.clone())
-            .collect();
+    /// Reads queued pages with `concurrency` reads always in flight, and writes their
+    /// records while later pages are read: one write at a time, taking every page read
+    /// meanwhile (new records share transactions), so Notion's rate is never held up by
+    /// DynamoDB and writes batch themselves under load. A page's index entry changes only
+    /// once its records are written. Launches new reads until the queue is empty or `until`
+    /// passes (at least one, so every step progresses), then drains what is in flight.
+    async fn pages_step(&mut self, until: Instant) -> Result<Result<(), NotionError>, StoreError> {
+        let msg = self.msg;
         let ctx = PageContext {
             crawler: self.crawler,
-            client: &self.client,
-            account_id: &self.msg.account_id,
-            integration_id: &self.msg.integration_id,
-            run_id: &self.msg.run_id,
-            dataset_id: &self.cp.dataset_id,
+            client: self.client.clone(),
+            account_id: &msg.account_id,
+            integration_id: &msg.integration_id,
+            run_id: &msg.run_id,
+            dataset_id: self.cp.dataset_id.clone(),
             expires_in: self.cp.expires_in,
             block_walk_only: self.crawler.settings.block_walk_only,
             concurrency: self.crawler.settings.concurrency.max(1),
         };
-        let outcomes: Vec<PageOutcome> = stream::iter(batch.into_iter().map(|entry| ctx.process(entry)))
-            .buffer_unordered(self.crawler.settings.concurrency.max(1))
-            .collect()
-            .await;
-        let outcomes = ctx.write(outcomes).await;
-        let mut unauthorized = false;
+        let mut reads = FuturesUnordered::new();
+        let mut writes = FuturesUnordered::new();
+        let mut ready: Vec<PageOutcome> = Vec::new();
+        // Pages not yet seen this run that are in flight: reserved against the page limit.
+        let mut reserved: HashSet<String> = HashSet::new();
+        let mut halt: Option<Halt> = None;
+        let mut launched = 0usize;
+        loop {
+            while halt.is_none()
+                && reads.len() < ctx.concurrency
+                && ready.len() < MAX_READ_AHEAD
+                && (launched == 0 || Instant::now() < until)
+            {
+                let Some(entry) = self.next_page(&reserved) else { break };
+                if entry.seen_run.as_deref() != Some(msg.run_id.as_str()) {
+                    reserved.insert(entry.page_id.clone());
+                }
+                reads.push(ctx.process(entry));
+                launched += 1;
+            }
+            if halt.is_none() && writes.is_empty() && !ready.is_empty() {
+                writes.push(ctx.write(std::mem::take(&mut ready)));
+            }
+            if reads.is_empty() && writes.is_empty() {
+                break;
+            }
+            tokio::select! {
+                Some(outcome) = reads.next(), if !reads.is_empty() => {
+                    if matches!(outcome, PageOutcome::Unauthorized) {
+                        halt.get_or_insert(Halt::Unauthorized);
+                    }
+                    ready.push(outcome);
+                }
+                Some(outcomes) = writes.next(), if !writes.is_empty() => {
+                    if let Err(h) = self.apply(outcomes, &mut reserved) {
+                        halt.get_or_insert(h);
+                    }
+                }
+            }
+        }
+        // Pages read but not written (after a halt) stay pending: a later invocation or run
+        // reads them again.
+        match halt {
+            None => Ok(Ok(())),
+            Some(Halt::Unauthorized) => Ok(Err(NotionError::Unauthorized)),
+            Some(Halt::Store(e)) => Err(e),
+        }
+    }
+
+    /// The next queued page to read, if any. Past a plan limit only pages already counted
+    /// this run are read; an unseen page is read only while the page limit has room for it
+    /// beside the `reserved` ones in flight.
+    fn next_page(&mut self, reserved: &HashSet<String>) -> Option<PageEntry> {
+        let run = self.run_id().to_string();
+        while let Some(id) = self.queue.pop_front() {
+            let Some(entry) = self.index.get(&id) else { continue };
+            if entry.seen_run.as_deref() != Some(run.as_str()) {
+                let counted = self.cp.counters.pages_seen + reserved.len() as u64;
+                if self.cp.stop_reason.is_some() {
+                    continue;
+                }
+                if counted >= self.max_pages {
+                    self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
+                    continue;
+                }
+            }
+            return Some(entry.clone());
+        }
+        None
+    }
+
+    /// Applies written pages to the counters and the index, and queues what their content
+    /// points at. `Err` when the step must halt.
+    fn apply(&mut self, outcomes: Vec<PageOutcome>, reserved: &mut HashSet<String>) -> Result<(), Halt> {
+        let run = self.run_id().to_string();
+        let mut halt = None;
         for outcome in outcomes {
             let entry = match outcome {
                 PageOutcome::Read {
@@ -886,30 +943,29 @@ impl Run<'_> {
                     entry
                 }
                 PageOutcome::RecordLimit(mut entry) => {
+                    // Nothing more can be written: stop reading.
                     self.stop("plan limit maxRecords reached".into());
+                    self.queue.clear();
                     entry.pending_run = None;
                     entry
                 }
                 PageOutcome::Unauthorized => {
-                    unauthorized = true;
+                    halt.get_or_insert(Halt::Unauthorized);
                     continue;
                 }
-                PageOutcome::Store(e) => return Err(e),
+                PageOutcome::Store(e) => {
+                    halt = Some(Halt::Store(e));
+                    continue;
+                }
             };
-            if unseen.contains(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) {
+            if reserved.remove(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) {
                 self.cp.counters.pages_seen += 1;
             }
             let before = self.index.get(&entry.page_id).cloned();
             self.changed(before, entry.clone());
             self.index.insert(entry.page_id.clone(), entry);
         }
-        if unauthorized {
-            return Ok(Err(NotionError::Unauthorized));
-        }
-        if self.cp.stop_reason.is_some() {
-            self.queue.clear();
-        }
-        Ok(Ok(()))
+        halt.map_or(Ok(()), Err)
     }
 
     /// Marks a processed page done and queues what its content points at.
@@ -1019,11 +1075,11 @@ impl Run<'_> {
 
 struct PageContext<'a> {
     crawler: &'a Crawler,
-    client: &'a NotionClient,
+    client: NotionClient,
     account_id: &'a str,
     integration_id: &'a str,
     run_id: &'a str,
-    dataset_id: &'a str,
+    dataset_id: String,
     expires_in: Option<u64>,
     block_walk_only: bool,
     concurrency: usize,
@@ -1089,7 +1145,7 @@ impl PageContext<'_> {
                     if let Err(e) = self
                         .crawler
                         .records
-                        .delete_record(self.account_id, self.dataset_id, stale)
+                        .delete_record(self.account_id, &self.dataset_id, stale)
                         .await
                     {
                         failed[i] = Some(e);
@@ -1103,7 +1159,7 @@ impl PageContext<'_> {
                     *written = (w.existing.len() + w.new.len()) as u64;
                     entry.text_hash = Some(w.hash);
                     entry.chunks = w.chunks;
-                    entry.dataset_id = Some(self.dataset_id.to_string());
+                    entry.dataset_id = Some(self.dataset_id.clone());
                     entry.expires_at = w.expires_at;
                     entry.expires_in = self.expires_in;
                 }
@@ -1165,14 +1221,15 @@ impl PageContext<'_> {
             (Some(at), Some(life)) => at - now < life / 2,
             _ => false,
         };
-        let same_target = entry.dataset_id.as_deref() == Some(self.dataset_id) && entry.expires_in == self.expires_in;
+        let same_target =
+            entry.dataset_id.as_deref() == Some(self.dataset_id.as_str()) && entry.expires_in == self.expires_in;
         if entry.text_hash.is_some() && entry.synced_edited == entry.last_edited && same_target && !expiry_due {
             return PageOutcome::Unchanged(entry);
         }
         let read = if self.block_walk_only {
-            crate::crawler::content::read_page_by_walk(self.client, &entry.page_id).await
+            crate::crawler::content::read_page_by_walk(&self.client, &entry.page_id).await
         } else {
-            read_page(self.client, &entry.page_id).await
+            read_page(&self.client, &entry.page_id).await
         };
         let content = match read {
             Ok(c) => c,
@@ -1208,7 +1265,7 @@ impl PageContext<'_> {
             let now_text = rfc3339(self.crawler.clock.now());
             let expires_at = expires_in_secs.map(|life| now + life);
             // Chunks this dataset already holds are replaced; the rest are new.
-            let held = if entry.dataset_id.as_deref() == Some(self.dataset_id) {
+            let held = if entry.dataset_id.as_deref() == Some(self.dataset_id.as_str()) {
                 entry.chunks as usize
             } else {
                 0
@@ -1231,7 +1288,7 @@ impl PageContext<'_> {
                 }
                 let record = Record {
                     id: chunk_id(&base, i),
-                    dataset_id: self.dataset_id.to_string(),
+                    dataset_id: self.dataset_id.clone(),
                     text: chunk.clone(),
                     source: entry.url.clone(),
                     meta,
