@@ -720,7 +720,8 @@ async fn plan_time_limit_stops_cleanly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_running_sync_keeps_the_token_and_dataset_it_started_with() {
     let s = setup(40, Plan::default(), unlimited()).await;
-    let crawler = s.env.crawler(&s.notion_url, 40);
+    // 10 requests per second: one 300 ms invocation cannot read the whole workspace.
+    let crawler = s.env.crawler(&s.notion_url, 10);
     s.sync().await;
     let url = s.env.config.sync_queue_url.clone().unwrap();
     // One short invocation, then the configuration changes under the running sync.

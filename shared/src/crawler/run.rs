@@ -23,7 +23,7 @@ use crate::domain::time::{rfc3339, Clock};
 use crate::error::StoreError;
 use crate::notion::client::{NotionClient, NotionError, RetryPolicy};
 use crate::notion::limiter::RateLimiter;
-use crate::notion::model::PageInfo;
+use crate::notion::model::{ListPage, PageInfo};
 use crate::ports::{
     AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
     TokenStore,
@@ -146,10 +146,64 @@ struct PendingWrite {
     expires_at: Option<i64>,
 }
 
-/// Why a pages step stopped early.
+/// Why a run's loop stopped early.
 enum Halt {
     Unauthorized,
     Store(StoreError),
+    Dropped(&'static str),
+}
+
+/// One listing request.
+enum Listing {
+    Search(Option<String>),
+    Database(String),
+    Source(SourceCursor),
+}
+
+/// A listing request's answer.
+enum Listed {
+    Search(Result<ListPage, NotionError>),
+    Database(Result<Vec<String>, NotionError>),
+    Source(SourceCursor, Result<ListPage, NotionError>),
+}
+
+async fn list(client: NotionClient, call: Listing) -> Listed {
+    match call {
+        Listing::Search(cursor) => Listed::Search(client.search(cursor.as_deref()).await),
+        Listing::Database(id) => Listed::Database(client.database_data_sources(&id).await),
+        Listing::Source(source) => {
+            let result = client
+                .query_data_source(&source.id, source.cursor.as_deref(), source.since.as_deref())
+                .await;
+            Listed::Source(source, result)
+        }
+    }
+}
+
+/// Saves a checkpoint taken by `progress_snapshot` and renews the lease. `Ok(false)` when
+/// the run must stop: the lease was lost or the integration was deleted.
+async fn save_progress(
+    crawler: &Crawler,
+    msg: &SyncMessage,
+    owner: String,
+    entries: Vec<PageEntry>,
+    cp: Checkpoint,
+) -> Result<bool, StoreError> {
+    if !entries.is_empty() {
+        crawler.state.put_pages(&msg.integration_id, &entries).await?;
+    }
+    let lease_until = crawler.now() + crawler.settings.lease.as_secs() as i64;
+    let (account, id) = (&msg.account_id, &msg.integration_id);
+    match crawler
+        .state
+        .save_checkpoint(account, id, &cp, &owner, Some(&owner), lease_until)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    Ok(crawler.integrations.get_integration(account, id).await?.is_some())
 }
 
 /// Pages read but not yet written, at most: reads pause while a slow write catches up.
@@ -566,45 +620,71 @@ impl Run<'_> {
         self.crawler.state.put_pages(&self.msg.integration_id, &entries).await
     }
 
-    /// Saves progress and renews the lease. `Ok(false)` when the run must stop: the lease
-    /// was lost or the integration was deleted.
-    async fn checkpoint(&mut self) -> Result<bool, StoreError> {
-        self.flush(false).await?;
+    /// What a checkpoint saves, taken now: the index entries whose lasting fields changed
+    /// since the last one, and the checkpoint itself (cursors, counters) as of this moment.
+    /// Pages read or written after this stay pending in the saved state.
+    fn progress_snapshot(&mut self) -> (Vec<PageEntry>, Checkpoint) {
+        let entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
+        self.cp.marks_flushed = self.marks.is_empty();
         self.sync_counters();
-        let lease_until = self.crawler.now() + self.crawler.settings.lease.as_secs() as i64;
-        let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
-        match self
-            .crawler
-            .state
-            .save_checkpoint(account, id, &self.cp, &self.owner, Some(&self.owner), lease_until)
-            .await
-        {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => return Ok(false),
-            Err(e) => return Err(e),
-        }
-        Ok(self.crawler.integrations.get_integration(account, id).await?.is_some())
+        (entries, self.cp.clone())
     }
 
+    /// Whether anything is left to list or read.
+    fn has_work(&self) -> bool {
+        let listing_allowed = self.cp.stop_reason.is_none();
+        !self.queue.is_empty()
+            || (listing_allowed
+                && (!self.cp.search_done
+                    || !self.cp.databases.is_empty()
+                    || !self.cp.sources.is_empty()
+                    || (self.cp.listing_shortfall.is_some() && !self.cp.verify_queued)))
+    }
+
+    /// Runs the run's work until it is done, a limit stops it, or `deadline` nears. Four
+    /// lanes share one loop so Notion is never idle while DynamoDB works: one listing
+    /// request at a time (search, databases, data sources, each cursor in order);
+    /// `concurrency` page reads; one write of every page read meanwhile; and a checkpoint
+    /// every `checkpoint_every` (index entries, then cursors and counters, and the lease
+    /// renewed) saved while reading goes on. At the deadline nothing new starts, what is in
+    /// flight is finished, and the run continues in a new invocation.
     async fn execute(mut self, deadline: Instant) -> Result<RunResult, StoreError> {
+        let msg = self.msg;
+        let crawler = self.crawler;
+        let ctx = PageContext {
+            crawler,
+            client: self.client.clone(),
+            account_id: &msg.account_id,
+            integration_id: &msg.integration_id,
+            run_id: &msg.run_id,
+            dataset_id: self.cp.dataset_id.clone(),
+            expires_in: self.cp.expires_in,
+            block_walk_only: crawler.settings.block_walk_only,
+            concurrency: crawler.settings.concurrency.max(1),
+        };
+        let mut listing = FuturesUnordered::new();
+        let mut reads = FuturesUnordered::new();
+        let mut writes = FuturesUnordered::new();
+        let mut saving = FuturesUnordered::new();
+        let mut ready: Vec<PageOutcome> = Vec::new();
+        // Pages not yet seen this run that are being read: reserved against the page limit.
+        let mut reserved: HashSet<String> = HashSet::new();
+        let mut halt: Option<Halt> = None;
+        let mut winding_down = false;
+        let mut out_of_time = false;
+        let mut launched_any = false;
         let mut last_checkpoint = Instant::now();
-        let mut first_step = true;
         loop {
-            if last_checkpoint.elapsed() >= self.crawler.settings.checkpoint_every {
-                if !self.checkpoint().await? {
-                    return Ok(RunResult::Dropped("the integration was deleted or the run taken over"));
+            if halt.is_none() && !winding_down {
+                // Every invocation starts something, so a run always progresses even when
+                // its start-up alone used the invocation's budget.
+                if Instant::now() >= deadline && launched_any {
+                    winding_down = true;
+                    out_of_time = true;
+                } else if crawler.now() - self.cp.started_epoch >= self.max_seconds {
+                    self.stop(format!("plan limit maxSyncSeconds ({} s) reached", self.max_seconds));
+                    winding_down = true;
                 }
-                last_checkpoint = Instant::now();
-            }
-            // Every invocation takes at least one step, so a run always progresses even when
-            // its start-up alone used the invocation's budget.
-            if Instant::now() >= deadline && !first_step {
-                return self.continue_later().await;
-            }
-            first_step = false;
-            if self.crawler.now() - self.cp.started_epoch >= self.max_seconds {
-                self.stop(format!("plan limit maxSyncSeconds ({} s) reached", self.max_seconds));
-                break;
             }
             if self.cp.counters.pages_seen >= self.max_pages && self.cp.stop_reason.is_none() {
                 let run = self.run_id().to_string();
@@ -618,37 +698,126 @@ impl Run<'_> {
                     self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
                 }
             }
-            let enumeration_allowed = self.cp.stop_reason.is_none();
-            let step = if !self.cp.search_done && enumeration_allowed {
-                self.search_step().await
-            } else if let (Some(db), true) = (self.cp.databases.last().cloned(), enumeration_allowed) {
-                self.database_step(&db).await
-            } else if let (Some(source), true) = (self.cp.sources.first().cloned(), enumeration_allowed) {
-                self.source_step(source).await
-            } else if !self.queue.is_empty() {
-                self.pages_step(deadline.min(last_checkpoint + self.crawler.settings.checkpoint_every))
-                    .await
-            } else if self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && enumeration_allowed {
-                self.verify_unseen();
-                continue;
-            } else {
-                break;
-            };
-            match step {
-                Ok(Ok(())) => {}
-                Ok(Err(NotionError::Unauthorized)) => return self.unauthorized().await,
-                Ok(Err(e)) => {
-                    tracing::warn!(integration = %self.msg.integration_id, error = %e, "enumeration step failed");
-                    self.cp.incomplete = true;
-                }
-                Err(e) => return Err(e),
+            let launching = halt.is_none() && !winding_down;
+            if launching && saving.is_empty() && last_checkpoint.elapsed() >= crawler.settings.checkpoint_every {
+                let (entries, cp) = self.progress_snapshot();
+                saving.push(save_progress(crawler, msg, self.owner.clone(), entries, cp));
+                last_checkpoint = Instant::now();
             }
+            if launching && listing.is_empty() {
+                if let Some(call) = self.next_listing() {
+                    listing.push(list(self.client.clone(), call));
+                    launched_any = true;
+                }
+            }
+            while launching && reads.len() < ctx.concurrency && ready.len() < MAX_READ_AHEAD {
+                let Some(entry) = self.next_page(&reserved) else { break };
+                if entry.seen_run.as_deref() != Some(msg.run_id.as_str()) {
+                    reserved.insert(entry.page_id.clone());
+                }
+                reads.push(ctx.process(entry));
+                launched_any = true;
+            }
+            if halt.is_none() && writes.is_empty() && !ready.is_empty() {
+                writes.push(ctx.write(std::mem::take(&mut ready)));
+            }
+            if listing.is_empty() && reads.is_empty() && writes.is_empty() && saving.is_empty() {
+                // Known pages the listings missed are checked once the listings are done.
+                if launching
+                    && self.cp.listing_shortfall.is_some()
+                    && !self.cp.verify_queued
+                    && self.cp.stop_reason.is_none()
+                {
+                    self.verify_unseen();
+                    continue;
+                }
+                break;
+            }
+            tokio::select! {
+                Some(listed) = listing.next(), if !listing.is_empty() => {
+                    match self.apply_listing(listed) {
+                        Ok(()) => {}
+                        Err(NotionError::Unauthorized) => {
+                            halt.get_or_insert(Halt::Unauthorized);
+                        }
+                        Err(e) => {
+                            tracing::warn!(integration = %msg.integration_id, error = %e, "listing failed");
+                            self.cp.incomplete = true;
+                        }
+                    }
+                }
+                Some(outcome) = reads.next(), if !reads.is_empty() => {
+                    if matches!(outcome, PageOutcome::Unauthorized) {
+                        halt.get_or_insert(Halt::Unauthorized);
+                    }
+                    ready.push(outcome);
+                }
+                Some(outcomes) = writes.next(), if !writes.is_empty() => {
+                    if let Err(h) = self.apply(outcomes, &mut reserved) {
+                        halt.get_or_insert(h);
+                    }
+                }
+                Some(saved) = saving.next(), if !saving.is_empty() => {
+                    match saved {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            halt.get_or_insert(Halt::Dropped("the integration was deleted or the run taken over"));
+                        }
+                        Err(e) => {
+                            halt.get_or_insert(Halt::Store(e));
+                        }
+                    }
+                }
+            }
+        }
+        // Pages read but not written (after a halt) stay pending: read again later.
+        match halt {
+            Some(Halt::Unauthorized) => return self.unauthorized().await,
+            Some(Halt::Store(e)) => return Err(e),
+            Some(Halt::Dropped(reason)) => return Ok(RunResult::Dropped(reason)),
+            None => {}
+        }
+        if out_of_time && self.has_work() {
+            return self.continue_later().await;
         }
         self.finish(deadline).await
     }
 
-    async fn search_step(&mut self) -> Result<Result<(), NotionError>, StoreError> {
-        match self.client.search(self.cp.search_cursor.as_deref()).await {
+    /// The next listing request, if listing is allowed and anything is left to list:
+    /// search first, then databases found in content, then data sources.
+    fn next_listing(&mut self) -> Option<Listing> {
+        if self.cp.stop_reason.is_some() {
+            return None;
+        }
+        if !self.cp.search_done {
+            return Some(Listing::Search(self.cp.search_cursor.clone()));
+        }
+        if let Some(db) = self.cp.databases.pop() {
+            return Some(Listing::Database(db));
+        }
+        self.cp.sources.first().cloned().map(Listing::Source)
+    }
+
+    /// Applies a listing answer. `Err` carries an error the run must act on.
+    fn apply_listing(&mut self, listed: Listed) -> Result<(), NotionError> {
+        match listed {
+            Listed::Search(result) => self.apply_search(result),
+            Listed::Database(result) => match result {
+                Ok(sources) => {
+                    for s in sources {
+                        self.add_source(&s);
+                    }
+                    Ok(())
+                }
+                Err(NotionError::NotFound(_)) => Ok(()),
+                Err(e) => Err(e),
+            },
+            Listed::Source(source, result) => self.apply_source(source, result),
+        }
+    }
+
+    fn apply_search(&mut self, result: Result<ListPage, NotionError>) -> Result<(), NotionError> {
+        match result {
             Ok(page) => {
                 for result in &page.results {
                     match result.get("object").and_then(Value::as_str) {
@@ -670,16 +839,16 @@ impl Run<'_> {
                 if page.capped {
                     self.listing_fell_short("Notion's search stopped at its 10,000-result limit");
                 }
-                Ok(Ok(()))
+                Ok(())
             }
-            Err(e @ NotionError::Unauthorized) => Ok(Err(e)),
+            Err(e @ NotionError::Unauthorized) => Err(e),
             Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
                 // Notion invalidated the cursor (it does after a while): list again from the
                 // start; pages already seen this run are not read twice.
                 self.cp.cursor_restarts += 1;
                 tracing::warn!(integration = %self.msg.integration_id, "search cursor expired; listing again from the start");
                 self.cp.search_cursor = None;
-                Ok(Ok(()))
+                Ok(())
             }
             Err(e) => {
                 // Cursors that keep expiring, or a persistent failure: the listing is short.
@@ -687,7 +856,7 @@ impl Run<'_> {
                 self.cp.search_done = true;
                 self.cp.search_cursor = None;
                 self.listing_fell_short(&format!("Notion's search failed ({e})"));
-                Ok(Ok(()))
+                Ok(())
             }
         }
     }
@@ -717,26 +886,8 @@ impl Run<'_> {
         }
     }
 
-    async fn database_step(&mut self, db: &str) -> Result<Result<(), NotionError>, StoreError> {
-        self.cp.databases.retain(|d| d != db);
-        match self.client.database_data_sources(db).await {
-            Ok(sources) => {
-                for s in sources {
-                    self.add_source(&s);
-                }
-                Ok(Ok(()))
-            }
-            Err(NotionError::NotFound(_)) => Ok(Ok(())),
-            Err(e) => Ok(Err(e)),
-        }
-    }
-
-    async fn source_step(&mut self, source: SourceCursor) -> Result<Result<(), NotionError>, StoreError> {
-        match self
-            .client
-            .query_data_source(&source.id, source.cursor.as_deref(), source.since.as_deref())
-            .await
-        {
+    fn apply_source(&mut self, source: SourceCursor, result: Result<ListPage, NotionError>) -> Result<(), NotionError> {
+        match result {
             Ok(page) => {
                 let mut last_created = source.last_created.clone();
                 for row in &page.results {
@@ -774,11 +925,11 @@ impl Run<'_> {
                         self.cp.sources.remove(0);
                     }
                 }
-                Ok(Ok(()))
+                Ok(())
             }
             Err(NotionError::NotFound(_)) => {
                 self.cp.sources.remove(0);
-                Ok(Ok(()))
+                Ok(())
             }
             Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
                 self.cp.cursor_restarts += 1;
@@ -786,85 +937,17 @@ impl Run<'_> {
                 if let Some(first) = self.cp.sources.first_mut() {
                     first.cursor = None;
                 }
-                Ok(Ok(()))
+                Ok(())
             }
             Err(e) if is_expired_cursor(&e) => {
                 self.cp.sources.remove(0);
                 self.listing_fell_short(&format!("a data source listing failed ({e})"));
-                Ok(Ok(()))
+                Ok(())
             }
             Err(e) => {
                 self.cp.sources.remove(0);
-                Ok(Err(e))
+                Err(e)
             }
-        }
-    }
-
-    /// Reads queued pages with `concurrency` reads always in flight, and writes their
-    /// records while later pages are read: one write at a time, taking every page read
-    /// meanwhile (new records share transactions), so Notion's rate is never held up by
-    /// DynamoDB and writes batch themselves under load. A page's index entry changes only
-    /// once its records are written. Launches new reads until the queue is empty or `until`
-    /// passes (at least one, so every step progresses), then drains what is in flight.
-    async fn pages_step(&mut self, until: Instant) -> Result<Result<(), NotionError>, StoreError> {
-        let msg = self.msg;
-        let ctx = PageContext {
-            crawler: self.crawler,
-            client: self.client.clone(),
-            account_id: &msg.account_id,
-            integration_id: &msg.integration_id,
-            run_id: &msg.run_id,
-            dataset_id: self.cp.dataset_id.clone(),
-            expires_in: self.cp.expires_in,
-            block_walk_only: self.crawler.settings.block_walk_only,
-            concurrency: self.crawler.settings.concurrency.max(1),
-        };
-        let mut reads = FuturesUnordered::new();
-        let mut writes = FuturesUnordered::new();
-        let mut ready: Vec<PageOutcome> = Vec::new();
-        // Pages not yet seen this run that are in flight: reserved against the page limit.
-        let mut reserved: HashSet<String> = HashSet::new();
-        let mut halt: Option<Halt> = None;
-        let mut launched = 0usize;
-        loop {
-            while halt.is_none()
-                && reads.len() < ctx.concurrency
-                && ready.len() < MAX_READ_AHEAD
-                && (launched == 0 || Instant::now() < until)
-            {
-                let Some(entry) = self.next_page(&reserved) else { break };
-                if entry.seen_run.as_deref() != Some(msg.run_id.as_str()) {
-                    reserved.insert(entry.page_id.clone());
-                }
-                reads.push(ctx.process(entry));
-                launched += 1;
-            }
-            if halt.is_none() && writes.is_empty() && !ready.is_empty() {
-                writes.push(ctx.write(std::mem::take(&mut ready)));
-            }
-            if reads.is_empty() && writes.is_empty() {
-                break;
-            }
-            tokio::select! {
-                Some(outcome) = reads.next(), if !reads.is_empty() => {
-                    if matches!(outcome, PageOutcome::Unauthorized) {
-                        halt.get_or_insert(Halt::Unauthorized);
-                    }
-                    ready.push(outcome);
-                }
-                Some(outcomes) = writes.next(), if !writes.is_empty() => {
-                    if let Err(h) = self.apply(outcomes, &mut reserved) {
-                        halt.get_or_insert(h);
-                    }
-                }
-            }
-        }
-        // Pages read but not written (after a halt) stay pending: a later invocation or run
-        // reads them again.
-        match halt {
-            None => Ok(Ok(())),
-            Some(Halt::Unauthorized) => Ok(Err(NotionError::Unauthorized)),
-            Some(Halt::Store(e)) => Err(e),
         }
     }
 
