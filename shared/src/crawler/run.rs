@@ -163,14 +163,17 @@ enum Listing {
 /// A listing request's answer.
 enum Listed {
     Search(Result<ListPage, NotionError>),
-    Database(Result<Vec<String>, NotionError>),
+    Database(String, Result<Vec<String>, NotionError>),
     Source(SourceCursor, Result<ListPage, NotionError>),
 }
 
 async fn list(client: NotionClient, call: Listing) -> Listed {
     match call {
         Listing::Search(cursor) => Listed::Search(client.search(cursor.as_deref()).await),
-        Listing::Database(id) => Listed::Database(client.database_data_sources(&id).await),
+        Listing::Database(id) => {
+            let result = client.database_data_sources(&id).await;
+            Listed::Database(id, result)
+        }
         Listing::Source(source) => {
             let result = client
                 .query_data_source(&source.id, source.cursor.as_deref(), source.since.as_deref())
@@ -247,6 +250,11 @@ struct Run<'a> {
     marks: HashMap<String, PageEntry>,
     max_pages: u64,
     max_seconds: i64,
+    /// Listing requests in flight: `search`, `database:{id}`, `source:{id}`.
+    listing_in_flight: HashSet<String>,
+    /// Pages found only in content, held back while listings run: the listings may still
+    /// return them (with their edit time), which saves a retrieve each.
+    deferred: VecDeque<String>,
     requests_at_start: u64,
     retries_at_start: u64,
     limited_at_start: u64,
@@ -361,6 +369,8 @@ impl Crawler {
             marks: HashMap::new(),
             max_pages: plan.max_pages_per_sync,
             max_seconds: plan.max_sync_seconds as i64,
+            listing_in_flight: HashSet::new(),
+            deferred: VecDeque::new(),
             requests_at_start: 0,
             retries_at_start: 0,
             limited_at_start: 0,
@@ -634,6 +644,7 @@ impl Run<'_> {
     fn has_work(&self) -> bool {
         let listing_allowed = self.cp.stop_reason.is_none();
         !self.queue.is_empty()
+            || !self.deferred.is_empty()
             || (listing_allowed
                 && (!self.cp.search_done
                     || !self.cp.databases.is_empty()
@@ -689,7 +700,7 @@ impl Run<'_> {
             if self.cp.counters.pages_seen >= self.max_pages && self.cp.stop_reason.is_none() {
                 let run = self.run_id().to_string();
                 let more_to_list = !self.cp.search_done || !self.cp.sources.is_empty() || !self.cp.databases.is_empty();
-                let unseen_queued = self.queue.iter().any(|id| {
+                let unseen_queued = self.queue.iter().chain(self.deferred.iter()).any(|id| {
                     self.index
                         .get(id)
                         .is_some_and(|e| e.seen_run.as_deref() != Some(run.as_str()))
@@ -704,11 +715,14 @@ impl Run<'_> {
                 saving.push(save_progress(crawler, msg, self.owner.clone(), entries, cp));
                 last_checkpoint = Instant::now();
             }
-            if launching && listing.is_empty() {
-                if let Some(call) = self.next_listing() {
-                    listing.push(list(self.client.clone(), call));
-                    launched_any = true;
-                }
+            while launching && listing.len() < ctx.concurrency {
+                let Some(call) = self.next_listing() else { break };
+                listing.push(list(self.client.clone(), call));
+                launched_any = true;
+            }
+            if !self.deferred.is_empty() && !self.listing_ongoing() {
+                let deferred = std::mem::take(&mut self.deferred);
+                self.queue.extend(deferred);
             }
             while launching && reads.len() < ctx.concurrency && ready.len() < MAX_READ_AHEAD {
                 let Some(entry) = self.next_page(&reserved) else { break };
@@ -783,36 +797,70 @@ impl Run<'_> {
         self.finish(deadline).await
     }
 
-    /// The next listing request, if listing is allowed and anything is left to list:
-    /// search first, then databases found in content, then data sources.
+    /// The next listing request, if listing is allowed and a listing has no request in
+    /// flight: search first, then databases found in content, then data sources. Each
+    /// cursor is followed in order; different databases and data sources go in parallel.
     fn next_listing(&mut self) -> Option<Listing> {
         if self.cp.stop_reason.is_some() {
             return None;
         }
-        if !self.cp.search_done {
+        if !self.cp.search_done && self.listing_in_flight.insert("search".into()) {
             return Some(Listing::Search(self.cp.search_cursor.clone()));
         }
-        if let Some(db) = self.cp.databases.pop() {
-            return Some(Listing::Database(db));
+        let in_flight = &mut self.listing_in_flight;
+        if let Some(db) = self
+            .cp
+            .databases
+            .iter()
+            .rev()
+            .find(|db| in_flight.insert(format!("database:{db}")))
+        {
+            return Some(Listing::Database(db.clone()));
         }
-        self.cp.sources.first().cloned().map(Listing::Source)
+        self.cp
+            .sources
+            .iter()
+            .find(|source| in_flight.insert(format!("source:{}", source.id)))
+            .cloned()
+            .map(Listing::Source)
+    }
+
+    /// Whether a listing is running or has anything left to list.
+    fn listing_ongoing(&self) -> bool {
+        !self.listing_in_flight.is_empty()
+            || (self.cp.stop_reason.is_none()
+                && (!self.cp.search_done || !self.cp.databases.is_empty() || !self.cp.sources.is_empty()))
     }
 
     /// Applies a listing answer. `Err` carries an error the run must act on.
     fn apply_listing(&mut self, listed: Listed) -> Result<(), NotionError> {
         match listed {
-            Listed::Search(result) => self.apply_search(result),
-            Listed::Database(result) => match result {
-                Ok(sources) => {
-                    for s in sources {
-                        self.add_source(&s);
-                    }
-                    Ok(())
+            Listed::Search(result) => {
+                self.listing_in_flight.remove("search");
+                self.apply_search(result)
+            }
+            Listed::Database(id, result) => {
+                self.listing_in_flight.remove(&format!("database:{id}"));
+                self.cp.databases.retain(|d| *d != id);
+                self.apply_database(result)
+            }
+            Listed::Source(source, result) => {
+                self.listing_in_flight.remove(&format!("source:{}", source.id));
+                self.apply_source(source, result)
+            }
+        }
+    }
+
+    fn apply_database(&mut self, result: Result<Vec<String>, NotionError>) -> Result<(), NotionError> {
+        match result {
+            Ok(sources) => {
+                for s in sources {
+                    self.add_source(&s);
                 }
-                Err(NotionError::NotFound(_)) => Ok(()),
-                Err(e) => Err(e),
-            },
-            Listed::Source(source, result) => self.apply_source(source, result),
+                Ok(())
+            }
+            Err(NotionError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
         }
     }
 
@@ -910,7 +958,8 @@ impl Run<'_> {
                     }
                     _ => None,
                 };
-                match (page.next_cursor, next_window, self.cp.sources.first_mut()) {
+                let position = self.cp.sources.iter().position(|s| s.id == source.id);
+                match (page.next_cursor, next_window, position.map(|i| &mut self.cp.sources[i])) {
                     (Some(next), _, Some(first)) => {
                         first.cursor = Some(next);
                         first.last_created = last_created;
@@ -921,31 +970,29 @@ impl Run<'_> {
                         first.since = Some(since);
                         first.last_created = None;
                     }
-                    _ => {
-                        self.cp.sources.remove(0);
-                    }
+                    _ => self.cp.sources.retain(|s| s.id != source.id),
                 }
                 Ok(())
             }
             Err(NotionError::NotFound(_)) => {
-                self.cp.sources.remove(0);
+                self.cp.sources.retain(|s| s.id != source.id);
                 Ok(())
             }
             Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
                 self.cp.cursor_restarts += 1;
                 tracing::warn!(integration = %self.msg.integration_id, source = %source.id, "data source cursor expired; listing it again from the start");
-                if let Some(first) = self.cp.sources.first_mut() {
-                    first.cursor = None;
+                if let Some(listed) = self.cp.sources.iter_mut().find(|s| s.id == source.id) {
+                    listed.cursor = None;
                 }
                 Ok(())
             }
             Err(e) if is_expired_cursor(&e) => {
-                self.cp.sources.remove(0);
+                self.cp.sources.retain(|s| s.id != source.id);
                 self.listing_fell_short(&format!("a data source listing failed ({e})"));
                 Ok(())
             }
             Err(e) => {
-                self.cp.sources.remove(0);
+                self.cp.sources.retain(|s| s.id != source.id);
                 Err(e)
             }
         }
@@ -961,6 +1008,10 @@ impl Run<'_> {
             if entry.seen_run.as_deref() != Some(run.as_str()) {
                 let counted = self.cp.counters.pages_seen + reserved.len() as u64;
                 if self.cp.stop_reason.is_some() {
+                    continue;
+                }
+                if self.listing_ongoing() {
+                    self.deferred.push_back(id);
                     continue;
                 }
                 if counted >= self.max_pages {
@@ -1041,7 +1092,12 @@ impl Run<'_> {
                     continue;
                 }
             };
-            if reserved.remove(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) {
+            // A listing may have confirmed the page while it was read: count it once.
+            let counted = self
+                .index
+                .get(&entry.page_id)
+                .is_some_and(|e| e.seen_run.as_deref() == Some(run.as_str()));
+            if reserved.remove(&entry.page_id) && entry.seen_run.as_deref() == Some(run.as_str()) && !counted {
                 self.cp.counters.pages_seen += 1;
             }
             let before = self.index.get(&entry.page_id).cloned();
