@@ -260,6 +260,12 @@ impl Bench {
             return Err(format!("the sync was not complete: {summary}").into());
         }
         let log = emulator.requests().await?;
+        // `BENCH_DUMP_DIR`: keep each sync's Notion request log, for timelines.
+        if let Ok(dir) = std::env::var("BENCH_DUMP_DIR") {
+            let name = format!("{dir}/requests-{}.json", ulid::Ulid::generate());
+            std::fs::write(&name, serde_json::to_vec(&log)?)?;
+            eprintln!("   request log: {name}");
+        }
         let requests = log["requests"].as_array().cloned().unwrap_or_default();
         let is_listing = |r: &serde_json::Value| {
             r["path"]
@@ -534,12 +540,13 @@ async fn main() -> Result<(), BoxError> {
         let floor = full.floor(rps);
         let _ = writeln!(
             rows,
-            "| {pages} | {rps} | {} | {:.3} | {:.1} s | {:.1} s | {:.2} | {} | {} | {} ({:.1}%) | {rss:.0} MB |",
+            "| {pages} | {rps} | {} | {:.3} | {:.1} s | {:.1} s | {:.2} | {:.2} | {} | {} | {} ({:.1}%) | {rss:.0} MB |",
             full.requests,
             full.per_page(),
             floor,
             full.wall,
             full.wall / floor,
+            full.wall / (full.requests as f64 / rps as f64),
             full.max_per_second,
             full.rate_limited,
             incremental.requests,
@@ -572,8 +579,10 @@ async fn main() -> Result<(), BoxError> {
         "# Benchmarks\n\nMachine: {}. Produced by `infra/bench/run.sh` (AWS emulator: moto; Notion: the project's emulator, \
          seed 7, as a separate process).\n\n## Sync\n\nFloor = (pages + listing requests) ÷ rate limit: the time the fewest possible \
          requests take at Notion's limit. Targets: ≤ 1.1 requests per page, wall ÷ floor ≤ 1.15, incremental ≤ 5% of full, \
-         peak RSS ≤ 128 MB.\n\n| pages | rps | requests | req/page | floor | wall | wall ÷ floor | max req in 1 s | 429s | \
-         incremental after 1% edits | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n### Where the time goes\n\nNotion span: first to last Notion request. \
+         peak RSS ≤ 128 MB. \
+         \"wall ÷ own requests\" divides by the time this run's own requests take at the limit instead: how busy the run keeps \
+         Notion.\n\n| pages | rps | requests | req/page | floor | wall | wall ÷ floor | wall ÷ own requests | max req in 1 s | 429s | \
+         incremental after 1% edits | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n### Where the time goes\n\nNotion span: first to last Notion request. \
          Outside it: start-up (queue, lease, token, index load) and finish (index flush, status). AWS emulator CPU: moto's \
          user + system time during the sync, on the same 2 cores. AWS calls: by operation, with the time spent waiting on each.\n\n\
          | pages | sync | wall | Notion span | outside it | AWS emulator CPU | AWS calls |\n|---|---|---|---|---|---|---|\n{time_rows}\n\

@@ -183,18 +183,20 @@ async fn list(client: NotionClient, call: Listing) -> Listed {
     }
 }
 
-/// Saves a checkpoint taken by `progress_snapshot` and renews the lease. `Ok(false)` when
-/// the run must stop: the lease was lost or the integration was deleted.
+/// Writes index entries, then saves the checkpoint taken with them by `progress_snapshot`
+/// (if any) and renews the lease. `Ok(false)` when the run must stop: the lease was lost
+/// or the integration was deleted.
 async fn save_progress(
     crawler: &Crawler,
     msg: &SyncMessage,
     owner: String,
     entries: Vec<PageEntry>,
-    cp: Checkpoint,
+    cp: Option<Checkpoint>,
 ) -> Result<bool, StoreError> {
     if !entries.is_empty() {
         crawler.state.put_pages(&msg.integration_id, &entries).await?;
     }
+    let Some(cp) = cp else { return Ok(true) };
     let lease_until = crawler.now() + crawler.settings.lease.as_secs() as i64;
     let (account, id) = (&msg.account_id, &msg.integration_id);
     match crawler
@@ -211,6 +213,12 @@ async fn save_progress(
 
 /// Pages read but not yet written, at most: reads pause while a slow write catches up.
 const MAX_READ_AHEAD: usize = 256;
+
+/// Pages a write waits for while reads are still coming.
+const WRITE_BATCH: usize = 25;
+
+/// Changed index entries written in the background once this many have accumulated.
+const INDEX_BATCH: usize = 100;
 
 enum PageOutcome {
     Read {
@@ -712,7 +720,7 @@ impl Run<'_> {
             let launching = halt.is_none() && !winding_down;
             if launching && saving.is_empty() && last_checkpoint.elapsed() >= crawler.settings.checkpoint_every {
                 let (entries, cp) = self.progress_snapshot();
-                saving.push(save_progress(crawler, msg, self.owner.clone(), entries, cp));
+                saving.push(save_progress(crawler, msg, self.owner.clone(), entries, Some(cp)));
                 last_checkpoint = Instant::now();
             }
             while launching && listing.len() < ctx.concurrency {
@@ -732,8 +740,29 @@ impl Run<'_> {
                 reads.push(ctx.process(entry));
                 launched_any = true;
             }
-            if halt.is_none() && writes.is_empty() && !ready.is_empty() {
+            // Writes gather a few pages (fewer, larger transactions), unless no more reads
+            // are coming to fill them.
+            if halt.is_none()
+                && writes.is_empty()
+                && !ready.is_empty()
+                && (ready.len() >= WRITE_BATCH || reads.is_empty())
+            {
                 writes.push(ctx.write(std::mem::take(&mut ready)));
+            }
+            // Entries of pages this run is done with are written as they accumulate, so the
+            // checkpoint and the finish have little left to write (pending ones would change
+            // again when read, and wait for the checkpoint).
+            if launching && saving.is_empty() && self.dirty.len() >= INDEX_BATCH {
+                let done: Vec<String> = self
+                    .dirty
+                    .values()
+                    .filter(|e| e.pending_run.as_deref() != Some(msg.run_id.as_str()))
+                    .map(|e| e.page_id.clone())
+                    .collect();
+                if done.len() >= INDEX_BATCH {
+                    let entries: Vec<PageEntry> = done.iter().filter_map(|id| self.dirty.remove(id)).collect();
+                    saving.push(save_progress(crawler, msg, self.owner.clone(), entries, None));
+                }
             }
             if listing.is_empty() && reads.is_empty() && writes.is_empty() && saving.is_empty() {
                 // Known pages the listings missed are checked once the listings are done.

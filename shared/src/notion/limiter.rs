@@ -1,5 +1,6 @@
 //! A per-integration request limiter: never more than `rps` requests in any one-second
-//! window, plus a shared pause when Notion answers 429.
+//! window, sent evenly spaced rather than in bursts, plus a shared pause when Notion
+//! answers 429.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, MutexGuard};
@@ -17,6 +18,8 @@ pub struct RateLimiter {
 struct LimiterState {
     sent: VecDeque<Instant>,
     paused_until: Option<Instant>,
+    /// When the next request is due on the even schedule.
+    next_at: Option<Instant>,
 }
 
 /// A window slightly longer than a second, so that delays between our send and Notion's
@@ -32,6 +35,7 @@ impl RateLimiter {
             state: Mutex::new(LimiterState {
                 sent: VecDeque::new(),
                 paused_until: None,
+                next_at: None,
             }),
         }
     }
@@ -54,11 +58,16 @@ impl RateLimiter {
         ages.sort_unstable_by(|a, b| b.cmp(a));
         let skip = ages.len().saturating_sub(limiter.rps);
         let now = Instant::now();
-        limiter.lock().sent.extend(
-            ages.into_iter()
-                .skip(skip)
-                .map(|age| now.checked_sub(Duration::from_millis(age)).unwrap_or(now)),
-        );
+        let spacing = limiter.spacing();
+        {
+            let mut state = limiter.lock();
+            state.sent.extend(
+                ages.into_iter()
+                    .skip(skip)
+                    .map(|age| now.checked_sub(Duration::from_millis(age)).unwrap_or(now)),
+            );
+            state.next_at = state.sent.back().map(|last| *last + spacing);
+        }
         limiter
     }
 
@@ -75,6 +84,11 @@ impl RateLimiter {
             .collect()
     }
 
+    /// The least time between two requests.
+    fn spacing(&self) -> Duration {
+        WINDOW / self.rps as u32
+    }
+
     fn lock(&self) -> MutexGuard<'_, LimiterState> {
         // The state stays consistent even if a holder panicked: every update is one push/pop.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -89,11 +103,21 @@ impl RateLimiter {
                 while state.sent.front().is_some_and(|t| now.duration_since(*t) >= WINDOW) {
                     state.sent.pop_front();
                 }
+                // Evenly spaced: a burst of `rps` requests sent at once reaches Notion spread
+                // over its processing time, and the next second's burst would then overlap
+                // the tail of the last one in Notion's own window (a 429 and a pause).
+                // The schedule advances by exactly one spacing per request, so timer wake-ups
+                // a little late (tokio's timer has millisecond resolution) do not slow the
+                // rate; after a quiet spell it restarts from now.
+                let spacing = self.spacing();
                 match state.paused_until {
                     Some(until) if until > now => Some(until - now),
                     _ if state.sent.len() >= self.rps => state.sent.front().map(|t| WINDOW - now.duration_since(*t)),
+                    _ if state.next_at.is_some_and(|t| t > now) => state.next_at.map(|t| t - now),
                     _ => {
                         state.sent.push_back(now);
+                        let on_schedule = state.next_at.filter(|t| now.duration_since(*t) <= spacing);
+                        state.next_at = Some(on_schedule.unwrap_or(now) + spacing);
                         None
                     }
                 }
@@ -155,10 +179,40 @@ mod tests {
         let old = [now_ms - 5_000, now_ms - 2_000, now_ms - 1_100];
         let limiter = RateLimiter::resuming(3, &old, now_ms);
         let start = Instant::now();
-        for _ in 0..3 {
-            limiter.acquire().await;
-        }
+        limiter.acquire().await;
         assert_eq!(start.elapsed(), Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_are_evenly_spaced_not_bursts() {
+        let limiter = RateLimiter::new(300);
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..600 {
+            limiter.acquire().await;
+            times.push(start.elapsed());
+        }
+        let spacing = WINDOW / 300;
+        // About one spacing apart (the timer's millisecond resolution moves single sends).
+        let tick = Duration::from_millis(1);
+        assert!(
+            times.windows(2).all(|w| w[1] - w[0] + tick >= spacing),
+            "about {spacing:?} apart"
+        );
+        // The full rate all the same: 600 requests in two windows.
+        assert!(times[599] < 2 * WINDOW, "{:?}", times[599]);
+        // At most 30 in any 100 ms, where a burst would send 300.
+        let most = times
+            .iter()
+            .map(|t| {
+                times
+                    .iter()
+                    .filter(|u| **u >= *t && **u < *t + Duration::from_millis(100))
+                    .count()
+            })
+            .max()
+            .unwrap();
+        assert!(most <= 30, "{most}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -175,28 +229,30 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn recent_hands_over_what_resuming_takes() {
         let limiter = RateLimiter::new(5);
-        for _ in 0..3 {
+        let start = Instant::now();
+        let mut sent = Vec::new();
+        for _ in 0..4 {
             limiter.acquire().await;
+            sent.push(start.elapsed());
         }
-        tokio::time::advance(Duration::from_millis(300)).await;
-        limiter.acquire().await;
+        let elapsed = start.elapsed();
         let now_ms = 1_700_000_000_000;
         let recent = limiter.recent(now_ms);
-        assert_eq!(recent, vec![now_ms - 300, now_ms - 300, now_ms - 300, now_ms]);
-        tokio::time::advance(Duration::from_millis(WINDOW.as_millis() as u64)).await;
+        let expected: Vec<i64> = sent
+            .iter()
+            .map(|t| now_ms - (elapsed - *t).as_millis() as i64)
+            .collect();
+        assert_eq!(recent, expected);
+        tokio::time::advance(WINDOW).await;
         assert!(limiter.recent(now_ms).is_empty(), "aged out");
-        // A new invocation started at once after `recent` was taken: the window is full after
-        // one more request, then it waits for the oldest to age out.
+        // A new invocation started at once after `recent` was taken: one more request fits
+        // the window (after the spacing), then it waits for the oldest to age out.
         let next = RateLimiter::resuming(5, &recent, now_ms);
         let start = Instant::now();
         next.acquire().await;
-        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(start.elapsed(), WINDOW / 5 - (elapsed - sent[3]));
         next.acquire().await;
-        assert!(
-            start.elapsed() >= WINDOW - Duration::from_millis(300),
-            "{:?}",
-            start.elapsed()
-        );
+        assert!(start.elapsed() >= WINDOW - elapsed, "{:?}", start.elapsed());
     }
 
     #[tokio::test(start_paused = true)]
