@@ -394,8 +394,17 @@ fn page_size_error() -> Response {
 
 /// Pages a sorted list by id: the cursor is the id of the first item of the next page.
 /// Listings stop at `cap` results (Notion's 10,000): the page reaching it says so in
-/// `request_status` and has no next cursor.
-fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, cap: usize, kind: &str) -> Response {
+/// `request_status` and has no next cursor. Only the answered page's items are rendered,
+/// so a listing of a large workspace costs little per request (the workspace lock is
+/// held meanwhile, as every other request waits on it).
+fn paginate<T>(
+    items: Vec<(String, T)>,
+    cursor: Option<&str>,
+    size: usize,
+    cap: usize,
+    kind: &str,
+    render: impl Fn(&T) -> Value,
+) -> Response {
     let start = match cursor {
         None | Some("") => 0,
         Some(c) => match items.iter().position(|(id, _)| id == c) {
@@ -416,7 +425,7 @@ fn paginate(items: Vec<(String, Value)>, cursor: Option<&str>, size: usize, cap:
     } else {
         items.get(end).map(|(id, _)| id.clone())
     };
-    let results = items[start..end].iter().map(|(_, v)| v.clone()).collect();
+    let results = items[start..end].iter().map(|(_, v)| render(v)).collect();
     let mut list = render::list(results, next, kind);
     if capped {
         list["request_status"] = json!({"type": "incomplete", "incomplete_reason": "query_result_limit_reached"});
@@ -429,11 +438,15 @@ fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
         return page_size_error();
     };
     let only = body.pointer("/filter/value").and_then(Value::as_str);
-    let mut items: Vec<(String, Value)> = Vec::new();
+    enum Hit<'a> {
+        Page(&'a crate::model::Page),
+        Source(&'a crate::model::Database),
+    }
+    let mut items: Vec<(String, Hit)> = Vec::new();
     if only != Some("data_source") {
         for p in ws.pages.values() {
             if p.in_search && ws.alive(&p.id) {
-                items.push((p.id.clone(), render::page(ws, p)));
+                items.push((p.id.clone(), Hit::Page(p)));
             }
         }
     }
@@ -441,7 +454,7 @@ fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
         for db in ws.databases.values() {
             let parent_ok = db.parent_page.as_ref().is_none_or(|p| ws.alive(p));
             if db.in_search && parent_ok {
-                items.push((db.data_source_id.clone(), render::data_source(db)));
+                items.push((db.data_source_id.clone(), Hit::Source(db)));
             }
         }
     }
@@ -452,6 +465,10 @@ fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
         size,
         cap,
         "page_or_data_source",
+        |hit| match hit {
+            Hit::Page(p) => render::page(ws, p),
+            Hit::Source(db) => render::data_source(db),
+        },
     )
 }
 
@@ -515,7 +532,7 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
     }
     let items = children
         .iter()
-        .filter_map(|c| ws.blocks.get(c).map(|b| (c.clone(), render::block(ws, b))))
+        .filter_map(|c| ws.blocks.get(c).map(|b| (c.clone(), b)))
         .collect();
     paginate(
         items,
@@ -523,6 +540,7 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
         size,
         usize::MAX,
         "block",
+        |b| render::block(ws, b),
     )
 }
 
@@ -576,19 +594,17 @@ fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usize) -> Resp
     } else {
         rows.sort_by(|a, b| a.id.cmp(&b.id));
     }
-    let items: Vec<(String, Value)> = rows
-        .into_iter()
-        .map(|p| {
-            let mut page = render::page(ws, p);
-            page["created_time"] = Value::String(render::time(minute(p.created)));
-            (p.id.clone(), page)
-        })
-        .collect();
+    let items: Vec<(String, &crate::model::Page)> = rows.into_iter().map(|p| (p.id.clone(), p)).collect();
     paginate(
         items,
         body.get("start_cursor").and_then(Value::as_str),
         size,
         cap,
         "page_or_data_source",
+        |p| {
+            let mut page = render::page(ws, p);
+            page["created_time"] = Value::String(render::time(minute(p.created)));
+            page
+        },
     )
 }
