@@ -500,6 +500,7 @@ fn machine() -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    shared::runtime::install_tls_provider();
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL must point at the AWS emulator (infra/bench/run.sh starts one)")?;
     let args: Vec<String> = std::env::args().skip(1).collect();
