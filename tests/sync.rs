@@ -52,11 +52,16 @@ async fn setup(pages: usize, plan: Plan, notion: NotionConfig) -> Setup {
     }
 }
 
-fn unlimited() -> NotionConfig {
+/// The emulator refusing more than `rps` requests a second.
+fn limited_to(rps: u32) -> NotionConfig {
     NotionConfig {
-        rps: Some(50),
+        rps: Some(rps),
         ..NotionConfig::default()
     }
+}
+
+fn unlimited() -> NotionConfig {
+    limited_to(50)
 }
 
 impl Setup {
@@ -394,15 +399,7 @@ async fn a_rejected_token_ends_the_run_with_an_error_and_keeps_records() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_stays_within_the_limit_in_every_second() {
-    let s = setup(
-        25,
-        Plan::default(),
-        NotionConfig {
-            rps: Some(5),
-            ..NotionConfig::default()
-        },
-    )
-    .await;
+    let s = setup(25, Plan::default(), limited_to(5)).await;
     let state = s.sync_and_drain(5).await;
     assert_eq!(state["syncStatus"], "synced");
     let requests = s.emulator.requests();
@@ -423,15 +420,7 @@ async fn continuations_and_back_to_back_runs_never_burst_past_the_limit() {
     // Each invocation hands its limiter's recent requests to the next (checkpoint), so an
     // invocation that starts right after another, of the same run or of the next, does not
     // add a burst on top of the requests Notion saw in the last second.
-    let s = setup(
-        40,
-        Plan::default(),
-        NotionConfig {
-            rps: Some(5),
-            ..NotionConfig::default()
-        },
-    )
-    .await;
+    let s = setup(40, Plan::default(), limited_to(5)).await;
     let crawler = s.env.crawler(&s.notion_url, 5);
     s.sync().await;
     s.env.drain(&crawler, Duration::from_millis(1_200)).await;

@@ -625,6 +625,16 @@ impl Run<'_> {
 
     /// Writes changed index entries; with `marks`, also those whose run marks alone changed.
     async fn flush(&mut self, marks: bool) -> Result<(), StoreError> {
+        let entries = self.take_changed(marks);
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.crawler.state.put_pages(&self.msg.integration_id, &entries).await
+    }
+
+    /// Takes the index entries to write (see [`Run::flush`]) and notes in the checkpoint
+    /// whether they hold every run mark.
+    fn take_changed(&mut self, marks: bool) -> Vec<PageEntry> {
         let mut entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
         if marks {
             entries.extend(self.marks.drain().map(|(_, e)| e));
@@ -632,37 +642,34 @@ impl Run<'_> {
         } else {
             self.cp.marks_flushed = self.marks.is_empty();
         }
-        if entries.is_empty() {
-            return Ok(());
-        }
-        self.crawler.state.put_pages(&self.msg.integration_id, &entries).await
+        entries
     }
 
     /// What a checkpoint saves, taken now: the index entries whose lasting fields changed
     /// since the last one, and the checkpoint itself (cursors, counters) as of this moment.
     /// Pages read or written after this stay pending in the saved state.
     fn progress_snapshot(&mut self) -> (Vec<PageEntry>, Checkpoint) {
-        let entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
-        self.cp.marks_flushed = self.marks.is_empty();
+        let entries = self.take_changed(false);
         self.sync_counters();
         (entries, self.cp.clone())
     }
 
+    /// Whether any listing (search, a database, a data source) still has pages to list.
+    fn more_to_list(&self) -> bool {
+        !self.cp.search_done || !self.cp.databases.is_empty() || !self.cp.sources.is_empty()
+    }
+
     /// Whether anything is left to list or read.
     fn has_work(&self) -> bool {
-        let listing_allowed = self.cp.stop_reason.is_none();
         !self.queue.is_empty()
             || !self.deferred.is_empty()
-            || (listing_allowed
-                && (!self.cp.search_done
-                    || !self.cp.databases.is_empty()
-                    || !self.cp.sources.is_empty()
-                    || (self.cp.listing_shortfall.is_some() && !self.cp.verify_queued)))
+            || (self.cp.stop_reason.is_none()
+                && (self.more_to_list() || (self.cp.listing_shortfall.is_some() && !self.cp.verify_queued)))
     }
 
     /// Runs the run's work until it is done, a limit stops it, or `deadline` nears. Four
-    /// lanes share one loop so Notion is never idle while DynamoDB works: one listing
-    /// request at a time (search, databases, data sources, each cursor in order);
+    /// lanes share one loop so Notion is never idle while DynamoDB works: listing requests
+    /// (one per cursor in flight: search, each database, each data source);
     /// `concurrency` page reads; one write of every page read meanwhile; and a checkpoint
     /// every `checkpoint_every` (index entries, then cursors and counters, and the lease
     /// renewed) saved while reading goes on. At the deadline nothing new starts, what is in
@@ -707,7 +714,7 @@ impl Run<'_> {
             }
             if self.cp.counters.pages_seen >= self.max_pages && self.cp.stop_reason.is_none() {
                 let run = self.run_id().to_string();
-                let more_to_list = !self.cp.search_done || !self.cp.sources.is_empty() || !self.cp.databases.is_empty();
+                let more_to_list = self.more_to_list();
                 let unseen_queued = self.queue.iter().chain(self.deferred.iter()).any(|id| {
                     self.index
                         .get(id)
@@ -856,9 +863,7 @@ impl Run<'_> {
 
     /// Whether a listing is running or has anything left to list.
     fn listing_ongoing(&self) -> bool {
-        !self.listing_in_flight.is_empty()
-            || (self.cp.stop_reason.is_none()
-                && (!self.cp.search_done || !self.cp.databases.is_empty() || !self.cp.sources.is_empty()))
+        !self.listing_in_flight.is_empty() || (self.cp.stop_reason.is_none() && self.more_to_list())
     }
 
     /// Applies a listing answer. `Err` carries an error the run must act on.
@@ -1035,7 +1040,6 @@ impl Run<'_> {
         while let Some(id) = self.queue.pop_front() {
             let Some(entry) = self.index.get(&id) else { continue };
             if entry.seen_run.as_deref() != Some(run.as_str()) {
-                let counted = self.cp.counters.pages_seen + reserved.len() as u64;
                 if self.cp.stop_reason.is_some() {
                     continue;
                 }
@@ -1043,7 +1047,7 @@ impl Run<'_> {
                     self.deferred.push_back(id);
                     continue;
                 }
-                if counted >= self.max_pages {
+                if self.cp.counters.pages_seen + reserved.len() as u64 >= self.max_pages {
                     self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
                     continue;
                 }
