@@ -215,7 +215,7 @@ async fn crawler_event_runs_a_sync_against_the_notion_emulator() {
 async fn schedule_trigger_event_queues_a_scheduled_sync() {
     let env = seeded_env().await;
     let text = std::fs::read_to_string(events_dir().join("schedule-trigger.json")).unwrap();
-    let input: shared::aws::scheduler::ScheduleInput = serde_json::from_str(&text).unwrap();
+    let input: shared::domain::sync::ScheduleInput = serde_json::from_str(&text).unwrap();
     let result = shared::api::schedule::trigger(&env.app, &input).await.unwrap();
     assert_eq!(result["result"], "queued");
     assert_eq!(env.queue_depth().await, 1);

@@ -9,24 +9,7 @@ use serde::Serialize;
 /// Boxed error used as the typed source of infrastructure failures.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
-/// A problem with one field of a request, reported in `details`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct FieldError {
-    /// The field's name as the client sent it (`syncSchedule`, `meta.owner`, `take`).
-    pub field: String,
-    /// One sentence saying what is wrong with it.
-    pub message: String,
-}
-
-impl FieldError {
-    /// Builds a field error.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::domain::fields::{FieldError, InputError};
 
 /// A configuration problem found at cold start.
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +172,15 @@ impl ApiError {
             );
         }
         response
+    }
+}
+
+impl From<InputError> for ApiError {
+    fn from(err: InputError) -> Self {
+        match err {
+            InputError::Malformed { message, details } => Self::BadRequest { message, details },
+            InputError::Invalid(details) => Self::Validation(details),
+        }
     }
 }
 

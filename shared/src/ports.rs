@@ -119,9 +119,9 @@ pub trait TokenStore: Send + Sync {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Acquired {
     /// The run was in progress and this invocation now holds its lease.
-    Resumed(Box<crate::crawler::state::Checkpoint>),
+    Resumed(Box<crate::domain::run::Checkpoint>),
     /// The run has not started: build its checkpoint and call `start_run`. Carries the
-    /// previous run's [`Checkpoint::recent_requests`](crate::crawler::state::Checkpoint),
+    /// previous run's [`Checkpoint::recent_requests`](crate::domain::run::Checkpoint),
     /// so the new run's rate limiter continues from them.
     NotStarted(Vec<i64>),
     /// Another invocation holds the lease (a duplicate delivery): drop this message.
@@ -140,7 +140,7 @@ pub struct SyncOutcome {
     /// End time when the run succeeded.
     pub last_synced_at: Option<String>,
     /// The run summary.
-    pub summary: serde_json::Value,
+    pub summary: crate::domain::run::SyncSummary,
 }
 
 /// Sync bookkeeping: the manual-sync cooldown, the pending flag that coalesces requests,
@@ -178,7 +178,7 @@ pub trait SyncStateStore: Send + Sync {
         &self,
         account_id: &str,
         id: &str,
-        checkpoint: &crate::crawler::state::Checkpoint,
+        checkpoint: &crate::domain::run::Checkpoint,
         owner: &str,
         lease_until: i64,
     ) -> Result<bool, StoreError>;
@@ -188,7 +188,7 @@ pub trait SyncStateStore: Send + Sync {
         &self,
         account_id: &str,
         id: &str,
-        checkpoint: &crate::crawler::state::Checkpoint,
+        checkpoint: &crate::domain::run::Checkpoint,
         holder: &str,
         owner: Option<&str>,
         lease_until: i64,
@@ -196,9 +196,9 @@ pub trait SyncStateStore: Send + Sync {
     /// Writes the run's outcome on the integration; `NotFound` when it was deleted.
     async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;
     /// Every page the index knows for the integration.
-    async fn load_pages(&self, id: &str) -> Result<Vec<crate::crawler::state::PageEntry>, StoreError>;
+    async fn load_pages(&self, id: &str) -> Result<Vec<crate::domain::run::PageEntry>, StoreError>;
     /// Creates or replaces index entries.
-    async fn put_pages(&self, id: &str, pages: &[crate::crawler::state::PageEntry]) -> Result<(), StoreError>;
+    async fn put_pages(&self, id: &str, pages: &[crate::domain::run::PageEntry]) -> Result<(), StoreError>;
     /// Removes index entries.
     async fn delete_pages(&self, id: &str, page_ids: &[String]) -> Result<(), StoreError>;
     /// Removes the checkpoint and the index of a deleted integration.
@@ -209,7 +209,7 @@ pub trait SyncStateStore: Send + Sync {
 #[async_trait]
 pub trait SyncQueue: Send + Sync {
     /// Queues a run (or its continuation).
-    async fn send(&self, message: &crate::crawler::message::SyncMessage) -> Result<(), StoreError>;
+    async fn send(&self, message: &crate::domain::sync::SyncMessage) -> Result<(), StoreError>;
 }
 
 /// Where an integration's schedule lives (EventBridge Scheduler).

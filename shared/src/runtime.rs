@@ -4,11 +4,13 @@
 use crate::api::{self, App};
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::queue::SqsSyncQueue;
-use crate::aws::scheduler::{EventBridgeScheduler, ScheduleInput};
+use crate::aws::scheduler::EventBridgeScheduler;
 use crate::aws::secrets::SecretsManagerTokens;
 use crate::config::Config;
-use crate::crawler::run::{Crawler, CrawlerSettings};
+use crate::crawler::{Crawler, CrawlerSettings};
+use crate::domain::sync::ScheduleInput;
 use crate::http::routes::Route;
+use crate::notion::client::HttpNotion;
 use crate::ports::{SyncQueue, SyncScheduler};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -57,6 +59,12 @@ pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSetting
         .user_agent(concat!("notion-integrations/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .build()?;
+    let notion = HttpNotion {
+        http,
+        base_url: settings.notion_api_url.clone(),
+        max_rps: settings.max_rps,
+        retry: settings.retry,
+    };
     Ok(Crawler {
         integrations: app.integrations.clone(),
         accounts: app.accounts.clone(),
@@ -65,7 +73,7 @@ pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSetting
         tokens: app.tokens.clone(),
         state: app.sync_state.clone(),
         queue,
-        http,
+        notion: Arc::new(notion),
         clock: app.clock.clone(),
         settings,
     })

@@ -244,8 +244,8 @@ impl TestEnv {
     }
 
     /// A crawler on this environment talking to Notion at `notion_url`.
-    pub fn crawler(&self, notion_url: &str, max_rps: u32) -> shared::crawler::run::Crawler {
-        let settings = shared::crawler::run::CrawlerSettings {
+    pub fn crawler(&self, notion_url: &str, max_rps: u32) -> shared::crawler::Crawler {
+        let settings = shared::crawler::CrawlerSettings {
             notion_api_url: notion_url.to_string(),
             max_rps,
             concurrency: 4,
@@ -265,7 +265,7 @@ impl TestEnv {
 
     /// Handles queued sync messages until the queue is empty, each invocation with
     /// `budget`; returns how many messages were handled.
-    pub async fn drain(&self, crawler: &shared::crawler::run::Crawler, budget: std::time::Duration) -> usize {
+    pub async fn drain(&self, crawler: &shared::crawler::Crawler, budget: std::time::Duration) -> usize {
         let url = self.config.sync_queue_url.clone().expect("queue configured");
         let mut handled = 0;
         for _ in 0..1_000 {

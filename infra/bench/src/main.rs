@@ -11,11 +11,11 @@ mod api;
 
 use shared::aws::provision::{ensure_queue, ensure_tables};
 use shared::config::Config;
-use shared::crawler::message::{SyncMessage, Trigger};
-use shared::crawler::run::{Crawler, CrawlerSettings};
+use shared::crawler::{Crawler, CrawlerSettings};
 use shared::domain::account::{Account, Plan};
 use shared::domain::dataset::Dataset;
 use shared::domain::integration::Integration;
+use shared::domain::sync::{SyncMessage, Trigger};
 use shared::ports::{DatasetStore, IntegrationStore};
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};

@@ -24,7 +24,7 @@ const MAX_GATEWAY_BODY: usize = 10 * 1024 * 1024;
 pub async fn poll_forever(
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
-    crawler: shared::crawler::run::Crawler,
+    crawler: shared::crawler::Crawler,
     budget: std::time::Duration,
 ) {
     loop {

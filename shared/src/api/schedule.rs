@@ -5,9 +5,10 @@
 
 use super::sync::{check_ready, enqueue};
 use super::App;
-use crate::aws::scheduler::ScheduleInput;
-use crate::crawler::message::Trigger;
 use crate::domain::integration::SyncStatus;
+use crate::domain::run::{SkippedRun, SyncSummary};
+use crate::domain::sync::ScheduleInput;
+use crate::domain::sync::Trigger;
 use crate::error::{ApiError, StoreError};
 use crate::ports::SyncOutcome;
 use serde_json::{json, Value};
@@ -51,7 +52,11 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
                 status: SyncStatus::Error,
                 error: Some(format!("Scheduled sync skipped: {reason}")),
                 last_synced_at: None,
-                summary: json!({"trigger": "scheduled", "skipped": reason, "at": crate::domain::time::rfc3339(now)}),
+                summary: SyncSummary::Skipped(SkippedRun {
+                    trigger: Trigger::Scheduled,
+                    skipped: reason.clone(),
+                    at: crate::domain::time::rfc3339(now),
+                }),
             };
             match app
                 .sync_state

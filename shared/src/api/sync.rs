@@ -5,10 +5,10 @@
 
 use super::integration::integration_id;
 use super::{App, Call};
-use crate::crawler::message::{SyncMessage, Trigger};
 use crate::domain::account::Account;
 use crate::domain::fields::ObjectReader;
 use crate::domain::integration::Integration;
+use crate::domain::sync::{SyncMessage, Trigger};
 use crate::error::ApiError;
 use crate::http::request::json_object;
 use crate::http::response;

@@ -1,10 +1,13 @@
-//! The sync queue on SQS.
+//! The sync queue on SQS, and polling it the way the Lambda event source does (for the
+//! local stack and tests).
 
-use crate::crawler::message::SyncMessage;
+use crate::domain::sync::SyncMessage;
 use crate::error::StoreError;
 use crate::ports::SyncQueue;
 use async_trait::async_trait;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use aws_sdk_sqs::Client;
+use std::future::Future;
 
 /// SQS-backed [`SyncQueue`].
 #[derive(Clone, Debug)]
@@ -36,4 +39,50 @@ impl SyncQueue for SqsSyncQueue {
             .map_err(|e| StoreError::aws("SendMessage", e))?;
         Ok(())
     }
+}
+
+/// Receives what the queue holds (one message at most) and hands it to `handle` as the
+/// Lambda event source would: deletes handled messages and leaves failed ones to reappear
+/// after their visibility timeout. Returns how many messages were received.
+pub async fn poll_once<F, Fut>(sqs: &Client, queue_url: &str, wait_seconds: i32, handle: F) -> Result<usize, StoreError>
+where
+    F: FnOnce(SqsEvent) -> Fut,
+    Fut: Future<Output = SqsBatchResponse>,
+{
+    let out = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(1)
+        .wait_time_seconds(wait_seconds)
+        .send()
+        .await
+        .map_err(|e| StoreError::aws("ReceiveMessage", e))?;
+    let messages = out.messages.unwrap_or_default();
+    let count = messages.len();
+    let mut event = SqsEvent::default();
+    let mut receipts = Vec::new();
+    for m in messages {
+        let mut record = SqsMessage::default();
+        record.message_id = m.message_id.clone();
+        record.body = m.body.clone();
+        record.receipt_handle = m.receipt_handle.clone();
+        receipts.push((m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default()));
+        event.records.push(record);
+    }
+    if count == 0 {
+        return Ok(0);
+    }
+    let response = handle(event).await;
+    for (id, receipt) in receipts {
+        if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
+            continue;
+        }
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("DeleteMessage", e))?;
+    }
+    Ok(count)
 }

@@ -3,23 +3,13 @@
 //! function with `{"accountId", "integrationId"}` as input.
 
 use crate::domain::schedule::SyncSchedule;
+pub use crate::domain::sync::ScheduleInput;
 use crate::error::StoreError;
 use crate::ports::SyncScheduler;
 use async_trait::async_trait;
 use aws_sdk_scheduler::error::ProvideErrorMetadata;
 use aws_sdk_scheduler::types::{FlexibleTimeWindow, FlexibleTimeWindowMode, RetryPolicy, ScheduleState, Target};
 use aws_sdk_scheduler::Client;
-use serde::{Deserialize, Serialize};
-
-/// What a fired schedule hands the trigger.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ScheduleInput {
-    /// The owning account.
-    pub account_id: String,
-    /// The integration to sync.
-    pub integration_id: String,
-}
 
 /// The schedule name of an integration.
 pub fn schedule_name(integration_id: &str) -> String {

@@ -5,8 +5,8 @@
 
 use super::dynamo::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
 use super::keys;
-use crate::crawler::state::{Checkpoint, PageEntry, RunState};
 use crate::domain::integration::SyncStatus;
+use crate::domain::run::{Checkpoint, PageEntry, RunState};
 use crate::error::StoreError;
 use crate::ports::{Acquired, SyncOutcome, SyncStateStore};
 use async_trait::async_trait;

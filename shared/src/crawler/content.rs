@@ -3,7 +3,8 @@
 //! (`unknown_block_ids`); a block walk (`GET /v1/blocks/{id}/children`, one request per
 //! container, iterative and cycle-safe) where the markdown endpoint fails.
 
-use crate::notion::client::{NotionClient, NotionError};
+use crate::notion::api::NotionApi;
+use crate::notion::client::NotionError;
 use crate::notion::markdown::{hole_marker, normalize_enhanced, render_blocks, BlockNode, Rendered};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -45,7 +46,7 @@ impl PageContent {
 }
 
 /// Reads a page's content. `NotFound`/`Invalid` mean the page itself cannot be read.
-pub async fn read_page(client: &NotionClient, page_id: &str) -> Result<PageContent, NotionError> {
+pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageContent, NotionError> {
     let mut content = PageContent::default();
     content.requests += 1;
     let first = match client.page_markdown(page_id).await {
@@ -123,7 +124,7 @@ pub async fn read_page(client: &NotionClient, page_id: &str) -> Result<PageConte
 }
 
 /// Reads a page by block walk alone, one request per container block.
-pub async fn read_page_by_walk(client: &NotionClient, page_id: &str) -> Result<PageContent, NotionError> {
+pub async fn read_page_by_walk(client: &dyn NotionApi, page_id: &str) -> Result<PageContent, NotionError> {
     let mut content = PageContent::default();
     let rendered = walk_blocks(client, page_id, true, &mut content).await?;
     content.absorb(&rendered);
@@ -135,7 +136,7 @@ pub async fn read_page_by_walk(client: &NotionClient, page_id: &str) -> Result<P
 /// block itself first), one request per page of children. A subtree answering 404/400 is
 /// skipped with a warning; the root's own failure is returned.
 pub async fn walk_blocks(
-    client: &NotionClient,
+    client: &dyn NotionApi,
     root: &str,
     root_is_container: bool,
     content: &mut PageContent,

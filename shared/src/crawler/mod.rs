@@ -1,15 +1,22 @@
 //! The sync engine: one run mirrors an integration's Notion workspace into its dataset.
 //!
-//! - [`message`]: what the sync queue carries,
-//! - [`state`]: the run's checkpoint and the per-page index kept in DynamoDB,
+//! - [`engine`]: the [`Crawler`] and a run's start (lease, configuration snapshot),
+//! - [`frontier`]: the run's rules with no I/O: what is known, what is next, when it is complete,
+//! - [`run`]: one invocation's lane loop (listing, reading, writing, checkpoints) and hand-over,
+//! - [`page`]: reading and writing one page,
 //! - [`content`]: reading one page's content with as few requests as possible,
 //! - [`records`]: turning a page into records (text, chunks, stable ids),
-//! - [`run`]: the run itself (enumerate, read, write, delete, finish, continue),
 //! - [`sqs`]: the SQS batch entry point the crawler Lambda and the local stack share.
+//!
+//! What a run keeps between invocations (checkpoint, page index, summary) is in
+//! [`crate::domain::run`]; the queue's message in [`crate::domain::sync`].
 
 pub mod content;
-pub mod message;
+pub mod engine;
+pub mod frontier;
+pub mod page;
 pub mod records;
 pub mod run;
 pub mod sqs;
-pub mod state;
+
+pub use engine::{Crawler, CrawlerSettings, RunResult, UNAUTHORIZED_ERROR};

@@ -2,8 +2,8 @@
 //! one run (or continuation); failures are reported per message so SQS redelivers only
 //! those, and a message that can never be read is logged and dropped, not retried forever.
 
-use super::message::SyncMessage;
-use super::run::{Crawler, RunResult};
+use super::engine::{Crawler, RunResult};
+use crate::domain::sync::SyncMessage;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -48,9 +48,8 @@ async fn handle_message(crawler: &Crawler, record: &SqsMessage, deadline: Instan
     }
 }
 
-/// Receives what the queue holds and handles it like the Lambda event source would:
-/// deletes handled messages, leaves failed ones to reappear after their visibility
-/// timeout. Returns how many messages were received. Used by the local stack and tests.
+/// Receives what the queue holds and has the crawler handle it as the Lambda event source
+/// would (see [`crate::aws::queue::poll_once`]). Used by the local stack and tests.
 pub async fn poll_once(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
@@ -58,40 +57,8 @@ pub async fn poll_once(
     budget: std::time::Duration,
     wait_seconds: i32,
 ) -> Result<usize, crate::error::StoreError> {
-    let out = sqs
-        .receive_message()
-        .queue_url(queue_url)
-        .max_number_of_messages(1)
-        .wait_time_seconds(wait_seconds)
-        .send()
-        .await
-        .map_err(|e| crate::error::StoreError::aws("ReceiveMessage", e))?;
-    let messages = out.messages.unwrap_or_default();
-    let count = messages.len();
-    let mut event = SqsEvent::default();
-    let mut receipts = Vec::new();
-    for m in messages {
-        let mut record = SqsMessage::default();
-        record.message_id = m.message_id.clone();
-        record.body = m.body.clone();
-        record.receipt_handle = m.receipt_handle.clone();
-        receipts.push((m.message_id.unwrap_or_default(), m.receipt_handle.unwrap_or_default()));
-        event.records.push(record);
-    }
-    if count == 0 {
-        return Ok(0);
-    }
-    let response = handle_batch(crawler, event, Instant::now() + budget).await;
-    for (id, receipt) in receipts {
-        if response.batch_item_failures.iter().any(|f| f.item_identifier == id) {
-            continue;
-        }
-        sqs.delete_message()
-            .queue_url(queue_url)
-            .receipt_handle(receipt)
-            .send()
-            .await
-            .map_err(|e| crate::error::StoreError::aws("DeleteMessage", e))?;
-    }
-    Ok(count)
+    crate::aws::queue::poll_once(sqs, queue_url, wait_seconds, |event| {
+        handle_batch(crawler, event, Instant::now() + budget)
+    })
+    .await
 }

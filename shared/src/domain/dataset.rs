@@ -2,7 +2,7 @@
 
 use super::fields::{ObjectReader, Patch};
 use super::integration::{MAX_DESCRIPTION_CHARS, MAX_META_BYTES, MAX_NAME_CHARS};
-use crate::error::ApiError;
+use crate::domain::fields::InputError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -63,7 +63,7 @@ pub const DATASET_FIELDS: &[&str] = &["name", "description", "meta"];
 
 impl NewDataset {
     /// Reads and validates a create body: `{name?, description?, meta?}`.
-    pub fn from_body(body: Map<String, Value>) -> Result<Self, ApiError> {
+    pub fn from_body(body: Map<String, Value>) -> Result<Self, InputError> {
         let mut r = ObjectReader::new(body, DATASET_FIELDS)?;
         let name = r.string("name", MAX_NAME_CHARS, false);
         let description = r.string("description", MAX_DESCRIPTION_CHARS, false);

@@ -2,8 +2,61 @@
 //! (not JSON, not an object, unknown fields, wrong types) and `VALIDATION_ERROR` (a value
 //! out of range or malformed).
 
-use crate::error::{ApiError, FieldError};
+use serde::Serialize;
 use serde_json::{Map, Value};
+
+/// A problem with one field of a request, reported in `details`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The field's name as the client sent it (`syncSchedule`, `meta.owner`, `take`).
+    pub field: String,
+    /// One sentence saying what is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// Builds a field error.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Why client input was refused; the HTTP layer maps it to SPEC's 400 answers.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Not JSON, not an object, unknown fields, wrong types (`BAD_REQUEST`).
+    #[error("{message}")]
+    Malformed {
+        /// The sentence returned to the client.
+        message: String,
+        /// Per-field problems, when the problem is with named fields.
+        details: Vec<FieldError>,
+    },
+    /// A field's value is out of range or malformed (`VALIDATION_ERROR`).
+    #[error("request validation failed")]
+    Invalid(Vec<FieldError>),
+}
+
+impl InputError {
+    /// A malformed request without field details.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::Malformed {
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// SPEC's error code for it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Malformed { .. } => "BAD_REQUEST",
+            Self::Invalid(_) => "VALIDATION_ERROR",
+        }
+    }
+}
 
 /// Largest request body accepted; larger bodies are refused before parsing.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -55,9 +108,9 @@ impl<T> Patch<T> {
 
 /// Parses a request body that must be a JSON object. An empty body counts as `{}`, since
 /// many clients send nothing with a POST that needs no fields.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, InputError> {
     if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::bad_request(format!(
+        return Err(InputError::malformed(format!(
             "The request body is larger than {} KiB.",
             MAX_BODY_BYTES / 1024
         )));
@@ -66,10 +119,10 @@ pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
         return Ok(Map::new());
     }
     let value: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON ({e}).")))?;
+        .map_err(|e| InputError::malformed(format!("The request body is not valid JSON ({e}).")))?;
     match value {
         Value::Object(map) => Ok(map),
-        _ => Err(ApiError::bad_request("The request body must be a JSON object.")),
+        _ => Err(InputError::malformed("The request body must be a JSON object.")),
     }
 }
 
@@ -94,7 +147,7 @@ pub struct ObjectReader {
 
 impl ObjectReader {
     /// Starts reading `map`; any key not in `allowed` is a `BAD_REQUEST` naming it.
-    pub fn new(map: Map<String, Value>, allowed: &[&str]) -> Result<Self, ApiError> {
+    pub fn new(map: Map<String, Value>, allowed: &[&str]) -> Result<Self, InputError> {
         let unknown: Vec<FieldError> = map
             .keys()
             .filter(|k| !allowed.contains(&k.as_str()))
@@ -102,7 +155,7 @@ impl ObjectReader {
             .collect();
         if !unknown.is_empty() {
             let names: Vec<&str> = unknown.iter().map(|f| f.field.as_str()).collect();
-            return Err(ApiError::BadRequest {
+            return Err(InputError::Malformed {
                 message: format!(
                     "The request has unknown fields: {}. Known fields are: {}.",
                     names.join(", "),
@@ -192,19 +245,19 @@ impl ObjectReader {
     }
 
     /// Ends reading: type errors answer `BAD_REQUEST`, then value errors `VALIDATION_ERROR`.
-    pub fn finish(self) -> Result<(), ApiError> {
+    pub fn finish(self) -> Result<(), InputError> {
         if !self.type_errors.is_empty() {
             let message = match self.type_errors.as_slice() {
                 [one] => format!("The field {} {}.", one.field, one.message),
                 _ => "Some fields have the wrong type; see details.".to_string(),
             };
-            return Err(ApiError::BadRequest {
+            return Err(InputError::Malformed {
                 message,
                 details: self.type_errors,
             });
         }
         if !self.invalid.is_empty() {
-            return Err(ApiError::Validation(self.invalid));
+            return Err(InputError::Invalid(self.invalid));
         }
         Ok(())
     }
@@ -235,7 +288,7 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_named() {
-        let Err(ApiError::BadRequest { message, details }) = ObjectReader::new(obj(json!({"nmae": 1})), &["name"])
+        let Err(InputError::Malformed { message, details }) = ObjectReader::new(obj(json!({"nmae": 1})), &["name"])
         else {
             panic!("expected a bad request");
         };
@@ -265,7 +318,7 @@ mod tests {
         assert_eq!(r.integer("ok", 0, 10), Patch::Set(10));
         assert!(r.object("m", 50).is_present());
         assert_eq!(r.string("e", 5, true), Patch::Clear);
-        let Err(ApiError::Validation(details)) = r.finish() else {
+        let Err(InputError::Invalid(details)) = r.finish() else {
             panic!("expected validation")
         };
         let fields: Vec<&str> = details.iter().map(|d| d.field.as_str()).collect();

@@ -4,7 +4,7 @@
 use super::fields::{ObjectReader, Patch};
 use super::ids::{self, IdKind};
 use super::schedule::SyncSchedule;
-use crate::error::ApiError;
+use crate::domain::fields::InputError;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -152,7 +152,7 @@ pub struct IntegrationPatch {
 
 impl IntegrationPatch {
     /// Reads and validates a request body.
-    pub fn from_body(body: Map<String, Value>) -> Result<Self, ApiError> {
+    pub fn from_body(body: Map<String, Value>) -> Result<Self, InputError> {
         let mut r = ObjectReader::new(body, UPDATABLE_FIELDS)?;
         let name = r.string("name", MAX_NAME_CHARS, false);
         let description = r.string("description", MAX_DESCRIPTION_CHARS, false);
@@ -173,7 +173,7 @@ impl IntegrationPatch {
             Patch::Set(text) => match SyncSchedule::parse(&text) {
                 Ok(s) => Patch::Set(s),
                 Err(reason) => {
-                    r.invalid("syncSchedule", reason);
+                    r.invalid("syncSchedule", reason.0);
                     Patch::Absent
                 }
             },
@@ -223,13 +223,13 @@ impl IntegrationPatch {
 mod tests {
     use super::*;
 
-    fn patch(v: Value) -> Result<IntegrationPatch, ApiError> {
+    fn patch(v: Value) -> Result<IntegrationPatch, InputError> {
         IntegrationPatch::from_body(v.as_object().unwrap().clone())
     }
 
     fn invalid_fields(v: Value) -> Vec<String> {
         match patch(v) {
-            Err(ApiError::Validation(d)) => d.into_iter().map(|f| f.field).collect(),
+            Err(InputError::Invalid(d)) => d.into_iter().map(|f| f.field).collect(),
             other => panic!("expected a validation error, got {other:?}"),
         }
     }

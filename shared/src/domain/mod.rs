@@ -1,5 +1,5 @@
-//! Domain types and rules: ids, resources, field validation, schedules, paging.
-//! Nothing here knows about AWS.
+//! Domain types and rules: ids, resources, field validation, schedules, paging, and what a
+//! sync run keeps between invocations. Nothing here knows about AWS, HTTP or the crawler.
 
 pub mod account;
 pub mod dataset;
@@ -8,5 +8,7 @@ pub mod ids;
 pub mod integration;
 pub mod paging;
 pub mod record;
+pub mod run;
 pub mod schedule;
+pub mod sync;
 pub mod time;

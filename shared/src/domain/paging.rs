@@ -1,7 +1,7 @@
 //! List parameters shared by every list route: `take`, `order`, an opaque `cursor`, and
 //! `meta.KEY=VALUE` filters.
 
-use crate::error::{ApiError, FieldError};
+use crate::domain::fields::{FieldError, InputError};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use serde_json::{Map, Value};
 
@@ -36,7 +36,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses query parameters; unknown parameters are refused so a typo never silently
     /// lists everything.
-    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, ApiError> {
+    pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, InputError> {
         let mut query = Self {
             take: DEFAULT_TAKE,
             order: Order::Desc,
@@ -63,7 +63,7 @@ impl ListQuery {
                 "cursor" => match decode_cursor(value) {
                     Some(position) => query.after = Some(position),
                     None => {
-                        return Err(ApiError::BadRequest {
+                        return Err(InputError::Malformed {
                             message: "The cursor is not valid for this listing.".into(),
                             details: vec![FieldError::new("cursor", "is not a cursor returned by this listing")],
                         })
@@ -76,13 +76,13 @@ impl ListQuery {
             }
         }
         if !unknown.is_empty() {
-            return Err(ApiError::BadRequest {
+            return Err(InputError::Malformed {
                 message: "The query has unknown parameters; known ones are cursor, order, take and meta.KEY.".into(),
                 details: unknown,
             });
         }
         if !invalid.is_empty() {
-            return Err(ApiError::Validation(invalid));
+            return Err(InputError::Invalid(invalid));
         }
         Ok(query)
     }

@@ -28,9 +28,18 @@ pub enum SyncSchedule {
     Cron(String),
 }
 
+/// Why a `syncSchedule` was refused: one sentence fragment naming the problem.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ScheduleError(pub String);
+
 impl SyncSchedule {
     /// Parses a schedule; the error is one sentence fragment naming the problem.
-    pub fn parse(input: &str) -> Result<Self, String> {
+    pub fn parse(input: &str) -> Result<Self, ScheduleError> {
+        Self::parse_text(input).map_err(ScheduleError)
+    }
+
+    fn parse_text(input: &str) -> Result<Self, String> {
         let text = input.trim();
         match text {
             "@hourly" => return Ok(Self::Hourly),
@@ -369,7 +378,7 @@ mod tests {
     fn presets() {
         assert_eq!(SyncSchedule::parse("@daily").unwrap(), SyncSchedule::Daily);
         assert_eq!(SyncSchedule::parse(" @hourly ").unwrap().as_text(), "@hourly");
-        assert!(SyncSchedule::parse("@yearly").unwrap_err().contains("@yearly"));
+        assert!(SyncSchedule::parse("@yearly").unwrap_err().0.contains("@yearly"));
     }
 
     #[test]
@@ -480,7 +489,7 @@ mod tests {
             ("", "got 0 fields"),
         ] {
             let err = SyncSchedule::parse(expr).unwrap_err();
-            assert!(err.contains(needle), "{expr}: {err}");
+            assert!(err.0.contains(needle), "{expr}: {err}");
         }
     }
 }

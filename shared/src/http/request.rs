@@ -27,7 +27,7 @@ pub fn json_object(req: &Request) -> Result<Map<String, Value>, ApiError> {
             }
         }
     }
-    fields::parse_object(bytes)
+    Ok(fields::parse_object(bytes)?)
 }
 
 /// `application/json`, `application/*+json`, with any parameters (`; charset=utf-8`).
@@ -38,7 +38,7 @@ fn is_json_media_type(value: &str) -> bool {
 
 /// The list parameters of the query string.
 pub fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
-    ListQuery::from_params(req.query_string_parameters().iter())
+    Ok(ListQuery::from_params(req.query_string_parameters().iter())?)
 }
 
 /// Whether the client asked for JSON Lines (`Accept: application/jsonl`).

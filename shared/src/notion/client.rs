@@ -2,9 +2,11 @@
 //! 429 waits `Retry-After`, 5xx/529/timeouts/unreadable answers back off exponentially with
 //! jitter up to a bound, and every request and retry is counted for the run summary.
 
+use super::api::{NotionApi, NotionConnector, Traffic};
 use super::limiter::RateLimiter;
 use super::model::ListPage;
 use super::NOTION_VERSION;
+use async_trait::async_trait;
 use rand::RngExt;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -119,11 +121,6 @@ impl NotionClient {
     pub fn with_limiter(mut self, limiter: RateLimiter) -> Self {
         self.limiter = Arc::new(limiter);
         self
-    }
-
-    /// Send times of the requests still inside the limiter's window, epoch milliseconds.
-    pub fn recent_requests(&self, now_ms: i64) -> Vec<i64> {
-        self.limiter.recent(now_ms)
     }
 
     /// Requests sent so far.
@@ -257,9 +254,12 @@ impl NotionClient {
             tokio::time::sleep(delay).await;
         }
     }
+}
 
+#[async_trait]
+impl NotionApi for NotionClient {
     /// `POST /v1/search`, one page of pages and data sources.
-    pub async fn search(&self, cursor: Option<&str>) -> Result<ListPage, NotionError> {
+    async fn search(&self, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let mut body = json!({ "page_size": 100 });
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);
@@ -272,7 +272,7 @@ impl NotionClient {
     /// `POST /v1/data_sources/{id}/query`, one page of rows in creation order, from the
     /// creation minute `since` on when given (Notion's 10,000-row cap is per query, so a
     /// large data source is read in `created_time` windows).
-    pub async fn query_data_source(
+    async fn query_data_source(
         &self,
         id: &str,
         cursor: Option<&str>,
@@ -294,7 +294,7 @@ impl NotionClient {
     }
 
     /// `GET /v1/databases/{id}`: the ids of its data sources.
-    pub async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError> {
+    async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError> {
         let db = self.call(Method::GET, &format!("/v1/databases/{id}"), None).await?;
         Ok(db
             .get("data_sources")
@@ -308,22 +308,22 @@ impl NotionClient {
     }
 
     /// `GET /v1/pages/{id}`.
-    pub async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError> {
+    async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError> {
         self.call(Method::GET, &format!("/v1/pages/{id}"), None).await
     }
 
     /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).
-    pub async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
+    async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
         self.call(Method::GET, &format!("/v1/pages/{id}/markdown"), None).await
     }
 
     /// `GET /v1/blocks/{id}`.
-    pub async fn retrieve_block(&self, id: &str) -> Result<Value, NotionError> {
+    async fn retrieve_block(&self, id: &str) -> Result<Value, NotionError> {
         self.call(Method::GET, &format!("/v1/blocks/{id}"), None).await
     }
 
     /// `GET /v1/blocks/{id}/children`, one page.
-    pub async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
+    async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let mut path = format!("/v1/blocks/{id}/children?page_size=100");
         if let Some(c) = cursor {
             path.push_str("&start_cursor=");
@@ -332,6 +332,40 @@ impl NotionClient {
         self.call(Method::GET, &path, None)
             .await
             .map(|v| ListPage::from_json(&v))
+    }
+
+    fn traffic(&self) -> Traffic {
+        Traffic {
+            requests: self.stats.requests.load(Ordering::Relaxed),
+            retries: self.stats.retries.load(Ordering::Relaxed),
+            rate_limited: self.stats.rate_limited.load(Ordering::Relaxed),
+        }
+    }
+
+    fn recent_requests(&self, now_ms: i64) -> Vec<i64> {
+        self.limiter.recent(now_ms)
+    }
+}
+
+/// Opens [`NotionClient`] sessions against `NOTION_API_URL`.
+#[derive(Clone, Debug)]
+pub struct HttpNotion {
+    /// The shared HTTP client.
+    pub http: reqwest::Client,
+    /// `NOTION_API_URL`.
+    pub base_url: String,
+    /// `NOTION_MAX_RPS`.
+    pub max_rps: u32,
+    /// Retry policy.
+    pub retry: RetryPolicy,
+}
+
+impl NotionConnector for HttpNotion {
+    fn connect(&self, token: &str, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi> {
+        Arc::new(
+            NotionClient::new(self.http.clone(), &self.base_url, token, self.max_rps, self.retry)
+                .with_limiter(RateLimiter::resuming(self.max_rps, recent_requests, now_ms)),
+        )
     }
 }
 

@@ -2,6 +2,7 @@
 //! policy, the few object shapes the crawler reads, and Markdown rendering (from blocks,
 //! and from Notion's enhanced markdown).
 
+pub mod api;
 pub mod client;
 pub mod limiter;
 pub mod markdown;

@@ -1,12 +1,14 @@
-//! The sync queue's message.
+//! What starts a run: the sync queue's message, its trigger, and what a fired schedule
+//! hands the schedule trigger.
 
 use serde::{Deserialize, Serialize};
 
 /// Why a run was started.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trigger {
     /// `POST /integration/notion/{id}/sync`.
+    #[default]
     Manual,
     /// The integration's schedule.
     Scheduled,
@@ -25,4 +27,14 @@ pub struct SyncMessage {
     pub run_id: String,
     /// What started the run.
     pub trigger: Trigger,
+}
+
+/// What a fired schedule hands the trigger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleInput {
+    /// The owning account.
+    pub account_id: String,
+    /// The integration to sync.
+    pub integration_id: String,
 }

@@ -2,6 +2,7 @@
 //! redelivered message: its [`Checkpoint`] (with a lease, so two invocations never crawl
 //! one integration at once) and one [`PageEntry`] per page it knows.
 
+use super::sync::Trigger;
 use serde::{Deserialize, Serialize};
 
 /// Where a run stands.
@@ -73,8 +74,8 @@ pub struct Checkpoint {
     pub run_id: String,
     /// Running or done.
     pub state: RunState,
-    /// `manual` or `scheduled`.
-    pub trigger: String,
+    /// What started the run.
+    pub trigger: Trigger,
     /// Dataset the run writes into (fixed at the run's start).
     pub dataset_id: String,
     /// Record lifetime in ms at the run's start.
@@ -188,4 +189,149 @@ pub struct PageEntry {
     /// Child databases found in the content.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<String>,
+}
+
+/// The summary of a finished run, stored on the integration as `lastSyncSummary`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    /// The run.
+    pub run_id: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// Whether the enumeration was complete (only then were gone pages deleted).
+    pub complete: bool,
+    /// Why the run stopped early, if it did.
+    pub stop_reason: Option<String>,
+    /// Why a listing fell short of the whole workspace, if one did.
+    pub listing_shortfall: Option<String>,
+    /// Pages (and rows) confirmed alive.
+    pub pages_seen: u64,
+    /// Pages whose content was read.
+    pub pages_read: u64,
+    /// Pages not read because they had not changed.
+    pub pages_unchanged: u64,
+    /// Pages skipped after an error on their content.
+    pub pages_failed: u64,
+    /// Records written.
+    pub records_written: u64,
+    /// Records not rewritten because their text had not changed.
+    pub records_unchanged: u64,
+    /// Records deleted.
+    pub records_deleted: u64,
+    /// Notion requests, retries included.
+    pub notion_requests: u64,
+    /// Content requests per page read, two decimals.
+    pub content_requests_per_page_read: f64,
+    /// Retries.
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Blocks left out.
+    pub blocks_skipped: u64,
+    /// Pages or subtrees read by block walk because markdown failed.
+    pub markdown_fallbacks: u64,
+    /// Invocations the run took.
+    pub invocations: u32,
+    /// RFC 3339 start.
+    pub started_at: String,
+    /// RFC 3339 end.
+    pub finished_at: String,
+    /// Seconds from start to end.
+    pub duration_seconds: i64,
+}
+
+impl RunSummary {
+    /// The summary of the run `checkpoint` describes, ending at `finished_at` (`now`, epoch
+    /// seconds).
+    pub fn of(checkpoint: &Checkpoint, complete: bool, finished_at: &str, now: i64) -> Self {
+        let c = &checkpoint.counters;
+        let per_page = if c.pages_read > 0 {
+            c.content_requests as f64 / c.pages_read as f64
+        } else {
+            0.0
+        };
+        Self {
+            run_id: checkpoint.run_id.clone(),
+            trigger: checkpoint.trigger,
+            complete,
+            stop_reason: checkpoint.stop_reason.clone(),
+            listing_shortfall: checkpoint.listing_shortfall.clone(),
+            pages_seen: c.pages_seen,
+            pages_read: c.pages_read,
+            pages_unchanged: c.pages_unchanged,
+            pages_failed: c.pages_failed,
+            records_written: c.records_written,
+            records_unchanged: c.records_unchanged,
+            records_deleted: c.records_deleted,
+            notion_requests: c.notion_requests,
+            content_requests_per_page_read: (per_page * 100.0).round() / 100.0,
+            retries: c.retries,
+            rate_limited: c.rate_limited,
+            blocks_skipped: c.blocks_skipped,
+            markdown_fallbacks: c.markdown_fallbacks,
+            invocations: checkpoint.invocations,
+            started_at: checkpoint.started_at.clone(),
+            finished_at: finished_at.to_string(),
+            duration_seconds: (now - checkpoint.started_epoch).max(0),
+        }
+    }
+}
+
+/// A scheduled sync that could not start (no dataset, no token, no record capacity).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedRun {
+    /// What would have started it.
+    pub trigger: Trigger,
+    /// Why it did not.
+    pub skipped: String,
+    /// When, RFC 3339.
+    pub at: String,
+}
+
+/// What `lastSyncSummary` holds: a run's summary, or why a scheduled run was skipped.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SyncSummary {
+    /// A run that ran (successfully or not).
+    Run(Box<RunSummary>),
+    /// A run that could not start.
+    Skipped(SkippedRun),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_serializes_every_field_under_its_api_name() {
+        let cp = Checkpoint {
+            run_id: "r1".into(),
+            trigger: Trigger::Scheduled,
+            started_at: "2026-01-01T00:00:00Z".into(),
+            started_epoch: 100,
+            invocations: 2,
+            counters: Counters {
+                pages_read: 3,
+                content_requests: 10,
+                ..Counters::default()
+            },
+            ..Checkpoint::default()
+        };
+        let json = serde_json::to_value(SyncSummary::Run(Box::new(RunSummary::of(&cp, true, "t", 130)))).unwrap();
+        assert_eq!(json["trigger"], "scheduled");
+        assert_eq!(json["contentRequestsPerPageRead"], 3.33);
+        assert_eq!(json["durationSeconds"], 30);
+        assert_eq!(json["stopReason"], serde_json::Value::Null);
+        assert_eq!(json.as_object().unwrap().len(), 22);
+        let skipped = SyncSummary::Skipped(SkippedRun {
+            trigger: Trigger::Scheduled,
+            skipped: "no token".into(),
+            at: "t".into(),
+        });
+        assert_eq!(
+            serde_json::to_value(skipped).unwrap(),
+            serde_json::json!({"trigger": "scheduled", "skipped": "no token", "at": "t"})
+        );
+    }
 }

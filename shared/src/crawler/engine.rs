@@ -1,0 +1,270 @@
+//! The crawler and one run's start: take the run's lease (a duplicate delivery finds it
+//! held, or the run finished, and is dropped), or start the run with the configuration and
+//! token version of now; then hand the run to [`super::run`].
+
+use super::frontier::Frontier;
+use super::run::Run;
+use crate::domain::integration::SyncStatus;
+use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
+use crate::domain::sync::SyncMessage;
+use crate::domain::time::{rfc3339, Clock};
+use crate::error::StoreError;
+use crate::notion::api::NotionConnector;
+use crate::notion::client::RetryPolicy;
+use crate::ports::{
+    AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
+    TokenStore,
+};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How the crawler behaves.
+#[derive(Clone, Debug)]
+pub struct CrawlerSettings {
+    /// `NOTION_API_URL`.
+    pub notion_api_url: String,
+    /// `NOTION_MAX_RPS`.
+    pub max_rps: u32,
+    /// Pages read at once (requests still obey `max_rps`).
+    pub concurrency: usize,
+    /// How long a lease lasts without renewal.
+    pub lease: Duration,
+    /// How often progress is saved.
+    pub checkpoint_every: Duration,
+    /// Notion retry policy.
+    pub retry: RetryPolicy,
+    /// Read every page by block walk, as common loaders do (for comparison in benchmarks).
+    pub block_walk_only: bool,
+}
+
+impl Default for CrawlerSettings {
+    fn default() -> Self {
+        Self {
+            notion_api_url: "https://api.notion.com".into(),
+            max_rps: 3,
+            concurrency: 4,
+            lease: Duration::from_secs(120),
+            checkpoint_every: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            block_walk_only: false,
+        }
+    }
+}
+
+/// The adapters and settings a run needs.
+#[derive(Clone)]
+pub struct Crawler {
+    /// Integration configuration.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Accounts (plan limits).
+    pub accounts: Arc<dyn AccountStore>,
+    /// Datasets.
+    pub datasets: Arc<dyn DatasetStore>,
+    /// Records.
+    pub records: Arc<dyn RecordStore>,
+    /// Tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Checkpoints, index, status.
+    pub state: Arc<dyn SyncStateStore>,
+    /// The sync queue, for continuations.
+    pub queue: Arc<dyn SyncQueue>,
+    /// Opens the run's Notion session.
+    pub notion: Arc<dyn NotionConnector>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Settings.
+    pub settings: CrawlerSettings,
+}
+
+/// What became of a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunResult {
+    /// The run ended with this status.
+    Finished(SyncStatus),
+    /// The run checkpointed and queued its continuation.
+    Continued,
+    /// Nothing to do: a duplicate, a finished run, or a deleted integration.
+    Dropped(&'static str),
+}
+
+/// Message of `syncError` when Notion refuses the token.
+pub const UNAUTHORIZED_ERROR: &str =
+    "Notion rejected the token (401): re-authenticate and update the integration's token.";
+
+impl Crawler {
+    pub(super) fn now(&self) -> i64 {
+        self.clock.now().timestamp()
+    }
+
+    /// Runs (or continues) the run of `msg` until it ends or `deadline` nears.
+    pub async fn run(&self, msg: &SyncMessage, deadline: Instant) -> Result<RunResult, StoreError> {
+        let owner = ulid::Ulid::generate().to_string();
+        let now = self.now();
+        let lease_until = now + self.settings.lease.as_secs() as i64;
+        let cp = match self
+            .state
+            .acquire_run(
+                &msg.account_id,
+                &msg.integration_id,
+                &msg.run_id,
+                &owner,
+                now,
+                lease_until,
+            )
+            .await?
+        {
+            Acquired::Busy => return Ok(RunResult::Dropped("another invocation is running this sync")),
+            Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
+            Acquired::Resumed(cp) => {
+                let mut cp = *cp;
+                if !cp.marks_flushed {
+                    // The interrupted invocation's marks of pages seen since its last hand-over
+                    // were not saved: check known pages one by one before deleting any.
+                    cp.verify_queued = false;
+                    cp.listing_shortfall
+                        .get_or_insert_with(|| "an interrupted invocation was resumed".to_string());
+                }
+                cp
+            }
+            Acquired::NotStarted(recent_requests) => match self.start(msg, &owner, lease_until).await? {
+                Ok(mut cp) => {
+                    cp.recent_requests = recent_requests;
+                    cp
+                }
+                Err(result) => return Ok(result),
+            },
+        };
+        // A resumed run whose integration was deleted meanwhile stops without touching records.
+        if self
+            .integrations
+            .get_integration(&msg.account_id, &msg.integration_id)
+            .await?
+            .is_none()
+        {
+            return Ok(RunResult::Dropped("the integration was deleted"));
+        }
+        let Some((token, _)) = self
+            .tokens
+            .get_token(&msg.integration_id, cp.secret_version.as_deref())
+            .await?
+        else {
+            return self
+                .fail(
+                    msg,
+                    cp,
+                    &owner,
+                    "The Notion token was removed: set a token and sync again.",
+                )
+                .await;
+        };
+        let plan = self
+            .accounts
+            .get_account(&msg.account_id)
+            .await?
+            .map(|a| a.plan)
+            .unwrap_or_default();
+        let notion = self
+            .notion
+            .connect(&token, &cp.recent_requests, self.clock.now().timestamp_millis());
+        let index = self.state.load_pages(&msg.integration_id).await?;
+        let frontier = Frontier::new(cp, index, plan.max_pages_per_sync);
+        let run = Run::new(self, msg, owner, frontier, notion, plan.max_sync_seconds as i64);
+        run.execute(deadline).await
+    }
+
+    /// Starts a run: snapshot of dataset, expiry and token version. `Err` carries the
+    /// result when there is nothing to run.
+    async fn start(
+        &self,
+        msg: &SyncMessage,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<Result<Checkpoint, RunResult>, StoreError> {
+        let Some(integration) = self
+            .integrations
+            .get_integration(&msg.account_id, &msg.integration_id)
+            .await?
+        else {
+            return Ok(Err(RunResult::Dropped("the integration was deleted")));
+        };
+        let now = self.clock.now();
+        let mut cp = Checkpoint {
+            run_id: msg.run_id.clone(),
+            state: RunState::Running,
+            trigger: msg.trigger,
+            dataset_id: integration.dataset_id.clone().unwrap_or_default(),
+            expires_in: integration.expires_in,
+            started_at: rfc3339(now),
+            started_epoch: now.timestamp(),
+            invocations: 1,
+            ..Checkpoint::default()
+        };
+        let problem = match &integration.dataset_id {
+            None => Some("The integration has no dataset: set datasetId and sync again."),
+            Some(d) if self.datasets.get_dataset(&msg.account_id, d).await?.is_none() => {
+                Some("The integration's dataset no longer exists: set datasetId and sync again.")
+            }
+            Some(_) => None,
+        };
+        let token = if problem.is_none() {
+            self.tokens.get_token(&msg.integration_id, None).await?
+        } else {
+            None
+        };
+        let problem = problem.or(token
+            .is_none()
+            .then_some("The integration has no Notion token: set one and sync again."));
+        cp.secret_version = token.map(|(_, version)| version);
+        if !self
+            .state
+            .start_run(&msg.account_id, &msg.integration_id, &cp, owner, lease_until)
+            .await?
+        {
+            return Ok(Err(RunResult::Dropped("another invocation started this run")));
+        }
+        if let Some(problem) = problem {
+            return self.fail(msg, cp, owner, problem).await.map(Err);
+        }
+        Ok(Ok(cp))
+    }
+
+    pub(super) async fn fail(
+        &self,
+        msg: &SyncMessage,
+        mut cp: Checkpoint,
+        owner: &str,
+        error: &str,
+    ) -> Result<RunResult, StoreError> {
+        cp.state = RunState::Done;
+        let outcome = SyncOutcome {
+            status: SyncStatus::Error,
+            error: Some(error.to_string()),
+            last_synced_at: None,
+            summary: SyncSummary::Run(Box::new(RunSummary::of(
+                &cp,
+                false,
+                &rfc3339(self.clock.now()),
+                self.now(),
+            ))),
+        };
+        match self
+            .state
+            .finish_sync(&msg.account_id, &msg.integration_id, &outcome)
+            .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e),
+        }
+        match self
+            .state
+            .save_checkpoint(&msg.account_id, &msg.integration_id, &cp, owner, None, 0)
+            .await
+        {
+            Ok(()) | Err(StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        tracing::warn!(integration = %msg.integration_id, run = %msg.run_id, error, "sync failed");
+        Ok(RunResult::Finished(SyncStatus::Error))
+    }
+}

@@ -1,0 +1,714 @@
+//! The crawler's rules, with no I/O: what a run knows, what it reads next, and when it is
+//! complete. [`Frontier`] owns the page index, the queue of pages to read, pages held back
+//! while listings run, page-limit reservations, the listings in flight and every run mark;
+//! the async loop in [`super::run`] only moves data between it, Notion and the stores.
+//!
+//! The invariants its tests check:
+//! - a page is handed out for reading at most once per run;
+//! - a run counts at most `maxPagesPerSync` pages;
+//! - pages are deleted only after an enumeration that completed (every listing to its end,
+//!   no failure, no stop, and pages the listings missed checked one by one when a listing
+//!   fell short).
+
+use super::page::PageOutcome;
+use crate::domain::run::{Checkpoint, PageEntry, SourceCursor};
+use crate::error::StoreError;
+use crate::notion::client::NotionError;
+use crate::notion::model::{ListPage, PageInfo};
+use serde_json::Value;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// How many times one run lists again after Notion invalidates a cursor.
+const MAX_CURSOR_RESTARTS: u32 = 3;
+
+/// One listing of the run, as kept in flight (at most one request per listing at a time).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Listing {
+    /// `POST /v1/search`.
+    Search,
+    /// `GET /v1/databases/{id}`: a database found in content, resolved to its data sources.
+    Database(String),
+    /// `POST /v1/data_sources/{id}/query`.
+    Source(String),
+}
+
+/// The next request of a listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListingRequest {
+    /// Search from this cursor.
+    Search(Option<String>),
+    /// Resolve this database.
+    Database(String),
+    /// Query this data source from its cursor and window.
+    Source(SourceCursor),
+}
+
+impl ListingRequest {
+    /// Which listing this request belongs to.
+    pub fn listing(&self) -> Listing {
+        match self {
+            Self::Search(_) => Listing::Search,
+            Self::Database(id) => Listing::Database(id.clone()),
+            Self::Source(source) => Listing::Source(source.id.clone()),
+        }
+    }
+}
+
+/// A listing request's answer.
+#[derive(Debug)]
+pub enum Listed {
+    /// A page of search results.
+    Search(Result<ListPage, NotionError>),
+    /// A database's data sources.
+    Database(String, Result<Vec<String>, NotionError>),
+    /// A page of a data source's rows.
+    Source(SourceCursor, Result<ListPage, NotionError>),
+}
+
+/// Whether the run is done, and whether it may delete.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Completion {
+    /// Something is still to list, check or read.
+    Pending,
+    /// Nothing is left, but the enumeration was not complete: nothing may be deleted.
+    Partial,
+    /// Nothing is left and the enumeration was complete: pages not seen are gone.
+    Complete,
+}
+
+/// Why applying a page's outcome halts the run.
+#[derive(Debug)]
+pub enum OutcomeHalt {
+    /// Notion refused the token.
+    Unauthorized,
+    /// A store failed.
+    Store(StoreError),
+}
+
+/// Counters a page outcome adds to the run's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Records written.
+    pub written: u64,
+    /// Records unchanged.
+    pub unchanged: u64,
+    /// Stale chunks deleted.
+    pub deleted: u64,
+    /// Content requests.
+    pub requests: u64,
+    /// Blocks skipped.
+    pub skipped: u64,
+    /// Markdown fallbacks.
+    pub fallbacks: u64,
+}
+
+/// Notion's answer to a cursor it no longer accepts (400 `validation_error`,
+/// "start_cursor provided is invalid").
+fn is_expired_cursor(e: &NotionError) -> bool {
+    matches!(e, NotionError::Invalid { code, message } if code == "validation_error" && message.contains("start_cursor"))
+}
+
+/// Whether two index entries differ only in their run marks.
+fn same_lasting_fields(a: &PageEntry, b: &PageEntry) -> bool {
+    let strip = |e: &PageEntry| PageEntry {
+        seen_run: None,
+        pending_run: None,
+        done_run: None,
+        ..e.clone()
+    };
+    strip(a) == strip(b)
+}
+
+/// The run's state of knowledge: checkpoint, page index and queues.
+#[derive(Debug)]
+pub struct Frontier {
+    run: String,
+    cp: Checkpoint,
+    index: HashMap<String, PageEntry>,
+    queue: VecDeque<String>,
+    /// Pages found only in content, held back while listings run: the listings may still
+    /// return them (with their edit time), which saves a retrieve each.
+    deferred: VecDeque<String>,
+    /// Pages not yet seen this run that are being read: reserved against the page limit.
+    reserved: HashSet<String>,
+    in_flight: HashSet<Listing>,
+    /// Index entries whose lasting fields changed: written at every checkpoint.
+    dirty: HashMap<String, PageEntry>,
+    /// Index entries whose run marks alone changed: written only when handing over to the
+    /// next invocation (a finished run's marks are never needed again).
+    marks: HashMap<String, PageEntry>,
+    max_pages: u64,
+}
+
+impl PageEntry {
+    fn seen_in(&self, run: &str) -> bool {
+        self.seen_run.as_deref() == Some(run)
+    }
+
+    fn pending_in(&self, run: &str) -> bool {
+        self.pending_run.as_deref() == Some(run)
+    }
+
+    fn done_in(&self, run: &str) -> bool {
+        self.done_run.as_deref() == Some(run)
+    }
+
+    /// Marks the page processed by `run`.
+    fn finish_in(&mut self, run: &str) {
+        self.pending_run = None;
+        self.done_run = Some(run.to_string());
+    }
+}
+
+impl Frontier {
+    /// The frontier of the run `checkpoint` describes, over the index as stored; pages the
+    /// run still had pending are queued again (in id order).
+    pub fn new(checkpoint: Checkpoint, index: Vec<PageEntry>, max_pages: u64) -> Self {
+        let run = checkpoint.run_id.clone();
+        let index: HashMap<String, PageEntry> = index.into_iter().map(|e| (e.page_id.clone(), e)).collect();
+        let mut pending: Vec<&String> = index
+            .values()
+            .filter(|e| e.pending_in(&run))
+            .map(|e| &e.page_id)
+            .collect();
+        pending.sort();
+        let queue = pending.into_iter().cloned().collect();
+        Self {
+            run,
+            cp: checkpoint,
+            index,
+            queue,
+            deferred: VecDeque::new(),
+            reserved: HashSet::new(),
+            in_flight: HashSet::new(),
+            dirty: HashMap::new(),
+            marks: HashMap::new(),
+            max_pages,
+        }
+    }
+
+    /// The checkpoint as it stands.
+    pub fn checkpoint(&self) -> &Checkpoint {
+        &self.cp
+    }
+
+    /// The checkpoint, to update counters and fields the loop owns (traffic, state).
+    pub fn checkpoint_mut(&mut self) -> &mut Checkpoint {
+        &mut self.cp
+    }
+
+    /// The index entry of a page.
+    pub fn entry(&self, page_id: &str) -> Option<&PageEntry> {
+        self.index.get(page_id)
+    }
+
+    /// Stops the run early (a plan limit): nothing new is listed or counted, and nothing
+    /// will be deleted.
+    pub fn stop(&mut self, reason: String) {
+        self.cp.incomplete = true;
+        if self.cp.stop_reason.is_none() {
+            tracing::info!(run = %self.run, reason, "sync stops early");
+            self.cp.stop_reason = Some(reason);
+        }
+    }
+
+    fn stop_at_page_limit(&mut self) {
+        self.stop(format!("plan limit maxPagesPerSync ({}) reached", self.max_pages));
+    }
+
+    /// Stops the run when the page limit is reached while more pages may still come
+    /// (a listing not done, or unseen pages queued).
+    pub fn check_page_limit(&mut self) {
+        if self.cp.counters.pages_seen < self.max_pages || self.cp.stop_reason.is_some() {
+            return;
+        }
+        let run = &self.run;
+        let index = &self.index;
+        let unseen_queued = self
+            .queue
+            .iter()
+            .chain(self.deferred.iter())
+            .any(|id| index.get(id).is_some_and(|e| !e.seen_in(run)));
+        if self.more_to_list() || unseen_queued {
+            self.stop_at_page_limit();
+        }
+    }
+
+    /// A page confirmed alive by search, a data source query or retrieval.
+    fn seen(&mut self, info: PageInfo) {
+        let already = self.index.get(&info.id).is_some_and(|e| e.seen_in(&self.run));
+        if !already && self.cp.counters.pages_seen >= self.max_pages {
+            self.stop_at_page_limit();
+            return;
+        }
+        let before = self.index.get(&info.id).cloned();
+        let entry = self.index.entry(info.id.clone()).or_insert_with(|| PageEntry {
+            page_id: info.id.clone(),
+            ..PageEntry::default()
+        });
+        entry.title = info.title;
+        entry.url = info.url;
+        entry.properties = info.property_lines;
+        entry.last_edited = Some(info.last_edited_time);
+        if !entry.seen_in(&self.run) {
+            entry.seen_run = Some(self.run.clone());
+            self.cp.counters.pages_seen += 1;
+        }
+        let enqueue = !entry.done_in(&self.run) && !entry.pending_in(&self.run);
+        if enqueue {
+            entry.pending_run = Some(self.run.clone());
+        }
+        let snapshot = entry.clone();
+        if enqueue {
+            self.queue.push_back(snapshot.page_id.clone());
+        }
+        self.changed(before, snapshot);
+    }
+
+    /// Notes an index entry to write: at the next checkpoint when a lasting field changed,
+    /// at the next hand-over when only run marks did.
+    fn changed(&mut self, before: Option<PageEntry>, after: PageEntry) {
+        let id = after.page_id.clone();
+        let marks_only = !self.dirty.contains_key(&id) && before.is_some_and(|b| same_lasting_fields(&b, &after));
+        if marks_only {
+            self.marks.insert(id, after);
+        } else {
+            self.marks.remove(&id);
+            self.dirty.insert(id, after);
+        }
+    }
+
+    /// A page mentioned in content: processed this run unless it already is.
+    pub fn discovered(&mut self, page_id: &str) {
+        let before = self.index.get(page_id).cloned();
+        let entry = self.index.entry(page_id.to_string()).or_insert_with(|| PageEntry {
+            page_id: page_id.to_string(),
+            ..PageEntry::default()
+        });
+        if entry.done_in(&self.run) || entry.pending_in(&self.run) {
+            return;
+        }
+        entry.pending_run = Some(self.run.clone());
+        let snapshot = entry.clone();
+        self.queue.push_back(page_id.to_string());
+        self.changed(before, snapshot);
+    }
+
+    fn add_database(&mut self, id: &str) {
+        if !self.cp.known_sources.iter().any(|k| k == id) {
+            self.cp.known_sources.push(id.to_string());
+            self.cp.databases.push(id.to_string());
+        }
+    }
+
+    fn add_source(&mut self, id: &str) {
+        if !self.cp.known_sources.iter().any(|k| k == id) {
+            self.cp.known_sources.push(id.to_string());
+            self.cp.sources.push(SourceCursor {
+                id: id.to_string(),
+                ..SourceCursor::default()
+            });
+        }
+    }
+
+    /// Takes the index entries to write: those whose lasting fields changed, and with
+    /// `marks` also those whose run marks alone changed. Notes in the checkpoint whether
+    /// the stored index then holds every run mark.
+    pub fn take_changed(&mut self, marks: bool) -> Vec<PageEntry> {
+        let mut entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
+        if marks {
+            entries.extend(self.marks.drain().map(|(_, e)| e));
+            self.cp.marks_flushed = true;
+        } else {
+            self.cp.marks_flushed = self.marks.is_empty();
+        }
+        entries
+    }
+
+    /// Changed entries of pages this run is done with, once at least `at_least` have
+    /// accumulated (pending ones would change again when read, and wait for the checkpoint).
+    pub fn take_done_entries(&mut self, at_least: usize) -> Vec<PageEntry> {
+        if self.dirty.len() < at_least {
+            return Vec::new();
+        }
+        let done: Vec<String> = self
+            .dirty
+            .values()
+            .filter(|e| !e.pending_in(&self.run))
+            .map(|e| e.page_id.clone())
+            .collect();
+        if done.len() < at_least {
+            return Vec::new();
+        }
+        done.iter().filter_map(|id| self.dirty.remove(id)).collect()
+    }
+
+    /// Whether any listing (search, a database, a data source) still has pages to list.
+    pub fn more_to_list(&self) -> bool {
+        !self.cp.search_done || !self.cp.databases.is_empty() || !self.cp.sources.is_empty()
+    }
+
+    /// Whether a listing is running or has anything left to list.
+    fn listing_ongoing(&self) -> bool {
+        !self.in_flight.is_empty() || (self.cp.stop_reason.is_none() && self.more_to_list())
+    }
+
+    /// Whether known pages the listings missed still have to be queued for checking.
+    fn verification_due(&self) -> bool {
+        self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && self.cp.stop_reason.is_none()
+    }
+
+    /// Whether the run is done, and whether it may delete pages it did not see.
+    pub fn completion(&self) -> Completion {
+        let work_left = !self.queue.is_empty()
+            || !self.deferred.is_empty()
+            || !self.in_flight.is_empty()
+            || (self.cp.stop_reason.is_none() && self.more_to_list())
+            || self.verification_due();
+        if work_left {
+            Completion::Pending
+        } else if self.cp.incomplete || self.cp.stop_reason.is_some() {
+            Completion::Partial
+        } else {
+            Completion::Complete
+        }
+    }
+
+    /// The next listing request, if listing is allowed and a listing has no request in
+    /// flight: search first, then databases found in content, then data sources. Each
+    /// cursor is followed in order; different databases and data sources go in parallel.
+    pub fn next_listing(&mut self) -> Option<ListingRequest> {
+        if self.cp.stop_reason.is_some() {
+            return None;
+        }
+        if !self.cp.search_done && self.in_flight.insert(Listing::Search) {
+            return Some(ListingRequest::Search(self.cp.search_cursor.clone()));
+        }
+        let in_flight = &mut self.in_flight;
+        if let Some(db) = self
+            .cp
+            .databases
+            .iter()
+            .rev()
+            .find(|db| in_flight.insert(Listing::Database((*db).clone())))
+        {
+            return Some(ListingRequest::Database(db.clone()));
+        }
+        self.cp
+            .sources
+            .iter()
+            .find(|source| in_flight.insert(Listing::Source(source.id.clone())))
+            .cloned()
+            .map(ListingRequest::Source)
+    }
+
+    /// Applies a listing answer. `Err` carries an error the run must act on (a 401 halts
+    /// it; any other error leaves the enumeration incomplete).
+    pub fn apply_listing(&mut self, listed: Listed) -> Result<(), NotionError> {
+        let result = match listed {
+            Listed::Search(result) => {
+                self.in_flight.remove(&Listing::Search);
+                self.apply_search(result)
+            }
+            Listed::Database(id, result) => {
+                self.in_flight.remove(&Listing::Database(id.clone()));
+                self.cp.databases.retain(|d| *d != id);
+                self.apply_database(result)
+            }
+            Listed::Source(source, result) => {
+                self.in_flight.remove(&Listing::Source(source.id.clone()));
+                self.apply_source(source, result)
+            }
+        };
+        if let Err(e) = &result {
+            if !matches!(e, NotionError::Unauthorized) {
+                tracing::warn!(run = %self.run, error = %e, "listing failed");
+                self.cp.incomplete = true;
+            }
+        }
+        result
+    }
+
+    fn apply_database(&mut self, result: Result<Vec<String>, NotionError>) -> Result<(), NotionError> {
+        match result {
+            Ok(sources) => {
+                for s in sources {
+                    self.add_source(&s);
+                }
+                Ok(())
+            }
+            Err(NotionError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn apply_search(&mut self, result: Result<ListPage, NotionError>) -> Result<(), NotionError> {
+        match result {
+            Ok(page) => {
+                for result in &page.results {
+                    match result.get("object").and_then(Value::as_str) {
+                        Some("page") => {
+                            if let Some(info) = PageInfo::from_json(result).filter(|p| !p.in_trash) {
+                                self.seen(info);
+                            }
+                        }
+                        Some("data_source") => {
+                            if let Some(id) = result.get("id").and_then(Value::as_str) {
+                                self.add_source(id);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.cp.search_cursor = page.next_cursor;
+                self.cp.search_done = self.cp.search_cursor.is_none();
+                if page.capped {
+                    self.listing_fell_short("Notion's search stopped at its 10,000-result limit");
+                }
+                Ok(())
+            }
+            Err(e @ NotionError::Unauthorized) => Err(e),
+            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
+                // Notion invalidated the cursor (it does after a while): list again from the
+                // start; pages already seen this run are not read twice.
+                self.cp.cursor_restarts += 1;
+                tracing::warn!(run = %self.run, "search cursor expired; listing again from the start");
+                self.cp.search_cursor = None;
+                Ok(())
+            }
+            Err(e) => {
+                // Cursors that keep expiring, or a persistent failure: the listing is short.
+                tracing::warn!(run = %self.run, error = %e, "search failed");
+                self.cp.search_done = true;
+                self.cp.search_cursor = None;
+                self.listing_fell_short(&format!("Notion's search failed ({e})"));
+                Ok(())
+            }
+        }
+    }
+
+    /// A listing returned less than the workspace holds. Known pages it did not return are
+    /// checked one by one once the listings are done, so deletions stay exact.
+    fn listing_fell_short(&mut self, reason: &str) {
+        tracing::warn!(run = %self.run, reason, "listing fell short; known pages will be checked one by one");
+        if self.cp.listing_shortfall.is_none() {
+            self.cp.listing_shortfall = Some(reason.to_string());
+        }
+    }
+
+    /// Notes that an interrupted invocation's run marks were lost: known pages not seen
+    /// are checked one by one before anything is deleted.
+    pub fn marks_lost(&mut self) {
+        self.cp.verify_queued = false;
+        self.cp
+            .listing_shortfall
+            .get_or_insert_with(|| "an interrupted invocation was resumed".to_string());
+    }
+
+    /// Once the listings are done and nothing is in flight: when a listing fell short,
+    /// queues every known page not seen this run for retrieval (gone ones are then
+    /// deleted). Returns whether it queued the check.
+    pub fn queue_verification(&mut self) -> bool {
+        if !self.verification_due() {
+            return false;
+        }
+        self.cp.verify_queued = true;
+        let mut unseen: Vec<String> = self
+            .index
+            .values()
+            .filter(|e| !e.seen_in(&self.run))
+            .map(|e| e.page_id.clone())
+            .collect();
+        unseen.sort();
+        tracing::info!(run = %self.run, pages = unseen.len(), "checking known pages the listings missed");
+        for id in unseen {
+            self.discovered(&id);
+        }
+        true
+    }
+
+    fn apply_source(&mut self, source: SourceCursor, result: Result<ListPage, NotionError>) -> Result<(), NotionError> {
+        match result {
+            Ok(page) => {
+                let mut last_created = source.last_created.clone();
+                for row in &page.results {
+                    if let Some(created) = row.get("created_time").and_then(Value::as_str) {
+                        last_created = Some(created.to_string());
+                    }
+                    if let Some(info) = PageInfo::from_json(row).filter(|p| !p.in_trash) {
+                        self.seen(info);
+                    }
+                }
+                // A capped window continues as a new query from its last row's creation minute
+                // (rows of that minute are seen twice, harmlessly), unless it cannot advance.
+                let next_window = match (page.capped, &last_created) {
+                    (true, Some(last)) if source.since.as_deref() != Some(last.as_str()) => Some(last.clone()),
+                    (true, _) => {
+                        self.listing_fell_short(
+                            "a data source holds over 10,000 rows created in one minute, past Notion's per-query limit",
+                        );
+                        None
+                    }
+                    _ => None,
+                };
+                let position = self.cp.sources.iter().position(|s| s.id == source.id);
+                match (page.next_cursor, next_window, position.map(|i| &mut self.cp.sources[i])) {
+                    (Some(next), _, Some(first)) => {
+                        first.cursor = Some(next);
+                        first.last_created = last_created;
+                    }
+                    (None, Some(since), Some(first)) => {
+                        tracing::info!(run = %self.run, source = %source.id, since, "data source capped; reading the next created_time window");
+                        first.cursor = None;
+                        first.since = Some(since);
+                        first.last_created = None;
+                    }
+                    _ => self.cp.sources.retain(|s| s.id != source.id),
+                }
+                Ok(())
+            }
+            Err(NotionError::NotFound(_)) => {
+                self.cp.sources.retain(|s| s.id != source.id);
+                Ok(())
+            }
+            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
+                self.cp.cursor_restarts += 1;
+                tracing::warn!(run = %self.run, source = %source.id, "data source cursor expired; listing it again from the start");
+                if let Some(listed) = self.cp.sources.iter_mut().find(|s| s.id == source.id) {
+                    listed.cursor = None;
+                }
+                Ok(())
+            }
+            Err(e) if is_expired_cursor(&e) => {
+                self.cp.sources.retain(|s| s.id != source.id);
+                self.listing_fell_short(&format!("a data source listing failed ({e})"));
+                Ok(())
+            }
+            Err(e) => {
+                self.cp.sources.retain(|s| s.id != source.id);
+                Err(e)
+            }
+        }
+    }
+
+    /// The next queued page to read, if any. Pages found only in content wait until the
+    /// listings end. Past a plan limit only pages already counted this run are read; an
+    /// unseen page is read only while the page limit has room for it beside the ones
+    /// reserved in flight (it is then reserved until its outcome is applied).
+    pub fn next_page(&mut self) -> Option<PageEntry> {
+        if !self.deferred.is_empty() && !self.listing_ongoing() {
+            let deferred = std::mem::take(&mut self.deferred);
+            self.queue.extend(deferred);
+        }
+        while let Some(id) = self.queue.pop_front() {
+            let Some(entry) = self.index.get(&id) else { continue };
+            if !entry.seen_in(&self.run) {
+                if self.cp.stop_reason.is_some() {
+                    continue;
+                }
+                if self.listing_ongoing() {
+                    self.deferred.push_back(id);
+                    continue;
+                }
+                if self.cp.counters.pages_seen + self.reserved.len() as u64 >= self.max_pages {
+                    self.stop_at_page_limit();
+                    continue;
+                }
+                self.reserved.insert(id.clone());
+            }
+            return Some(entry.clone());
+        }
+        None
+    }
+
+    /// Marks a processed page done and queues what its content points at.
+    fn after_processing(&mut self, entry: &mut PageEntry) {
+        entry.finish_in(&self.run);
+        for child in entry.children.clone() {
+            self.discovered(&child);
+        }
+        for db in entry.databases.clone() {
+            self.add_database(&db);
+        }
+    }
+
+    /// Applies one written page's outcome to the counters and the index, and queues what
+    /// its content points at. `Err` when the run must halt (the page stays pending).
+    pub fn apply_outcome(&mut self, outcome: PageOutcome) -> Result<(), OutcomeHalt> {
+        let entry = match outcome {
+            PageOutcome::Read { mut entry, counts, .. } => {
+                let c = &mut self.cp.counters;
+                c.pages_read += 1;
+                c.records_written += counts.written;
+                c.records_unchanged += counts.unchanged;
+                c.records_deleted += counts.deleted;
+                c.content_requests += counts.requests;
+                c.blocks_skipped += counts.skipped;
+                c.markdown_fallbacks += counts.fallbacks;
+                self.after_processing(&mut entry);
+                entry
+            }
+            PageOutcome::Unchanged(mut entry) => {
+                self.cp.counters.pages_unchanged += 1;
+                self.after_processing(&mut entry);
+                entry
+            }
+            PageOutcome::Gone(mut entry) => {
+                entry.finish_in(&self.run);
+                entry
+            }
+            PageOutcome::Failed {
+                mut entry,
+                incomplete,
+                reason,
+            } => {
+                tracing::warn!(page = %entry.page_id, reason, "page skipped");
+                self.cp.counters.pages_failed += 1;
+                if incomplete {
+                    self.cp.incomplete = true;
+                }
+                entry.finish_in(&self.run);
+                entry
+            }
+            PageOutcome::RecordLimit(mut entry) => {
+                // Nothing more can be written: stop reading.
+                self.stop("plan limit maxRecords reached".into());
+                self.queue.clear();
+                entry.pending_run = None;
+                entry
+            }
+            PageOutcome::Unauthorized => return Err(OutcomeHalt::Unauthorized),
+            PageOutcome::Store(e) => return Err(OutcomeHalt::Store(e)),
+        };
+        // A listing may have confirmed the page while it was read: count it once.
+        let counted = self.index.get(&entry.page_id).is_some_and(|e| e.seen_in(&self.run));
+        if self.reserved.remove(&entry.page_id) && entry.seen_in(&self.run) && !counted {
+            self.cp.counters.pages_seen += 1;
+        }
+        let before = self.index.get(&entry.page_id).cloned();
+        self.changed(before, entry.clone());
+        self.index.insert(entry.page_id.clone(), entry);
+        Ok(())
+    }
+
+    /// After a complete enumeration, the index entries of pages not seen this run: they
+    /// are gone, trashed or no longer shared. Empty unless [`Frontier::completion`] is
+    /// [`Completion::Complete`].
+    pub fn gone_pages(&self) -> Vec<PageEntry> {
+        if self.completion() != Completion::Complete {
+            return Vec::new();
+        }
+        let mut gone: Vec<PageEntry> = self.index.values().filter(|e| !e.seen_in(&self.run)).cloned().collect();
+        gone.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+        gone
+    }
+
+    /// Forgets a page whose records were deleted.
+    pub fn forget(&mut self, page_id: &str) {
+        self.index.remove(page_id);
+    }
+}
+
+#[cfg(test)]
+#[path = "frontier_tests.rs"]
+mod tests;

@@ -1,0 +1,317 @@
+//! Reading and writing one page: confirm a page found only in content, skip it when it has
+//! not changed, read its content, turn it into records, and write a batch of pages'
+//! records with as few DynamoDB round trips as possible. What each page came to is a
+//! [`PageOutcome`], which [`super::frontier::Frontier::apply_outcome`] applies.
+
+use super::content::{read_page, read_page_by_walk};
+use super::frontier::ReadCounts;
+use super::records::{chunk_id, compose_text, record_base_id, split_chunks, text_hash, MAX_CHUNK_BYTES};
+use crate::domain::record::Record;
+use crate::domain::run::PageEntry;
+use crate::domain::time::{rfc3339, Clock};
+use crate::error::StoreError;
+use crate::notion::api::NotionApi;
+use crate::notion::client::NotionError;
+use crate::notion::model::PageInfo;
+use crate::ports::RecordStore;
+use futures::stream::{self, StreamExt};
+use serde_json::{json, Map};
+use std::sync::Arc;
+
+/// A page's records to write, produced while reading it and written by the batch.
+#[derive(Debug, Default)]
+pub struct PendingWrite {
+    /// Chunks the dataset already holds: replaced, no counter changes.
+    existing: Vec<Record>,
+    /// New chunks: written in transactions shared with other pages.
+    new: Vec<Record>,
+    /// Chunk ids the page no longer has.
+    stale: Vec<String>,
+    /// Hash of the page's whole text.
+    hash: String,
+    /// Chunks written.
+    chunks: u32,
+    /// The records' expiry.
+    expires_at: Option<i64>,
+}
+
+/// What became of one page.
+#[derive(Debug)]
+pub enum PageOutcome {
+    /// Its content was read (and, after [`PageWriter::write`], its records written).
+    Read {
+        /// The updated index entry.
+        entry: PageEntry,
+        /// Records still to write.
+        write: Option<PendingWrite>,
+        /// What reading and writing it counted.
+        counts: ReadCounts,
+    },
+    /// Not edited since its records were written.
+    Unchanged(PageEntry),
+    /// Gone, trashed or no longer shared.
+    Gone(PageEntry),
+    /// Its content could not be read; `incomplete` when the failure may hide pages.
+    Failed {
+        /// The index entry.
+        entry: PageEntry,
+        /// Whether the enumeration is incomplete because of it.
+        incomplete: bool,
+        /// Why.
+        reason: String,
+    },
+    /// Notion refused the token.
+    Unauthorized,
+    /// The plan's record limit stopped its write.
+    RecordLimit(PageEntry),
+    /// A store failed.
+    Store(StoreError),
+}
+
+/// What reading and writing pages needs, fixed for one invocation of a run.
+pub struct PageWriter {
+    /// The run's Notion session.
+    pub notion: Arc<dyn NotionApi>,
+    /// Records.
+    pub records: Arc<dyn RecordStore>,
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// The owning account.
+    pub account_id: String,
+    /// The integration.
+    pub integration_id: String,
+    /// The run.
+    pub run_id: String,
+    /// Dataset the run writes into.
+    pub dataset_id: String,
+    /// Record lifetime in ms.
+    pub expires_in: Option<u64>,
+    /// Read every page by block walk.
+    pub block_walk_only: bool,
+    /// Replacements written at once.
+    pub concurrency: usize,
+}
+
+fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
+    PageOutcome::Failed {
+        entry,
+        incomplete,
+        reason: e.to_string(),
+    }
+}
+
+impl PageWriter {
+    /// Reads one page (confirming it first when it was found only in content) and prepares
+    /// its records; nothing is written yet.
+    pub async fn process(&self, mut entry: PageEntry) -> PageOutcome {
+        if entry.seen_run.as_deref() != Some(self.run_id.as_str()) {
+            // Found only in content: confirm it is alive and learn its edit time.
+            match self.notion.retrieve_page(&entry.page_id).await {
+                Ok(v) => match PageInfo::from_json(&v) {
+                    Some(info) if !info.in_trash => {
+                        entry.title = info.title;
+                        entry.url = info.url;
+                        entry.properties = info.property_lines;
+                        entry.last_edited = Some(info.last_edited_time);
+                        entry.seen_run = Some(self.run_id.clone());
+                    }
+                    _ => return PageOutcome::Gone(entry),
+                },
+                Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => return PageOutcome::Gone(entry),
+                Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+                Err(e) => return failed(entry, true, e),
+            }
+        }
+        let now = self.clock.now().timestamp();
+        let expires_in_secs = self.expires_in.map(|ms| (ms / 1000) as i64);
+        let expiry_due = match (entry.expires_at, expires_in_secs) {
+            (Some(at), Some(life)) => at - now < life / 2,
+            _ => false,
+        };
+        let same_target =
+            entry.dataset_id.as_deref() == Some(self.dataset_id.as_str()) && entry.expires_in == self.expires_in;
+        if entry.text_hash.is_some() && entry.synced_edited == entry.last_edited && same_target && !expiry_due {
+            return PageOutcome::Unchanged(entry);
+        }
+        let read = if self.block_walk_only {
+            read_page_by_walk(self.notion.as_ref(), &entry.page_id).await
+        } else {
+            read_page(self.notion.as_ref(), &entry.page_id).await
+        };
+        let content = match read {
+            Ok(c) => c,
+            Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+            Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => return failed(entry, false, e),
+            Err(e) => return failed(entry, true, e),
+        };
+        let text = compose_text(&entry.title, &entry.properties, &content.text);
+        let hash = text_hash(&text);
+        let chunks = split_chunks(&text, MAX_CHUNK_BYTES);
+        let mut counts = ReadCounts {
+            requests: content.requests,
+            skipped: content.skipped,
+            fallbacks: content.fallbacks,
+            ..ReadCounts::default()
+        };
+        let mut write = None;
+        if entry.text_hash.as_deref() == Some(hash.as_str())
+            && same_target
+            && !expiry_due
+            && entry.chunks as usize == chunks.len()
+        {
+            counts.unchanged = chunks.len() as u64;
+        } else {
+            write = Some(self.records_of(&entry, &chunks, hash, now, expires_in_secs));
+        }
+        entry.children = content.child_pages;
+        entry.databases = content.child_databases;
+        entry.synced_edited = entry.last_edited.clone();
+        PageOutcome::Read { entry, write, counts }
+    }
+
+    /// The records of a page's chunks: those the dataset already holds are replaced, the
+    /// rest are new, and chunks the page no longer has are stale.
+    fn records_of(
+        &self,
+        entry: &PageEntry,
+        chunks: &[String],
+        hash: String,
+        now: i64,
+        expires_in_secs: Option<i64>,
+    ) -> PendingWrite {
+        let now_text = rfc3339(self.clock.now());
+        let expires_at = expires_in_secs.map(|life| now + life);
+        let base = record_base_id(&self.integration_id, &entry.page_id);
+        let held = if entry.dataset_id.as_deref() == Some(self.dataset_id.as_str()) {
+            entry.chunks as usize
+        } else {
+            0
+        };
+        let mut pending = PendingWrite {
+            hash,
+            chunks: chunks.len() as u32,
+            expires_at,
+            ..PendingWrite::default()
+        };
+        for (i, chunk) in chunks.iter().enumerate() {
+            let mut meta = Map::new();
+            meta.insert("notionPageId".into(), json!(entry.page_id));
+            meta.insert("title".into(), json!(entry.title));
+            meta.insert("lastEditedTime".into(), json!(entry.last_edited));
+            meta.insert("integrationId".into(), json!(self.integration_id));
+            if chunks.len() > 1 {
+                meta.insert("chunk".into(), json!(i + 1));
+                meta.insert("chunks".into(), json!(chunks.len()));
+            }
+            let record = Record {
+                id: chunk_id(&base, i),
+                dataset_id: self.dataset_id.clone(),
+                text: chunk.clone(),
+                source: entry.url.clone(),
+                meta,
+                created_at: now_text.clone(),
+                updated_at: now_text.clone(),
+                expires_at,
+            };
+            if i < held {
+                pending.existing.push(record);
+            } else {
+                pending.new.push(record);
+            }
+        }
+        pending.stale = (chunks.len()..held).map(|i| chunk_id(&base, i)).collect();
+        pending
+    }
+
+    /// Writes the batch's records: replacements concurrently (they touch no counter), new
+    /// records in shared transactions, stale chunks one by one. A page whose records could
+    /// not all be written becomes `RecordLimit` or `Failed` and keeps its old index entry.
+    pub async fn write(&self, mut outcomes: Vec<PageOutcome>) -> Vec<PageOutcome> {
+        // Per outcome: the error that stopped its writes.
+        let mut failed: Vec<Option<StoreError>> = outcomes.iter().map(|_| None).collect();
+        let mut replacements: Vec<(usize, Record)> = Vec::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            if let PageOutcome::Read { write: Some(w), .. } = o {
+                replacements.extend(w.existing.iter().map(|r| (i, r.clone())));
+            }
+        }
+        let results: Vec<(usize, Result<(), StoreError>)> =
+            stream::iter(replacements.into_iter().map(|(i, r)| self.replace(i, r)))
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
+        for (i, result) in results {
+            if let Err(e) = result {
+                failed[i].get_or_insert(e);
+            }
+        }
+        let mut new: Vec<Record> = Vec::new();
+        let mut owners: Vec<usize> = Vec::new();
+        for (i, o) in outcomes.iter().enumerate() {
+            if let (PageOutcome::Read { write: Some(w), .. }, None) = (o, &failed[i]) {
+                new.extend(w.new.iter().cloned());
+                owners.extend(std::iter::repeat_n(i, w.new.len()));
+            }
+        }
+        if let Err((done, e)) = self.records.put_new_records(&self.account_id, &new).await {
+            // Records are written in order: the page holding the failed one and every later
+            // page with new records did not get all of theirs.
+            let first = owners[done];
+            failed[first].get_or_insert(e);
+            for &owner in &owners[done..] {
+                if failed[owner].is_none() {
+                    failed[owner] = Some(StoreError::LimitExceeded("records"));
+                }
+            }
+        }
+        for (i, outcome) in outcomes.iter_mut().enumerate() {
+            let PageOutcome::Read { entry, write, counts } = outcome else {
+                continue;
+            };
+            let Some(w) = write.take() else { continue };
+            if failed[i].is_none() {
+                for stale in &w.stale {
+                    if let Err(e) = self
+                        .records
+                        .delete_record(&self.account_id, &self.dataset_id, stale)
+                        .await
+                    {
+                        failed[i] = Some(e);
+                        break;
+                    }
+                    counts.deleted += 1;
+                }
+            }
+            match failed[i].take() {
+                None => {
+                    counts.written = (w.existing.len() + w.new.len()) as u64;
+                    entry.text_hash = Some(w.hash);
+                    entry.chunks = w.chunks;
+                    entry.dataset_id = Some(self.dataset_id.clone());
+                    entry.expires_at = w.expires_at;
+                    entry.expires_in = self.expires_in;
+                }
+                Some(e) => {
+                    let entry = std::mem::take(entry);
+                    *outcome = match e {
+                        StoreError::LimitExceeded(_) => PageOutcome::RecordLimit(entry),
+                        StoreError::NotFound => PageOutcome::Failed {
+                            entry,
+                            incomplete: true,
+                            reason: "the dataset no longer exists".into(),
+                        },
+                        other => PageOutcome::Store(other),
+                    };
+                }
+            }
+        }
+        outcomes
+    }
+
+    async fn replace(&self, owner: usize, record: Record) -> (usize, Result<(), StoreError>) {
+        (
+            owner,
+            self.records.update_existing_record(&self.account_id, &record).await,
+        )
+    }
+}

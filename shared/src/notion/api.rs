@@ -1,0 +1,55 @@
+//! The Notion calls the crawler makes, as a trait: [`super::client::NotionClient`] makes
+//! them over HTTP; the in-memory workspace of the `testing` feature answers them in-process.
+
+use super::client::NotionError;
+use super::model::ListPage;
+use async_trait::async_trait;
+use serde_json::Value;
+use std::sync::Arc;
+
+/// What a session has sent so far.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Requests sent, retries included.
+    pub requests: u64,
+    /// Retries after a retryable failure.
+    pub retries: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+}
+
+/// One integration's Notion session (its token, rate limit and retry policy).
+#[async_trait]
+pub trait NotionApi: Send + Sync {
+    /// `POST /v1/search`, one page of pages and data sources.
+    async fn search(&self, cursor: Option<&str>) -> Result<ListPage, NotionError>;
+    /// `POST /v1/data_sources/{id}/query`, one page of rows in creation order, from the
+    /// creation minute `since` on when given.
+    async fn query_data_source(
+        &self,
+        id: &str,
+        cursor: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<ListPage, NotionError>;
+    /// `GET /v1/databases/{id}`: the ids of its data sources.
+    async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError>;
+    /// `GET /v1/pages/{id}`.
+    async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError>;
+    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).
+    async fn page_markdown(&self, id: &str) -> Result<Value, NotionError>;
+    /// `GET /v1/blocks/{id}`.
+    async fn retrieve_block(&self, id: &str) -> Result<Value, NotionError>;
+    /// `GET /v1/blocks/{id}/children`, one page.
+    async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError>;
+    /// Requests, retries and 429s so far.
+    fn traffic(&self) -> Traffic;
+    /// Send times (epoch ms) of the requests still inside the rate limiter's window.
+    fn recent_requests(&self, now_ms: i64) -> Vec<i64>;
+}
+
+/// Opens a session for one run.
+pub trait NotionConnector: Send + Sync {
+    /// A session with `token`, whose rate limiter continues from the send times an earlier
+    /// invocation handed over (`recent_requests`, epoch ms, as of `now_ms`).
+    fn connect(&self, token: &str, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi>;
+}
