@@ -1,8 +1,13 @@
 //! Unit tests of [`Frontier`]: every rule of a run, with no I/O.
 
+use super::listing::MAX_CURSOR_RESTARTS;
 use super::*;
 use crate::domain::run::Checkpoint;
+use crate::domain::run::SourceCursor;
+use crate::notion::client::NotionError;
+use crate::notion::model::ListPage;
 use serde_json::json;
+use serde_json::Value;
 
 const RUN: &str = "run-2";
 
