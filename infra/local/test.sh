@@ -11,7 +11,7 @@ ensure_python_tools
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cargo clippy"
-cargo clippy --workspace --all-targets -q -- -D warnings
+cargo clippy --workspace --all-targets --features shared/testing -q -- -D warnings
 log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 log "sam validate --lint"
@@ -22,11 +22,11 @@ unset AWS_ENDPOINT_URL
 start_moto
 trap stop_moto EXIT
 
-log "tests"
+log "tests (unit, the fast in-memory tier, and the integration tests against the emulators)"
 if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --workspace --no-fail-fast
+  cargo nextest run --workspace --features shared/testing --no-fail-fast
 else
-  cargo test --workspace --no-fail-fast
+  cargo test --workspace --features shared/testing --no-fail-fast
 fi
 
 log "fuzzing the API (schemathesis, from the OpenAPI document)"

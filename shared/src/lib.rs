@@ -10,7 +10,8 @@
 //! - [`http`]: request parsing, responses, authentication and the route table,
 //! - [`notion`]: the Notion API client, its rate limiter, and Markdown rendering,
 //! - [`api`]: one handler per API route,
-//! - [`runtime`]: the start-up every function binary shares.
+//! - [`runtime`]: the start-up every function binary shares,
+//! - `testing` (feature `testing`): in-memory ports and Notion for the fast test tier.
 
 pub mod api;
 pub mod aws;
@@ -22,5 +23,7 @@ pub mod http;
 pub mod notion;
 pub mod ports;
 pub mod runtime;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::ApiError;

@@ -1,7 +1,7 @@
 //! Start-up shared by every function binary: tracing, typed config, SDK clients built
 //! once outside the handler, and the Lambda runtime loop.
 
-use crate::api::{self, App};
+use crate::api::{self, App, Needs, Scheduling};
 use crate::aws::dynamo::DynamoStore;
 use crate::aws::queue::SqsSyncQueue;
 use crate::aws::scheduler::EventBridgeScheduler;
@@ -9,45 +9,162 @@ use crate::aws::secrets::SecretsManagerTokens;
 use crate::config::Config;
 use crate::crawler::{Crawler, CrawlerSettings};
 use crate::domain::sync::ScheduleInput;
+use crate::error::ConfigError;
 use crate::http::routes::Route;
 use crate::notion::client::HttpNotion;
-use crate::ports::{SyncQueue, SyncScheduler};
+use crate::ports::{SyncQueue, SyncScheduler, TokenStore};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::{service_fn, Error, LambdaEvent, Request};
 use std::sync::Arc;
 
-/// Builds the adapters from a configuration and an SDK configuration.
-pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
-    let store = DynamoStore::new(
+fn dynamo(config: &Config, sdk: &SdkConfig) -> Arc<DynamoStore> {
+    Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table_name.clone(),
         config.records_table_name.clone(),
-    );
-    let tokens = SecretsManagerTokens::new(aws_sdk_secretsmanager::Client::new(sdk), config.secret_prefix.clone());
-    let queue = config
+    ))
+}
+
+fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<dyn TokenStore> {
+    Arc::new(SecretsManagerTokens::new(
+        aws_sdk_secretsmanager::Client::new(sdk),
+        config.secret_prefix.clone(),
+    ))
+}
+
+fn sqs(config: &Config, sdk: &SdkConfig) -> Result<Arc<dyn SyncQueue>, ConfigError> {
+    let url = config
         .sync_queue_url
-        .as_ref()
-        .map(|url| Arc::new(SqsSyncQueue::new(aws_sdk_sqs::Client::new(sdk), url.clone())) as Arc<dyn SyncQueue>);
-    let scheduler = match (&config.schedule_target_arn, &config.schedule_role_arn) {
-        (Some(target), Some(role)) => Some(Arc::new(EventBridgeScheduler::new(
-            aws_sdk_scheduler::Client::new(sdk),
-            config.schedule_group.clone(),
-            target.clone(),
-            role.clone(),
-        )) as Arc<dyn SyncScheduler>),
-        _ => None,
+        .clone()
+        .ok_or(ConfigError::Missing("SYNC_QUEUE_URL"))?;
+    Ok(Arc::new(SqsSyncQueue::new(aws_sdk_sqs::Client::new(sdk), url)))
+}
+
+fn eventbridge(
+    config: &Config,
+    sdk: &SdkConfig,
+    scheduling: Scheduling,
+) -> Result<Arc<dyn SyncScheduler>, ConfigError> {
+    let client = aws_sdk_scheduler::Client::new(sdk);
+    let group = config.schedule_group.clone();
+    Ok(Arc::new(match scheduling {
+        Scheduling::Manage => {
+            let target = config
+                .schedule_target_arn
+                .clone()
+                .ok_or(ConfigError::Missing("SCHEDULE_TARGET_ARN"))?;
+            let role = config
+                .schedule_role_arn
+                .clone()
+                .ok_or(ConfigError::Missing("SCHEDULE_ROLE_ARN"))?;
+            EventBridgeScheduler::new(client, group, target, role)
+        }
+        Scheduling::Remove | Scheduling::None => EventBridgeScheduler::remover(client, group),
+    }))
+}
+
+/// Which AWS clients a function binary builds. Each function's `main` names one, so a
+/// binary links only the SDKs it uses (a route that reads records carries no Scheduler or
+/// Secrets Manager code), and its cold start fails when one's configuration is missing.
+pub trait Wiring {
+    /// What it provides beside DynamoDB.
+    const PROVIDES: Needs;
+
+    /// Adds the adapters beside DynamoDB's stores.
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError>;
+}
+
+/// DynamoDB alone: the list, fetch, dataset and record routes, and the authorizer.
+pub struct StoresOnly;
+
+impl Wiring for StoresOnly {
+    const PROVIDES: Needs = Needs {
+        tokens: false,
+        queue: false,
+        scheduler: Scheduling::None,
     };
-    App::new(store, tokens, queue, scheduler, config.manual_sync_cooldown_secs)
+
+    fn wire(app: App, _: &Config, _: &SdkConfig) -> Result<App, ConfigError> {
+        Ok(app)
+    }
+}
+
+/// DynamoDB and the sync queue: the sync route.
+pub struct WithQueue;
+
+impl Wiring for WithQueue {
+    const PROVIDES: Needs = Needs {
+        tokens: false,
+        queue: true,
+        scheduler: Scheduling::None,
+    };
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        Ok(app.with_queue(sqs(config, sdk)?))
+    }
+}
+
+/// DynamoDB, the sync queue and schedule removal: the schedule trigger.
+pub struct WithQueueAndScheduleRemoval;
+
+impl Wiring for WithQueueAndScheduleRemoval {
+    const PROVIDES: Needs = crate::api::SCHEDULE_TRIGGER_NEEDS;
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        Ok(app
+            .with_queue(sqs(config, sdk)?)
+            .with_scheduler(eventbridge(config, sdk, Scheduling::Remove)?))
+    }
+}
+
+/// DynamoDB, tokens and schedules: the integration create, update and delete routes.
+pub struct WithTokensAndSchedules;
+
+impl Wiring for WithTokensAndSchedules {
+    const PROVIDES: Needs = Needs {
+        tokens: true,
+        queue: false,
+        scheduler: Scheduling::Manage,
+    };
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        Ok(app
+            .with_tokens(secrets(config, sdk))
+            .with_scheduler(eventbridge(config, sdk, Scheduling::Manage)?))
+    }
+}
+
+/// Builds the app a function with `W` needs; fails when `W` does not cover `needs`.
+pub fn build_wired<W: Wiring>(config: &Config, sdk: &SdkConfig, needs: Needs) -> Result<App, Error> {
+    if !W::PROVIDES.covers(needs) {
+        return Err(format!("this function is wired with {:?} but needs {needs:?}", W::PROVIDES).into());
+    }
+    let app = App::new(dynamo(config, sdk), config.manual_sync_cooldown_secs);
+    Ok(W::wire(app, config, sdk)?)
+}
+
+/// Builds every adapter the configuration allows (the local stack, tests, benchmarks):
+/// tokens always, the queue and the scheduler when configured.
+pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
+    let mut app = App::new(dynamo(config, sdk), config.manual_sync_cooldown_secs).with_tokens(secrets(config, sdk));
+    if let Ok(queue) = sqs(config, sdk) {
+        app = app.with_queue(queue);
+    }
+    let scheduling = match (&config.schedule_target_arn, &config.schedule_role_arn) {
+        (Some(_), Some(_)) => Scheduling::Manage,
+        _ => Scheduling::Remove,
+    };
+    if let Ok(scheduler) = eventbridge(config, sdk, scheduling) {
+        app = app.with_scheduler(scheduler);
+    }
+    app
 }
 
 /// Builds the crawler from the same adapters; `settings` replaces the ones from `config`.
 pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSettings>) -> Result<Crawler, Error> {
-    let queue = app
-        .queue
-        .clone()
-        .ok_or(crate::error::ConfigError::Missing("SYNC_QUEUE_URL"))?;
+    let queue = app.queue.clone();
     let settings = settings.unwrap_or_else(|| CrawlerSettings {
         notion_api_url: config.notion_api_url.clone(),
         max_rps: config.notion_max_rps,
@@ -87,7 +204,9 @@ pub async fn run_crawler() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let sdk = crate::aws::clients::sdk_config_from_env().await;
-    let app = build_app(&config, &sdk);
+    let app = App::new(dynamo(&config, &sdk), config.manual_sync_cooldown_secs)
+        .with_tokens(secrets(&config, &sdk))
+        .with_queue(sqs(&config, &sdk)?);
     let crawler = build_crawler(&config, &app, None)?;
     let crawler = &crawler;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
@@ -103,16 +222,17 @@ pub async fn run_crawler() -> Result<(), Error> {
     .await
 }
 
-async fn app_from_env() -> Result<App, Error> {
+async fn app_from_env<W: Wiring>(needs: Needs) -> Result<App, Error> {
     let config = Config::from_env()?;
     let sdk = crate::aws::clients::sdk_config_from_env().await;
-    Ok(build_app(&config, &sdk))
+    build_wired::<W>(&config, &sdk, needs)
 }
 
-/// Runs an API route's Lambda: the whole `main` of a route function.
-pub async fn run_route(route: Route) -> Result<(), Error> {
+/// Runs an API route's Lambda: the whole `main` of a route function. `W` names the AWS
+/// clients the function builds; start-up fails when they do not cover the route's needs.
+pub async fn run_route<W: Wiring>(route: Route) -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = app_from_env().await?;
+    let app = app_from_env::<W>(api::needs(route)).await?;
     let app = &app;
     lambda_http::run(service_fn(move |req: Request| async move {
         Ok::<_, std::convert::Infallible>(api::handle(app, route, req).await)
@@ -123,7 +243,7 @@ pub async fn run_route(route: Route) -> Result<(), Error> {
 /// Runs the API Gateway Lambda authorizer.
 pub async fn run_authorizer() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = app_from_env().await?;
+    let app = app_from_env::<StoresOnly>(Needs::default()).await?;
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(
         move |event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| async move {
@@ -136,7 +256,7 @@ pub async fn run_authorizer() -> Result<(), Error> {
 /// Runs the schedule-trigger Lambda that EventBridge Scheduler invokes.
 pub async fn run_schedule_trigger() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let app = app_from_env().await?;
+    let app = app_from_env::<WithQueueAndScheduleRemoval>(crate::api::SCHEDULE_TRIGGER_NEEDS).await?;
     let app = &app;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduleInput>| async move {
         api::schedule::trigger(app, &event.payload).await.map_err(|e| {

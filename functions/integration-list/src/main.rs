@@ -1,8 +1,9 @@
 //! Lambda for `/api/v1/integration/notion/list`; the handler lives in `shared::api`.
 
 use shared::http::routes::Route;
+use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route(Route::IntegrationList).await
+    shared::runtime::run_route::<StoresOnly>(Route::IntegrationList).await
 }

@@ -1,8 +1,9 @@
 //! Lambda for `/api/v1/integration/notion/{id}/sync`; the handler lives in `shared::api`.
 
 use shared::http::routes::Route;
+use shared::runtime::WithQueue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route(Route::IntegrationSync).await
+    shared::runtime::run_route::<WithQueue>(Route::IntegrationSync).await
 }

@@ -253,7 +253,7 @@ impl Bench {
 
     async fn sync(&self, emulator: &Emulator, crawler: &Crawler, integration: &str) -> Result<SyncFigures, BoxError> {
         emulator.admin("requests/clear", serde_json::json!({})).await?;
-        let queue = self.app.queue.clone().ok_or("no queue")?;
+        let queue = self.app.queue.clone();
         let message = SyncMessage {
             account_id: self.account.clone(),
             integration_id: integration.to_string(),

@@ -69,9 +69,6 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         updated_at: now,
     };
     patch.apply_to(&mut integration);
-    if patch.sync_schedule.is_present() {
-        app.scheduler()?;
-    }
     if let Patch::Set(token) = &patch.token {
         app.tokens.put_token(&call.account_id, &integration.id, token).await?;
         integration.has_token = true;
@@ -86,7 +83,7 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     }
     if let Patch::Set(schedule) = &patch.sync_schedule {
         if let Err(err) = app
-            .scheduler()?
+            .scheduler
             .put_schedule(&call.account_id, &integration.id, schedule)
             .await
         {
@@ -142,11 +139,7 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         return Err(ApiError::NotFound(RESOURCE));
     };
     check_dataset(app, &call.account_id, &patch).await?;
-    let scheduler = if patch.sync_schedule.is_present() {
-        Some(app.scheduler()?)
-    } else {
-        None
-    };
+    let scheduler = patch.sync_schedule.is_present().then_some(&app.scheduler);
     if let Some(scheduler) = scheduler {
         match &patch.sync_schedule {
             Patch::Set(schedule) => scheduler.put_schedule(&call.account_id, &id, schedule).await?,
@@ -215,19 +208,12 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     let id = integration_id(call)?;
     // The body carries nothing, but must still be a JSON object if sent.
     crate::domain::fields::ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    let Some(integration) = app.integrations.get_integration(&call.account_id, &id).await? else {
+    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
         return Err(ApiError::NotFound(RESOURCE));
-    };
-    let integration_has_schedule = integration.sync_schedule.is_some();
+    }
     // Schedule and secret first: if the item delete then fails, a retry finishes the job,
     // and neither outlives its integration.
-    match &app.scheduler {
-        Some(scheduler) => scheduler.delete_schedule(&id).await?,
-        None if integration_has_schedule => {
-            app.scheduler()?;
-        }
-        None => {}
-    }
+    app.scheduler.delete_schedule(&id).await?;
     app.tokens.delete_token(&id).await?;
     match app.integrations.delete_integration(&call.account_id, &id).await {
         Ok(()) | Err(StoreError::NotFound) => {}

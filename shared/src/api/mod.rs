@@ -9,7 +9,7 @@ pub mod schedule;
 pub mod sync;
 
 use crate::domain::time::{Clock, SystemClock};
-use crate::error::ApiError;
+use crate::error::{ApiError, StoreError};
 use crate::http::auth::authenticate;
 use crate::http::request::path_param;
 use crate::http::routes::Route;
@@ -19,7 +19,70 @@ use crate::ports::{
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
 
-/// The adapters a handler may use, built once per process.
+/// Which adapters beside DynamoDB's stores a route uses. The runtime builds only those,
+/// and refuses to start when one's configuration is missing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Notion tokens (Secrets Manager).
+    pub tokens: bool,
+    /// The sync queue (SQS).
+    pub queue: bool,
+    /// Integration schedules (EventBridge Scheduler).
+    pub scheduler: Scheduling,
+}
+
+/// What a route does with schedules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scheduling {
+    /// Nothing.
+    #[default]
+    None,
+    /// Removes them (needs the schedule group only).
+    Remove,
+    /// Creates, changes and removes them (needs the target and role too).
+    Manage,
+}
+
+impl Needs {
+    /// Whether `self` provides everything `other` asks for.
+    pub fn covers(self, other: Needs) -> bool {
+        (self.tokens || !other.tokens) && (self.queue || !other.queue) && self.scheduler >= other.scheduler
+    }
+}
+
+/// What `route`'s handler uses.
+pub fn needs(route: Route) -> Needs {
+    let manage = Needs {
+        tokens: true,
+        queue: false,
+        scheduler: Scheduling::Manage,
+    };
+    match route {
+        Route::IntegrationCreate | Route::IntegrationUpdate | Route::IntegrationDelete => manage,
+        Route::IntegrationSync => Needs {
+            queue: true,
+            ..Needs::default()
+        },
+        Route::IntegrationList
+        | Route::IntegrationFetch
+        | Route::DatasetCreate
+        | Route::DatasetList
+        | Route::DatasetFetch
+        | Route::DatasetDelete
+        | Route::RecordList
+        | Route::RecordFetch => Needs::default(),
+    }
+}
+
+/// What the schedule trigger uses.
+pub const SCHEDULE_TRIGGER_NEEDS: Needs = Needs {
+    tokens: false,
+    queue: true,
+    scheduler: Scheduling::Remove,
+};
+
+/// The adapters a handler may use, built once per process. Adapters a function was not
+/// given are [`Unwired`]: its route never calls them (see [`needs`]).
 #[derive(Clone)]
 pub struct App {
     /// API keys and accounts.
@@ -30,50 +93,107 @@ pub struct App {
     pub datasets: Arc<dyn DatasetStore>,
     /// Records.
     pub records: Arc<dyn RecordStore>,
-    /// Notion tokens.
-    pub tokens: Arc<dyn TokenStore>,
     /// Sync bookkeeping.
     pub sync_state: Arc<dyn SyncStateStore>,
-    /// The sync queue (absent where a function has no `SYNC_QUEUE_URL`).
-    pub queue: Option<Arc<dyn SyncQueue>>,
+    /// Notion tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// The sync queue.
+    pub queue: Arc<dyn SyncQueue>,
+    /// Integration schedules.
+    pub scheduler: Arc<dyn SyncScheduler>,
     /// Seconds between two accepted manual syncs.
     pub manual_sync_cooldown_secs: i64,
-    /// Integration schedules (absent where a function has no scheduler configuration).
-    pub scheduler: Option<Arc<dyn SyncScheduler>>,
     /// The current time.
     pub clock: Arc<dyn Clock>,
 }
 
 impl App {
-    /// An app over one DynamoDB store, a token store, and the optional queue and scheduler,
-    /// on the system clock.
-    pub fn new(
-        store: crate::aws::dynamo::DynamoStore,
-        tokens: impl TokenStore + 'static,
-        queue: Option<Arc<dyn SyncQueue>>,
-        scheduler: Option<Arc<dyn SyncScheduler>>,
-        manual_sync_cooldown_secs: i64,
-    ) -> Self {
-        let store = Arc::new(store);
+    /// An app over one store holding every table, on the system clock, with no token
+    /// store, queue or scheduler: add those a route needs with the `with_*` methods.
+    pub fn new<S>(store: Arc<S>, manual_sync_cooldown_secs: i64) -> Self
+    where
+        S: AccountStore + IntegrationStore + DatasetStore + RecordStore + SyncStateStore + 'static,
+    {
         Self {
             accounts: store.clone(),
             integrations: store.clone(),
             datasets: store.clone(),
             records: store.clone(),
             sync_state: store,
-            tokens: Arc::new(tokens),
-            queue,
-            scheduler,
+            tokens: Arc::new(Unwired),
+            queue: Arc::new(Unwired),
+            scheduler: Arc::new(Unwired),
             manual_sync_cooldown_secs,
             clock: Arc::new(SystemClock),
         }
     }
 
-    /// The scheduler, or a 500 saying the function lacks its configuration.
-    pub fn scheduler(&self) -> Result<&Arc<dyn SyncScheduler>, crate::ApiError> {
-        self.scheduler.as_ref().ok_or_else(|| {
-            crate::ApiError::Internal("SCHEDULE_TARGET_ARN and SCHEDULE_ROLE_ARN are not configured".into())
-        })
+    /// The same app with a token store.
+    pub fn with_tokens(mut self, tokens: Arc<dyn TokenStore>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// The same app with a sync queue.
+    pub fn with_queue(mut self, queue: Arc<dyn SyncQueue>) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// The same app with a scheduler.
+    pub fn with_scheduler(mut self, scheduler: Arc<dyn SyncScheduler>) -> Self {
+        self.scheduler = scheduler;
+        self
+    }
+
+    /// The same app on another clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// Stands in for an adapter a function was not given. Reaching it is a bug in [`needs`]:
+/// it fails the request with a 500 and says which adapter was missing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unwired;
+
+fn unwired(adapter: &'static str) -> StoreError {
+    StoreError::aws(adapter, "this function was not given this adapter: fix api::needs")
+}
+
+#[async_trait::async_trait]
+impl TokenStore for Unwired {
+    async fn put_token(&self, _: &str, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(unwired("tokens"))
+    }
+    async fn delete_token(&self, _: &str) -> Result<(), StoreError> {
+        Err(unwired("tokens"))
+    }
+    async fn get_token(&self, _: &str, _: Option<&str>) -> Result<Option<(String, String)>, StoreError> {
+        Err(unwired("tokens"))
+    }
+}
+
+#[async_trait::async_trait]
+impl SyncQueue for Unwired {
+    async fn send(&self, _: &crate::domain::sync::SyncMessage) -> Result<(), StoreError> {
+        Err(unwired("queue"))
+    }
+}
+
+#[async_trait::async_trait]
+impl SyncScheduler for Unwired {
+    async fn put_schedule(
+        &self,
+        _: &str,
+        _: &str,
+        _: &crate::domain::schedule::SyncSchedule,
+    ) -> Result<(), StoreError> {
+        Err(unwired("scheduler"))
+    }
+    async fn delete_schedule(&self, _: &str) -> Result<(), StoreError> {
+        Err(unwired("scheduler"))
     }
 }
 

@@ -21,9 +21,7 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
         .await?
     else {
         // The integration is gone but its schedule was left behind: remove it.
-        if let Some(scheduler) = &app.scheduler {
-            scheduler.delete_schedule(&input.integration_id).await?;
-        }
+        app.scheduler.delete_schedule(&input.integration_id).await?;
         return Ok(json!({"result": "integration deleted; schedule removed"}));
     };
     let now = app.clock.now();

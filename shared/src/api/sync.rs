@@ -68,10 +68,6 @@ pub(crate) async fn enqueue(
     trigger: Trigger,
     now: i64,
 ) -> Result<bool, ApiError> {
-    let queue = app
-        .queue
-        .as_ref()
-        .ok_or_else(|| ApiError::Internal("SYNC_QUEUE_URL is not configured".into()))?;
     let run_id = ulid::Ulid::generate().to_string();
     let stale_before = now - account.plan.max_sync_seconds as i64 - STALE_PENDING_GRACE_SECS;
     if !app
@@ -88,7 +84,7 @@ pub(crate) async fn enqueue(
         run_id: run_id.clone(),
         trigger,
     };
-    if let Err(e) = queue.send(&message).await {
+    if let Err(e) = app.queue.send(&message).await {
         app.sync_state.cancel_sync_request(account_id, id, &run_id).await?;
         return Err(e.into());
     }

@@ -41,7 +41,19 @@ impl EventBridgeScheduler {
         }
     }
 
+    /// An adapter that can only remove schedules (the schedule trigger removes a schedule
+    /// its integration outlived; it never creates one).
+    pub fn remover(client: Client, group: impl Into<String>) -> Self {
+        Self::new(client, group, "", "")
+    }
+
     fn target(&self, input: &ScheduleInput) -> Result<Target, StoreError> {
+        if self.target_arn.is_empty() || self.role_arn.is_empty() {
+            return Err(StoreError::aws(
+                "CreateSchedule",
+                "SCHEDULE_TARGET_ARN and SCHEDULE_ROLE_ARN are not configured for this function",
+            ));
+        }
         let input = serde_json::to_string(input).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
         Target::builder()
             .arn(&self.target_arn)

@@ -1,0 +1,525 @@
+//! [`MemoryStore`]: every storage, secret, queue and scheduler port in memory, with the same
+//! conditions as the AWS adapters (leases, coalescing, plan counters, expiry), so handler
+//! and crawler logic is tested in-process. The AWS adapters are proven against the emulator.
+
+use crate::domain::account::{Account, Plan};
+use crate::domain::dataset::Dataset;
+use crate::domain::integration::{Integration, IntegrationPatch, SyncStatus};
+use crate::domain::paging::{ListQuery, Order};
+use crate::domain::record::Record;
+use crate::domain::run::{Checkpoint, PageEntry, RunState};
+use crate::domain::schedule::SyncSchedule;
+use crate::domain::sync::SyncMessage;
+use crate::error::StoreError;
+use crate::ports::{
+    AccountStore, Acquired, DatasetStore, IntegrationStore, Page, RecordStore, SyncOutcome, SyncQueue, SyncScheduler,
+    SyncStateStore, TokenStore,
+};
+use async_trait::async_trait;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+#[derive(Clone, Debug)]
+struct Lease {
+    checkpoint: Checkpoint,
+    owner: Option<String>,
+    until: i64,
+}
+
+/// Everything the store holds.
+#[derive(Debug, Default)]
+pub struct MemoryState {
+    /// API key hash → account id.
+    pub keys: HashMap<String, String>,
+    /// Accounts and their integration counts.
+    pub accounts: HashMap<String, (Account, u64)>,
+    /// Integrations by id.
+    pub integrations: BTreeMap<String, Integration>,
+    /// Datasets by id.
+    pub datasets: BTreeMap<String, Dataset>,
+    /// Records by (dataset, record id).
+    pub records: BTreeMap<(String, String), Record>,
+    /// Token versions by integration, the current one last.
+    pub tokens: HashMap<String, Vec<(String, String)>>,
+    /// Checkpoints with their lease, by integration.
+    leases: HashMap<String, Lease>,
+    /// Page index by integration.
+    pub pages: HashMap<String, BTreeMap<String, PageEntry>>,
+    /// Messages sent to the sync queue, oldest first.
+    pub queue: Vec<SyncMessage>,
+    /// Schedules by integration.
+    pub schedules: HashMap<String, (String, SyncSchedule)>,
+}
+
+/// In-memory implementation of every port.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+impl MemoryStore {
+    /// The state, locked.
+    pub fn state(&self) -> MutexGuard<'_, MemoryState> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Adds an account with `plan`, reachable with the API key whose hash is `key_hash`.
+    pub fn add_account(&self, account_id: &str, key_hash: &str, plan: Plan) {
+        let account = Account {
+            id: account_id.into(),
+            plan,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            records_used: 0,
+        };
+        let mut s = self.state();
+        s.accounts.insert(account_id.into(), (account, 0));
+        s.keys.insert(key_hash.into(), account_id.into());
+    }
+
+    /// Takes the messages queued so far.
+    pub fn take_messages(&self) -> Vec<SyncMessage> {
+        std::mem::take(&mut self.state().queue)
+    }
+}
+
+fn page_of<T: Clone>(mut items: Vec<(String, T)>, query: &ListQuery) -> Page<T> {
+    if query.order == Order::Desc {
+        items.reverse();
+    }
+    let start = match &query.after {
+        Some(after) => items.iter().position(|(k, _)| k == after).map_or(0, |i| i + 1),
+        None => 0,
+    };
+    let take = query.take as usize;
+    let rest = &items[start.min(items.len())..];
+    let next = (rest.len() > take).then(|| rest[take - 1].0.clone());
+    Page {
+        items: rest.iter().take(take).map(|(_, v)| v.clone()).collect(),
+        next,
+    }
+}
+
+#[async_trait]
+impl AccountStore for MemoryStore {
+    async fn account_id_for_key(&self, key_hash: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.state().keys.get(key_hash).cloned())
+    }
+
+    async fn get_account(&self, account_id: &str) -> Result<Option<Account>, StoreError> {
+        Ok(self.state().accounts.get(account_id).map(|(a, _)| a.clone()))
+    }
+}
+
+#[async_trait]
+impl IntegrationStore for MemoryStore {
+    async fn create_integration(&self, integration: &Integration) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let (account, count) = s
+            .accounts
+            .get_mut(&integration.account_id)
+            .ok_or(StoreError::NotFound)?;
+        if *count >= account.plan.max_integrations {
+            return Err(StoreError::LimitExceeded("integrations"));
+        }
+        *count += 1;
+        s.integrations.insert(integration.id.clone(), integration.clone());
+        Ok(())
+    }
+
+    async fn get_integration(&self, account_id: &str, id: &str) -> Result<Option<Integration>, StoreError> {
+        Ok(self
+            .state()
+            .integrations
+            .get(id)
+            .filter(|i| i.account_id == account_id)
+            .cloned())
+    }
+
+    async fn list_integrations(&self, account_id: &str, query: &ListQuery) -> Result<Page<Integration>, StoreError> {
+        let items = self
+            .state()
+            .integrations
+            .values()
+            .filter(|i| i.account_id == account_id && query.matches_meta(&i.meta))
+            .map(|i| (i.id.clone(), i.clone()))
+            .collect();
+        Ok(page_of(items, query))
+    }
+
+    async fn update_integration(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: &IntegrationPatch,
+        has_token: Option<bool>,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let integration = s
+            .integrations
+            .get_mut(id)
+            .filter(|i| i.account_id == account_id)
+            .ok_or(StoreError::NotFound)?;
+        patch.apply_to(integration);
+        if let Some(has) = has_token {
+            integration.has_token = has;
+        }
+        integration.updated_at = updated_at.into();
+        Ok(())
+    }
+
+    async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.integrations.get(id).is_none_or(|i| i.account_id != account_id) {
+            return Err(StoreError::NotFound);
+        }
+        s.integrations.remove(id);
+        if let Some((_, count)) = s.accounts.get_mut(account_id) {
+            *count = count.saturating_sub(1);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl DatasetStore for MemoryStore {
+    async fn create_dataset(&self, dataset: &Dataset) -> Result<(), StoreError> {
+        self.state().datasets.insert(dataset.id.clone(), dataset.clone());
+        Ok(())
+    }
+
+    async fn get_dataset(&self, account_id: &str, id: &str) -> Result<Option<Dataset>, StoreError> {
+        Ok(self
+            .state()
+            .datasets
+            .get(id)
+            .filter(|d| d.account_id == account_id)
+            .cloned())
+    }
+
+    async fn list_datasets(&self, account_id: &str, query: &ListQuery) -> Result<Page<Dataset>, StoreError> {
+        let items = self
+            .state()
+            .datasets
+            .values()
+            .filter(|d| d.account_id == account_id && query.matches_meta(&d.meta))
+            .map(|d| (d.id.clone(), d.clone()))
+            .collect();
+        Ok(page_of(items, query))
+    }
+
+    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let dataset = s
+            .datasets
+            .get(id)
+            .filter(|d| d.account_id == account_id)
+            .cloned()
+            .ok_or(StoreError::NotFound)?;
+        s.datasets.remove(id);
+        if let Some((account, _)) = s.accounts.get_mut(account_id) {
+            account.records_used = account.records_used.saturating_sub(dataset.record_count);
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RecordStore for MemoryStore {
+    async fn list_records(&self, dataset_id: &str, query: &ListQuery, now: i64) -> Result<Page<Record>, StoreError> {
+        let items = self
+            .state()
+            .records
+            .iter()
+            .filter(|((d, _), r)| d == dataset_id && !r.is_expired(now))
+            .map(|((_, id), r)| (id.clone(), r.clone()))
+            .collect();
+        Ok(page_of(items, query))
+    }
+
+    async fn get_record(&self, dataset_id: &str, record_id: &str, now: i64) -> Result<Option<Record>, StoreError> {
+        let key = (dataset_id.to_string(), record_id.to_string());
+        Ok(self.state().records.get(&key).filter(|r| !r.is_expired(now)).cloned())
+    }
+
+    async fn put_record(&self, account_id: &str, record: &Record) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        if !s.datasets.contains_key(&record.dataset_id) {
+            return Err(StoreError::NotFound);
+        }
+        let key = (record.dataset_id.clone(), record.id.clone());
+        if let Some(existing) = s.records.get_mut(&key) {
+            *existing = record.clone();
+            return Ok(false);
+        }
+        let (account, _) = s.accounts.get_mut(account_id).ok_or(StoreError::NotFound)?;
+        if account.records_used >= account.plan.max_records {
+            return Err(StoreError::LimitExceeded("records"));
+        }
+        account.records_used += 1;
+        if let Some(d) = s.datasets.get_mut(&record.dataset_id) {
+            d.record_count += 1;
+        }
+        s.records.insert(key, record.clone());
+        Ok(true)
+    }
+
+    async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.records
+            .remove(&(dataset_id.to_string(), record_id.to_string()))
+            .is_some()
+        {
+            if let Some((account, _)) = s.accounts.get_mut(account_id) {
+                account.records_used = account.records_used.saturating_sub(1);
+            }
+            if let Some(d) = s.datasets.get_mut(dataset_id) {
+                d.record_count = d.record_count.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
+    async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
+        let mut s = self.state();
+        let before = s.records.len();
+        s.records.retain(|(d, _), _| d != dataset_id);
+        Ok((before - s.records.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl TokenStore for MemoryStore {
+    async fn put_token(&self, _account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let versions = s.tokens.entry(integration_id.into()).or_default();
+        let version = format!("v{}", versions.len() + 1);
+        versions.push((token.into(), version));
+        Ok(())
+    }
+
+    async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.state().tokens.remove(integration_id);
+        Ok(())
+    }
+
+    async fn get_token(
+        &self,
+        integration_id: &str,
+        version: Option<&str>,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let s = self.state();
+        let Some(versions) = s.tokens.get(integration_id) else {
+            return Ok(None);
+        };
+        Ok(match version {
+            Some(v) => versions.iter().find(|(_, id)| id == v).cloned(),
+            None => versions.last().cloned(),
+        })
+    }
+}
+
+#[async_trait]
+impl SyncStateStore for MemoryStore {
+    async fn claim_manual_sync(&self, account_id: &str, id: &str, now: i64, cutoff: i64) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let Some(i) = s.integrations.get_mut(id).filter(|i| i.account_id == account_id) else {
+            return Ok(false);
+        };
+        if i.last_manual_sync_at.is_some_and(|last| last > cutoff) {
+            return Ok(false);
+        }
+        i.last_manual_sync_at = Some(now);
+        Ok(true)
+    }
+
+    async fn request_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        run_id: &str,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let Some(i) = s.integrations.get_mut(id).filter(|i| i.account_id == account_id) else {
+            return Ok(false);
+        };
+        let pending = i.sync_status == Some(SyncStatus::Pending) && i.pending_since.is_some_and(|t| t >= stale_before);
+        if pending {
+            return Ok(false);
+        }
+        i.sync_status = Some(SyncStatus::Pending);
+        i.pending_run_id = Some(run_id.into());
+        i.pending_since = Some(now);
+        Ok(true)
+    }
+
+    async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if let Some(i) = s.integrations.get_mut(id).filter(|i| i.account_id == account_id) {
+            if i.pending_run_id.as_deref() == Some(run_id) {
+                i.pending_run_id = None;
+                i.pending_since = None;
+                i.sync_status = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn acquire_run(
+        &self,
+        _account_id: &str,
+        id: &str,
+        run_id: &str,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Acquired, StoreError> {
+        let mut s = self.state();
+        let Some(lease) = s.leases.get_mut(id) else {
+            return Ok(Acquired::NotStarted(Vec::new()));
+        };
+        let cp = &mut lease.checkpoint;
+        if cp.run_id != run_id {
+            return Ok(if cp.state == RunState::Running && lease.until > now {
+                Acquired::Busy
+            } else {
+                Acquired::NotStarted(cp.recent_requests.clone())
+            });
+        }
+        if cp.state == RunState::Done {
+            return Ok(Acquired::Finished);
+        }
+        if lease.owner.is_some() && lease.until >= now {
+            return Ok(Acquired::Busy);
+        }
+        lease.owner = Some(owner.into());
+        lease.until = lease_until;
+        cp.invocations += 1;
+        Ok(Acquired::Resumed(Box::new(cp.clone())))
+    }
+
+    async fn start_run(
+        &self,
+        _account_id: &str,
+        id: &str,
+        checkpoint: &Checkpoint,
+        owner: &str,
+        lease_until: i64,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        if s.leases
+            .get(id)
+            .is_some_and(|l| l.checkpoint.run_id == checkpoint.run_id)
+        {
+            return Ok(false);
+        }
+        let lease = Lease {
+            checkpoint: checkpoint.clone(),
+            owner: Some(owner.into()),
+            until: lease_until,
+        };
+        s.leases.insert(id.into(), lease);
+        Ok(true)
+    }
+
+    async fn save_checkpoint(
+        &self,
+        _account_id: &str,
+        id: &str,
+        checkpoint: &Checkpoint,
+        holder: &str,
+        owner: Option<&str>,
+        lease_until: i64,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let Some(lease) = s.leases.get_mut(id).filter(|l| l.owner.as_deref() == Some(holder)) else {
+            return Err(StoreError::Conflict("the run's lease was lost"));
+        };
+        lease.checkpoint = checkpoint.clone();
+        lease.owner = owner.map(str::to_string);
+        lease.until = if owner.is_some() { lease_until } else { 0 };
+        Ok(())
+    }
+
+    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let i = s
+            .integrations
+            .get_mut(id)
+            .filter(|i| i.account_id == account_id)
+            .ok_or(StoreError::NotFound)?;
+        i.sync_status = Some(outcome.status);
+        i.last_sync_summary = serde_json::to_value(&outcome.summary).ok();
+        if let Some(at) = &outcome.last_synced_at {
+            i.last_synced_at = Some(at.clone());
+        }
+        i.sync_error = outcome.error.clone();
+        i.pending_run_id = None;
+        i.pending_since = None;
+        Ok(())
+    }
+
+    async fn load_pages(&self, id: &str) -> Result<Vec<PageEntry>, StoreError> {
+        Ok(self
+            .state()
+            .pages
+            .get(id)
+            .map(|p| p.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
+    async fn put_pages(&self, id: &str, pages: &[PageEntry]) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let index = s.pages.entry(id.into()).or_default();
+        for p in pages {
+            index.insert(p.page_id.clone(), p.clone());
+        }
+        Ok(())
+    }
+
+    async fn delete_pages(&self, id: &str, page_ids: &[String]) -> Result<(), StoreError> {
+        if let Some(index) = self.state().pages.get_mut(id) {
+            for p in page_ids {
+                index.remove(p);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_sync_state(&self, _account_id: &str, id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        s.leases.remove(id);
+        s.pages.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SyncQueue for MemoryStore {
+    async fn send(&self, message: &SyncMessage) -> Result<(), StoreError> {
+        self.state().queue.push(message.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SyncScheduler for MemoryStore {
+    async fn put_schedule(
+        &self,
+        account_id: &str,
+        integration_id: &str,
+        schedule: &SyncSchedule,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .schedules
+            .insert(integration_id.into(), (account_id.into(), schedule.clone()));
+        Ok(())
+    }
+
+    async fn delete_schedule(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.state().schedules.remove(integration_id);
+        Ok(())
+    }
+}

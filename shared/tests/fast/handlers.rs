@@ -1,0 +1,134 @@
+//! Every route served in-process with exactly the adapters `api::needs` declares for it:
+//! a route that touched an adapter it did not declare would answer 500 here (and fail to
+//! start, or fail its requests, in its Lambda).
+
+use super::*;
+use lambda_http::{Body, Request};
+use shared::api::{self, Needs, Scheduling};
+use shared::http::routes::Route;
+
+fn app_with(h: &Harness, needs: Needs) -> App {
+    let mut app = App::new(h.store.clone(), 900).with_clock(h.clock.clone());
+    if needs.tokens {
+        app = app.with_tokens(h.store.clone());
+    }
+    if needs.queue {
+        app = app.with_queue(h.store.clone());
+    }
+    if needs.scheduler != Scheduling::None {
+        app = app.with_scheduler(h.store.clone());
+    }
+    app
+}
+
+fn request(route: Route, path: &str, body: &str) -> Request {
+    lambda_http::http::Request::builder()
+        .method(route.method())
+        .uri(format!("https://api.example.com/api/v1{path}"))
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap()
+}
+
+async fn call(h: &Harness, route: Route, path: &str, body: &str) -> (u16, serde_json::Value) {
+    let response = api::handle(&app_with(h, api::needs(route)), route, request(route, path, body)).await;
+    let status = response.status().as_u16();
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_route_works_with_only_the_adapters_it_declares() {
+    let h = Harness::new(Plan::default()).await;
+    let created = call(
+        &h,
+        Route::IntegrationCreate,
+        "/integration/notion/create",
+        &format!(r#"{{"name": "n", "token": "tok_1", "syncSchedule": "@daily", "datasetId": "{DATASET}"}}"#),
+    )
+    .await;
+    assert_eq!(created.0, 200, "{created:?}");
+    let id = created.1["id"].as_str().unwrap().to_string();
+    assert!(h.store.state().schedules.contains_key(&id));
+    let record = shared::domain::record::Record {
+        id: "rec_1".into(),
+        dataset_id: DATASET.into(),
+        text: "hello".into(),
+        source: String::new(),
+        meta: Default::default(),
+        created_at: "2026-12-01T00:00:00Z".into(),
+        updated_at: "2026-12-01T00:00:00Z".into(),
+        expires_at: None,
+    };
+    shared::ports::RecordStore::put_record(h.store.as_ref(), ACCOUNT, &record)
+        .await
+        .unwrap();
+    let calls: Vec<(Route, String, &str)> = vec![
+        (Route::IntegrationList, "/integration/notion/list".into(), ""),
+        (Route::IntegrationFetch, format!("/integration/notion/{id}/fetch"), ""),
+        (
+            Route::IntegrationUpdate,
+            format!("/integration/notion/{id}/update"),
+            r#"{"syncSchedule": "0 3 * * 1", "token": "tok_2"}"#,
+        ),
+        (Route::IntegrationSync, format!("/integration/notion/{id}/sync"), "{}"),
+        (Route::DatasetCreate, "/dataset/create".into(), r#"{"name": "d"}"#),
+        (Route::DatasetList, "/dataset/list".into(), ""),
+        (Route::DatasetFetch, format!("/dataset/{DATASET}/fetch"), ""),
+        (Route::RecordList, format!("/dataset/{DATASET}/record/list"), ""),
+        (Route::RecordFetch, format!("/dataset/{DATASET}/record/rec_1/fetch"), ""),
+        (
+            Route::IntegrationDelete,
+            format!("/integration/notion/{id}/delete"),
+            "{}",
+        ),
+        (Route::DatasetDelete, format!("/dataset/{DATASET}/delete"), "{}"),
+    ];
+    let mut served: Vec<Route> = vec![Route::IntegrationCreate];
+    for (route, path, body) in calls {
+        let (status, answer) = call(&h, route, &path, body).await;
+        assert_eq!(status, 200, "{route:?}: {answer}");
+        served.push(route);
+    }
+    assert!(
+        Route::ALL.iter().all(|r| served.contains(r)),
+        "every route is exercised"
+    );
+    assert_eq!(h.store.take_messages().len(), 1, "the sync route queued one run");
+    assert!(
+        !h.store.state().schedules.contains_key(&id),
+        "delete removed the schedule"
+    );
+    assert!(!h.store.state().tokens.contains_key(&id), "delete removed the token");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_schedule_trigger_works_with_only_its_adapters() {
+    let h = Harness::new(Plan::default()).await;
+    let app = app_with(&h, api::SCHEDULE_TRIGGER_NEEDS);
+    let input = shared::domain::sync::ScheduleInput {
+        account_id: ACCOUNT.into(),
+        integration_id: INTEGRATION.into(),
+    };
+    let answer = api::schedule::trigger(&app, &input).await.unwrap();
+    assert_eq!(answer["result"], "queued");
+    assert_eq!(h.store.take_messages().len(), 1);
+    let gone = shared::domain::sync::ScheduleInput {
+        account_id: ACCOUNT.into(),
+        integration_id: "notion_gone".into(),
+    };
+    let answer = api::schedule::trigger(&app, &gone).await.unwrap();
+    assert_eq!(answer["result"], "integration deleted; schedule removed");
+}
+
+#[test]
+fn wiring_covers_what_routes_declare() {
+    use shared::runtime::{StoresOnly, Wiring, WithQueue, WithQueueAndScheduleRemoval, WithTokensAndSchedules};
+    assert!(WithTokensAndSchedules::PROVIDES.covers(api::needs(Route::IntegrationCreate)));
+    assert!(WithQueue::PROVIDES.covers(api::needs(Route::IntegrationSync)));
+    assert!(!StoresOnly::PROVIDES.covers(api::needs(Route::IntegrationSync)));
+    assert!(!WithQueue::PROVIDES.covers(api::needs(Route::IntegrationUpdate)));
+    assert!(WithQueueAndScheduleRemoval::PROVIDES.covers(api::SCHEDULE_TRIGGER_NEEDS));
+    assert!(StoresOnly::PROVIDES.covers(api::needs(Route::RecordFetch)));
+}
