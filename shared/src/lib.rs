@@ -9,6 +9,7 @@
 //! - [`aws`]: their DynamoDB and Secrets Manager adapters, and table provisioning,
 //! - [`http`]: request parsing, responses, authentication and the route table,
 //! - [`notion`]: the Notion API client, its rate limiter, and Markdown rendering,
+//! - [`sync_requests`]: requesting a sync (prerequisites, cooldown, queueing), with typed refusals,
 //! - [`api`]: one handler per API route,
 //! - [`runtime`]: the start-up every function binary shares,
 //! - `testing` (feature `testing`): in-memory ports and Notion for the fast test tier.
@@ -23,6 +24,7 @@ pub mod http;
 pub mod notion;
 pub mod ports;
 pub mod runtime;
+pub mod sync_requests;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -3,14 +3,15 @@
 //! and a sync that cannot run (no dataset, no token, no record capacity) is recorded as
 //! `syncStatus: error` with the reason, since no client is there to receive a 409 or 403.
 
-use super::sync::{check_ready, enqueue};
+use super::sync::sync_requests;
 use super::App;
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{SkippedRun, SyncSummary};
 use crate::domain::sync::ScheduleInput;
 use crate::domain::sync::Trigger;
-use crate::error::{ApiError, StoreError};
+use crate::error::StoreError;
 use crate::ports::SyncOutcome;
+use crate::sync_requests::{RequestError, Requested};
 use serde_json::{json, Value};
 
 /// Handles one fired schedule; an error makes Scheduler retry.
@@ -25,27 +26,12 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
         return Ok(json!({"result": "integration deleted; schedule removed"}));
     };
     let now = app.clock.now();
-    match check_ready(app, &input.account_id, &integration).await {
-        Ok(account) => {
-            let queued = enqueue(
-                app,
-                &input.account_id,
-                &input.integration_id,
-                &account,
-                Trigger::Scheduled,
-                now.timestamp(),
-            )
-            .await
-            .map_err(|e| match e {
-                ApiError::Internal(source) => StoreError::Aws {
-                    operation: "SendMessage",
-                    source,
-                },
-                other => StoreError::aws("enqueue", other.to_string()),
-            })?;
-            Ok(json!({"result": if queued { "queued" } else { "coalesced into the pending sync" }}))
-        }
-        Err(ApiError::Conflict(reason) | ApiError::LimitExceeded(reason)) => {
+    let requests = sync_requests(app);
+    let account = match requests.check_ready(&input.account_id, &integration).await {
+        Ok(account) => account,
+        Err(RequestError::Store(e)) => return Err(e),
+        Err(RequestError::Refused(refusal)) => {
+            let reason = refusal.message();
             let outcome = SyncOutcome {
                 status: SyncStatus::Error,
                 error: Some(format!("Scheduled sync skipped: {reason}")),
@@ -56,19 +42,27 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
                     at: crate::domain::time::rfc3339(now),
                 }),
             };
-            match app
+            return match app
                 .sync_state
                 .finish_sync(&input.account_id, &input.integration_id, &outcome)
                 .await
             {
                 Ok(()) | Err(StoreError::NotFound) => Ok(json!({"result": "skipped", "reason": reason})),
                 Err(e) => Err(e),
-            }
+            };
         }
-        Err(ApiError::Internal(source)) => Err(StoreError::Aws {
-            operation: "check_ready",
-            source,
-        }),
-        Err(other) => Err(StoreError::aws("check_ready", other.to_string())),
-    }
+    };
+    let queued = requests
+        .enqueue(
+            &input.account_id,
+            &input.integration_id,
+            &account,
+            Trigger::Scheduled,
+            now.timestamp(),
+        )
+        .await?;
+    Ok(json!({"result": match queued {
+        Requested::Queued => "queued",
+        Requested::Coalesced => "coalesced into the pending sync",
+    }}))
 }

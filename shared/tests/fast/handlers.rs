@@ -132,3 +132,37 @@ fn wiring_covers_what_routes_declare() {
     assert!(WithQueueAndScheduleRemoval::PROVIDES.covers(api::SCHEDULE_TRIGGER_NEEDS));
     assert!(StoresOnly::PROVIDES.covers(api::needs(Route::RecordFetch)));
 }
+
+#[tokio::test(start_paused = true)]
+async fn sync_refusals_map_to_their_errors_and_change_nothing() {
+    let h = Harness::new(Plan::default()).await;
+    let bare = call(
+        &h,
+        Route::IntegrationCreate,
+        "/integration/notion/create",
+        r#"{"name": "bare"}"#,
+    )
+    .await;
+    let bare_id = bare.1["id"].as_str().unwrap().to_string();
+    let (status, body) = call(
+        &h,
+        Route::IntegrationSync,
+        &format!("/integration/notion/{bare_id}/sync"),
+        "{}",
+    )
+    .await;
+    assert_eq!((status, body["code"].as_str()), (409, Some("CONFLICT")), "{body}");
+    assert!(body["message"].as_str().unwrap().contains("no dataset"), "{body}");
+    assert!(h.store.take_messages().is_empty());
+
+    let path = format!("/integration/notion/{INTEGRATION}/sync");
+    assert_eq!(call(&h, Route::IntegrationSync, &path, "{}").await.0, 200);
+    let (status, body) = call(&h, Route::IntegrationSync, &path, "{}").await;
+    assert_eq!((status, body["code"].as_str()), (429, Some("RATE_LIMITED")), "{body}");
+    assert_eq!(h.store.take_messages().len(), 1, "the refused request queued nothing");
+
+    // Past the cooldown, a sync still pending absorbs the request: nothing more is queued.
+    tokio::time::advance(Duration::from_secs(901)).await;
+    assert_eq!(call(&h, Route::IntegrationSync, &path, "{}").await.0, 200);
+    assert!(h.store.take_messages().is_empty(), "coalesced into the pending run");
+}
