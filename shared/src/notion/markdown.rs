@@ -304,13 +304,8 @@ pub fn normalize_enhanced(markdown: &str) -> Rendered {
             lines.push(content.to_string());
             continue;
         }
-        if trimmed.starts_with("</table") {
-            for (i, row) in table.take().unwrap_or_default().iter().enumerate() {
-                lines.push(format!("| {} |", row.join(" | ")));
-                if i == 0 {
-                    lines.push(format!("|{}", " --- |".repeat(row.len().max(1))));
-                }
-            }
+        if trimmed == "</table>" {
+            push_table(&mut lines, table.take().unwrap_or_default());
             continue;
         }
         if let Some(rows) = table.as_mut() {
@@ -326,8 +321,13 @@ pub fn normalize_enhanced(markdown: &str) -> Rendered {
             }
             continue;
         }
-        if trimmed.starts_with("<table") {
+        // `<table>` or `<table attrs>` only: `<table_of_contents/>` is another block, which
+        // has no text of its own (and must never open a table that swallows the page).
+        if trimmed == "<table>" || trimmed.starts_with("<table ") {
             table = Some(Vec::new());
+            continue;
+        }
+        if trimmed.starts_with("<table_of_contents") {
             continue;
         }
         if is_structure_tag(trimmed) {
@@ -371,8 +371,22 @@ pub fn normalize_enhanced(markdown: &str) -> Rendered {
         let indent = if is_list { "  ".repeat(depth) } else { String::new() };
         lines.push(format!("{indent}{text}"));
     }
+    // A table Notion left unclosed still keeps its rows.
+    if let Some(rows) = table {
+        push_table(&mut lines, rows);
+    }
     out.text = collapse_blank_lines(&lines);
     out
+}
+
+/// Appends a table's rows as a Markdown table, the first row as its header.
+fn push_table(lines: &mut Vec<String>, rows: Vec<Vec<String>>) {
+    for (i, row) in rows.iter().enumerate() {
+        lines.push(format!("| {} |", row.join(" | ")));
+        if i == 0 {
+            lines.push(format!("|{}", " --- |".repeat(row.len().max(1))));
+        }
+    }
 }
 
 fn is_structure_tag(line: &str) -> bool {
@@ -516,5 +530,23 @@ mod tests {
         assert!(r.text.contains(&hole_marker("3429989f-e8ac-4eff-bc8f-57f56486db54")));
         assert_eq!(r.skipped, ["ai_block"]);
         assert!(r.text.contains("<page url=\"x\">not a tag in code</page>"));
+    }
+
+    /// Notion's "Enhanced markdown" guide renders a table of contents block as the
+    /// self-closing `<table_of_contents/>`: it is not a table, and what follows it stays.
+    #[test]
+    fn table_of_contents_never_hides_what_follows() {
+        let md = "# Title\n<table_of_contents/>\nAfter the contents.\n<page url=\"https://www.notion.so/Kid-1429989fe8ac4effbc8f57f56486db54\">Kid</page>\n<table_of_contents color=\"gray\"/>\nLast line.";
+        let r = normalize_enhanced(md);
+        assert!(r.text.contains("After the contents."), "{}", r.text);
+        assert!(r.text.contains("Last line."), "{}", r.text);
+        assert!(!r.text.contains("table_of_contents"), "{}", r.text);
+        assert_eq!(r.child_pages, ["1429989f-e8ac-4eff-bc8f-57f56486db54"]);
+    }
+
+    #[test]
+    fn an_unclosed_table_keeps_its_rows() {
+        let r = normalize_enhanced("<table>\n\t<tr>\n\t\t<td>A</td>\n\t\t<td>B</td>\n\t</tr>");
+        assert!(r.text.contains("| A | B |"), "{}", r.text);
     }
 }
