@@ -241,6 +241,71 @@ fn fill_page(
         ws.add_block(page, "unsupported", "", Value::Null);
         ws.add_block(page, "ai_block", "", Value::Null);
     }
+    media_and_left_out_blocks(ws, page, index, next_tag);
+}
+
+/// Blocks the markdown renders with URLs (media) or leaves out as `<unknown alt>`
+/// (bookmark, embed, link preview, breadcrumb), a table of contents with text after it,
+/// empty paragraphs, and equations: a few per page, some nested in a toggle. Every one that
+/// carries text carries a unique token (a caption, a file name, a link preview's URL).
+fn media_and_left_out_blocks(ws: &mut Workspace, page: &str, index: usize, next_tag: &mut impl FnMut(&str) -> String) {
+    let mut caption = |prefix: &str| format!("{} {prefix} caption", next_tag("b"));
+    match index % 4 {
+        0 => {
+            ws.add_block(page, "table_of_contents", "", Value::Null);
+            let after = caption("after the contents");
+            ws.add_block(page, "paragraph", &after, Value::Null);
+            let c = caption("hosted image");
+            ws.add_block(page, "image", &c, json!({"name": "diagram.png"}));
+            let c = caption("embed");
+            ws.add_block(
+                page,
+                "embed",
+                &c,
+                json!({"url": "https://www.youtube.com/watch?v=notion"}),
+            );
+        }
+        1 => {
+            let c = caption("file");
+            let name = format!("{}-report.pdf", next_tag("f"));
+            ws.add_block(page, "file", &c, json!({"name": name}));
+            let preview = format!("https://github.com/acme/app/pull/{}", next_tag("l"));
+            ws.add_block(page, "link_preview", "", json!({"url": preview}));
+            let expression = format!("{} = m c^2", next_tag("b"));
+            ws.add_block(page, "equation", &expression, Value::Null);
+            ws.add_block(page, "paragraph", "", Value::Null);
+        }
+        2 => {
+            let c = caption("pdf");
+            ws.add_block(page, "pdf", &c, json!({"name": "handbook.pdf"}));
+            let c = caption("external video");
+            ws.add_block(
+                page,
+                "video",
+                &c,
+                json!({"external": "https://videos.example.com/intro.mp4"}),
+            );
+            let c = caption("audio");
+            ws.add_block(page, "audio", &c, json!({"name": "standup.m4a"}));
+            ws.add_block(page, "breadcrumb", "", Value::Null);
+            // Left-out blocks nested in a toggle: not among the page's own children.
+            let title = caption("toggle around a bookmark");
+            let toggle = ws.add_block(page, "toggle", &title, Value::Null);
+            let c = caption("nested bookmark");
+            ws.add_block(&toggle, "bookmark", &c, json!({"url": "https://example.com/nested"}));
+            let c = caption("nested embed");
+            ws.add_block(&toggle, "embed", &c, json!({"url": "https://maps.example.com/embed"}));
+        }
+        _ => {
+            let c = caption("external image");
+            ws.add_block(
+                page,
+                "image",
+                &c,
+                json!({"external": "https://images.example.com/team.jpg"}),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //!
 //! ```text
 //! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local] [--rps 3]
+//!                 [--reading documented]
 //! ```
-//! `--rps 0` disables the rate limit. Faults: `POST /__emulator/faults` with
+//! `--rps 0` disables the rate limit. `--reading` picks how the markdown endpoint reads
+//! the points Notion's documents leave open (`notion_emulator::render::Reading::ALL`). Faults: `POST /__emulator/faults` with
 //! `[{"path_contains": "/markdown", "status": 502, "times": 3, "html": true}]`; the request
 //! log: `GET /__emulator/requests`.
 
@@ -23,6 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         token: "secret_local".into(),
     };
     let mut rps = 3u32;
+    let mut reading = notion_emulator::render::Reading::DOCUMENTED;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -33,6 +36,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => options.seed = value.parse()?,
             "--token" => options.token = value.clone(),
             "--rps" => rps = value.parse()?,
+            "--reading" => {
+                reading = notion_emulator::render::Reading::named(value).ok_or_else(|| {
+                    let names: Vec<&str> = notion_emulator::render::Reading::ALL.iter().map(|(n, _)| *n).collect();
+                    format!("--reading is one of {}", names.join(", "))
+                })?
+            }
             other => return Err(format!("unknown option {other}").into()),
         }
         i += 2;
@@ -41,6 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pages = workspace.pages.len();
     let config = Config {
         rps: (rps > 0).then_some(rps),
+        reading,
         ..Config::default()
     };
     let emulator = Emulator::new(workspace, config);

@@ -3,7 +3,7 @@
 //! delays), and a log of every request for tests and benchmarks.
 
 use crate::model::{Parent, Workspace};
-use crate::render::{self, MarkdownRenderer};
+use crate::render::{self, MarkdownRenderer, Reading};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -25,6 +25,8 @@ pub struct Config {
     /// Most results one search or data source query walks through, as Notion caps them:
     /// the page reaching it ends the listing with `request_status.type: "incomplete"`.
     pub result_cap: usize,
+    /// Which reading of the markdown documents to render (see [`Reading`]).
+    pub reading: Reading,
 }
 
 impl Default for Config {
@@ -33,6 +35,7 @@ impl Default for Config {
             rps: Some(3),
             markdown_block_limit: 1_000,
             result_cap: 10_000,
+            reading: Reading::DOCUMENTED,
         }
     }
 }
@@ -491,7 +494,12 @@ fn page_markdown(ws: &Workspace, id: &str, config: &Config) -> Response {
         return not_found("page", id);
     }
     let title = ws.pages.get(&page_id).map(|p| p.title.clone()).unwrap_or_default();
-    let mut renderer = MarkdownRenderer::new(ws, render::url(&title, &page_id), config.markdown_block_limit);
+    let mut renderer = MarkdownRenderer::new(
+        ws,
+        render::url(&title, &page_id),
+        config.markdown_block_limit,
+        config.reading,
+    );
     if is_page {
         renderer.blocks(&roots, 0);
     } else if let Some(b) = ws.blocks.get(id) {

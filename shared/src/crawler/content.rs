@@ -1,13 +1,17 @@
 //! Reading one page's content with as few Notion requests as possible: one
-//! `GET /v1/pages/{id}/markdown`, then one more per subtree it left out
-//! (`unknown_block_ids`); a block walk (`GET /v1/blocks/{id}/children`, one request per
-//! container, iterative and cycle-safe) where the markdown endpoint fails.
+//! `GET /v1/pages/{id}/markdown`; one more per subtree it left out (its `unknown_block_ids`,
+//! and `<unknown>` tags without `alt`), placed where each stood; the blocks the markdown
+//! leaves out that have text (bookmarks, embeds, link previews, synced block references,
+//! ...) read with the block API (one children listing when several stand at the page's top
+//! level, else `GET /v1/blocks/{id}`); and a block walk (`GET /v1/blocks/{id}/children`,
+//! one request per container, iterative and cycle-safe) where the markdown endpoint fails.
 
 use crate::notion::api::NotionApi;
 use crate::notion::client::NotionError;
-use crate::notion::markdown::{hole_marker, normalize_enhanced, render_blocks, BlockNode, Rendered};
+use crate::notion::enhanced::{self, block_marker, truncated_ids, Context, Parsed};
+use crate::notion::markdown::{hole_marker, render_blocks, BlockNode, Rendered};
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Subtrees fetched for one page at most; beyond, they are left out with a warning.
 const MAX_HOLES_PER_PAGE: usize = 500;
@@ -27,6 +31,8 @@ pub struct PageContent {
     pub fallbacks: u64,
     /// Requests made (first attempts; retries are counted by the client).
     pub requests: u64,
+    /// Tags the enhanced markdown parser did not know, with how often they occurred.
+    pub unknown_tags: BTreeMap<String, u64>,
 }
 
 impl PageContent {
@@ -43,6 +49,37 @@ impl PageContent {
         }
         self.skipped += rendered.skipped.len() as u64;
     }
+
+    fn absorb_parsed(&mut self, parsed: &Parsed) {
+        self.absorb(&Rendered {
+            child_pages: parsed.child_pages.clone(),
+            child_databases: parsed.child_databases.clone(),
+            skipped: parsed.skipped.clone(),
+            ..Rendered::default()
+        });
+        for tag in &parsed.unknown_tags {
+            *self.unknown_tags.entry(tag.clone()).or_default() += 1;
+        }
+    }
+}
+
+/// Parses one markdown answer of `page_id` (the page's, or a subtree's).
+fn parse_answer(answer: &Value, page_id: &str) -> Parsed {
+    let ctx = Context {
+        page_id,
+        truncated: truncated_ids(answer),
+    };
+    let mut parsed = enhanced::parse(answer.get("markdown").and_then(Value::as_str).unwrap_or_default(), &ctx);
+    // Ids Notion lists as left out but whose tag the text does not show still get read,
+    // at the end of the text rather than not at all.
+    for id in ctx.truncated {
+        if !parsed.holes.contains(&id) {
+            parsed.text.push('\n');
+            parsed.text.push_str(&hole_marker(&id));
+            parsed.holes.push(id);
+        }
+    }
+    parsed
 }
 
 /// Reads a page's content. `NotFound`/`Invalid` mean the page itself cannot be read.
@@ -59,17 +96,19 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
                 "markdown endpoint refused the page; walking its blocks"
             );
             content.fallbacks += 1;
-            let rendered = walk_blocks(client, page_id, true, &mut content).await?;
+            let rendered = walk_blocks(client, page_id, page_id, true, &mut content).await?;
             content.absorb(&rendered);
             content.text = rendered.text;
             return Ok(content);
         }
         Err(e) => return Err(e),
     };
-    let rendered = normalize_enhanced(first.get("markdown").and_then(Value::as_str).unwrap_or_default());
-    content.absorb(&rendered);
-    let mut text = rendered.text;
-    let mut holes: Vec<String> = rendered.holes;
+    let parsed = parse_answer(&first, page_id);
+    content.absorb_parsed(&parsed);
+    let mut text = parsed.text;
+    let mut block_reads = parsed.block_reads;
+    let top_level = parsed.top_level_reads;
+    let mut holes: Vec<String> = parsed.holes;
     let mut fetched = HashSet::new();
     while let Some(hole) = holes.pop() {
         if !fetched.insert(hole.clone()) {
@@ -85,22 +124,18 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
         content.requests += 1;
         let piece = match client.page_markdown(&hole).await {
             Ok(v) => {
-                let r = normalize_enhanced(v.get("markdown").and_then(Value::as_str).unwrap_or_default());
+                let p = parse_answer(&v, page_id);
                 // A hole that answers with itself again cannot be read this way.
-                if r.holes.contains(&hole) {
-                    None
-                } else {
-                    Some(r)
-                }
+                (!p.holes.contains(&hole)).then_some(p)
             }
             Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => None,
             Err(e) => return Err(e),
         };
         let piece = match piece {
-            Some(r) => r,
+            Some(p) => p,
             None => {
                 content.fallbacks += 1;
-                match walk_blocks(client, &hole, false, &mut content).await {
+                let rendered = match walk_blocks(client, page_id, &hole, false, &mut content).await {
                     Ok(r) => r,
                     Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => {
                         tracing::warn!(
@@ -112,31 +147,125 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
                         Rendered::default()
                     }
                     Err(e) => return Err(e),
+                };
+                Parsed {
+                    text: rendered.text,
+                    child_pages: rendered.child_pages,
+                    child_databases: rendered.child_databases,
+                    skipped: rendered.skipped,
+                    ..Parsed::default()
                 }
             }
         };
-        content.absorb(&piece);
+        content.absorb_parsed(&piece);
         holes.extend(piece.holes.iter().cloned());
+        block_reads.extend(piece.block_reads.iter().cloned());
         text = text.replace(&hole_marker(&hole), piece.text.trim_end());
     }
-    content.text = text;
+    if !block_reads.is_empty() {
+        let rendered = read_left_out_blocks(client, page_id, &block_reads, &top_level, &mut content).await?;
+        for id in &block_reads {
+            let piece = rendered.get(id).map(|r| r.text.trim_end()).unwrap_or_default();
+            text = text.replace(&block_marker(id), piece);
+        }
+    }
+    content.text = enhanced::collapse_blank_lines(&text.lines().map(str::to_string).collect::<Vec<_>>());
     Ok(content)
+}
+
+/// Reads the blocks the markdown left out (`<unknown alt>` with text) with the block API:
+/// the page's children listed once when several of them stand at its top level, the rest
+/// one `GET /v1/blocks/{id}` each; a synced block reference's original is walked. Returns
+/// each block rendered; a block that cannot be read is skipped with a warning.
+async fn read_left_out_blocks(
+    client: &dyn NotionApi,
+    page_id: &str,
+    ids: &[String],
+    top_level: &[String],
+    content: &mut PageContent,
+) -> Result<HashMap<String, Rendered>, NotionError> {
+    let wanted: HashSet<&String> = ids.iter().collect();
+    let mut found: HashMap<String, Value> = HashMap::new();
+    if top_level.len() >= 2 {
+        let mut cursor: Option<String> = None;
+        loop {
+            content.requests += 1;
+            let page = client.block_children(page_id, cursor.as_deref()).await?;
+            for block in page.results {
+                if let Some(id) = block.get("id").and_then(Value::as_str).and_then(enhanced::canonical_id) {
+                    if wanted.contains(&id) {
+                        found.insert(id, block);
+                    }
+                }
+            }
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for id in ids {
+        let block = match found.remove(id) {
+            Some(b) => b,
+            None => {
+                content.requests += 1;
+                match client.retrieve_block(id).await {
+                    Ok(b) => b,
+                    Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+                        tracing::warn!(page = page_id, block = %id, error = %e, "left-out block could not be read; skipped");
+                        content.skipped += 1;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let original = block
+            .pointer("/synced_block/synced_from/block_id")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let rendered = match original {
+            // A synced block reference: the original's content.
+            Some(original) => match walk_blocks(client, page_id, &original, true, content).await {
+                Ok(r) => r,
+                Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+                    tracing::warn!(page = page_id, block = %id, error = %e, "synced block original could not be read; skipped");
+                    content.skipped += 1;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+            None => render_blocks(
+                &[BlockNode {
+                    block,
+                    children: Vec::new(),
+                }],
+                page_id,
+            ),
+        };
+        content.absorb(&rendered);
+        out.insert(id.clone(), rendered);
+    }
+    Ok(out)
 }
 
 /// Reads a page by block walk alone, one request per container block.
 pub async fn read_page_by_walk(client: &dyn NotionApi, page_id: &str) -> Result<PageContent, NotionError> {
     let mut content = PageContent::default();
-    let rendered = walk_blocks(client, page_id, true, &mut content).await?;
+    let rendered = walk_blocks(client, page_id, page_id, true, &mut content).await?;
     content.absorb(&rendered);
     content.text = rendered.text;
     Ok(content)
 }
 
 /// Walks the block tree under `root` (its children, or, with `root_is_container` false, the
-/// block itself first), one request per page of children. A subtree answering 404/400 is
-/// skipped with a warning; the root's own failure is returned.
+/// block itself first), one request per page of children, rendered as content of the page
+/// `page_id`. A subtree answering 404/400 is skipped with a warning; the root's own failure
+/// is returned.
 pub async fn walk_blocks(
     client: &dyn NotionApi,
+    page_id: &str,
     root: &str,
     root_is_container: bool,
     content: &mut PageContent,
@@ -210,5 +339,5 @@ pub async fn walk_blocks(
         });
     }
     let tree: Vec<BlockNode> = roots.iter().filter_map(|r| built[*r].take()).collect();
-    Ok(render_blocks(&tree))
+    Ok(render_blocks(&tree, page_id))
 }

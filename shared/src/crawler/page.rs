@@ -15,7 +15,7 @@ use crate::notion::client::NotionError;
 use crate::notion::model::PageInfo;
 use crate::ports::RecordStore;
 use futures::stream::{self, StreamExt};
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 use std::sync::Arc;
 
 /// A page's records to write, produced while reading it and written by the batch.
@@ -46,6 +46,8 @@ pub enum PageOutcome {
         write: Option<PendingWrite>,
         /// What reading and writing it counted.
         counts: ReadCounts,
+        /// Enhanced markdown tags the parser did not know, by name.
+        unknown_tags: std::collections::BTreeMap<String, u64>,
     },
     /// Not edited since its records were written.
     Unchanged(PageEntry),
@@ -109,10 +111,7 @@ impl PageWriter {
             match self.notion.retrieve_page(&entry.page_id).await {
                 Ok(v) => match PageInfo::from_json(&v) {
                     Some(info) if !info.in_trash => {
-                        entry.title = info.title;
-                        entry.url = info.url;
-                        entry.properties = info.property_lines;
-                        entry.last_edited = Some(info.last_edited_time);
+                        entry.apply_info(info);
                         entry.seen_run = Some(self.run_id.clone());
                     }
                     _ => return PageOutcome::Gone(entry),
@@ -166,7 +165,12 @@ impl PageWriter {
         entry.children = content.child_pages;
         entry.databases = content.child_databases;
         entry.synced_edited = entry.last_edited.clone();
-        PageOutcome::Read { entry, write, counts }
+        PageOutcome::Read {
+            entry,
+            write,
+            counts,
+            unknown_tags: content.unknown_tags,
+        }
     }
 
     /// The records of a page's chunks: those the dataset already holds are replaced, the
@@ -199,6 +203,15 @@ impl PageWriter {
             meta.insert("title".into(), json!(entry.title));
             meta.insert("lastEditedTime".into(), json!(entry.last_edited));
             meta.insert("integrationId".into(), json!(self.integration_id));
+            if !entry.property_values.is_empty() {
+                meta.insert("properties".into(), Value::Object(entry.property_values.clone()));
+            }
+            if let Some(db) = &entry.database_id {
+                meta.insert("databaseId".into(), json!(db));
+            }
+            if let Some(ds) = &entry.data_source_id {
+                meta.insert("dataSourceId".into(), json!(ds));
+            }
             if chunks.len() > 1 {
                 meta.insert("chunk".into(), json!(i + 1));
                 meta.insert("chunks".into(), json!(chunks.len()));
@@ -265,7 +278,10 @@ impl PageWriter {
             }
         }
         for (i, outcome) in outcomes.iter_mut().enumerate() {
-            let PageOutcome::Read { entry, write, counts } = outcome else {
+            let PageOutcome::Read {
+                entry, write, counts, ..
+            } = outcome
+            else {
                 continue;
             };
             let Some(w) = write.take() else { continue };

@@ -64,6 +64,9 @@ pub struct Counters {
     pub blocks_skipped: u64,
     /// Pages or subtrees read by block walk because markdown failed.
     pub markdown_fallbacks: u64,
+    /// Enhanced markdown tags the parser did not know, by name (their text was kept).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub unknown_tags: std::collections::BTreeMap<String, u64>,
 }
 
 /// The run's progress, one item per integration.
@@ -153,6 +156,15 @@ pub struct PageEntry {
     /// For database rows: `Name: value` lines.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<String>,
+    /// For database rows: every property as a plain JSON value (`meta.properties`).
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub property_values: serde_json::Map<String, serde_json::Value>,
+    /// For database rows: the database (`meta.databaseId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_id: Option<String>,
+    /// For database rows: the data source (`meta.dataSourceId`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_source_id: Option<String>,
     /// `last_edited_time` as last seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_edited: Option<String>,
@@ -231,6 +243,8 @@ pub struct RunSummary {
     pub blocks_skipped: u64,
     /// Pages or subtrees read by block walk because markdown failed.
     pub markdown_fallbacks: u64,
+    /// Enhanced markdown tags the parser did not know, by name (their text was kept).
+    pub unknown_tags: std::collections::BTreeMap<String, u64>,
     /// Invocations the run took.
     pub invocations: u32,
     /// RFC 3339 start.
@@ -270,6 +284,7 @@ impl RunSummary {
             rate_limited: c.rate_limited,
             blocks_skipped: c.blocks_skipped,
             markdown_fallbacks: c.markdown_fallbacks,
+            unknown_tags: c.unknown_tags.clone(),
             invocations: checkpoint.invocations,
             started_at: checkpoint.started_at.clone(),
             finished_at: finished_at.to_string(),
@@ -323,7 +338,7 @@ mod tests {
         assert_eq!(json["contentRequestsPerPageRead"], 3.33);
         assert_eq!(json["durationSeconds"], 30);
         assert_eq!(json["stopReason"], serde_json::Value::Null);
-        assert_eq!(json.as_object().unwrap().len(), 22);
+        assert_eq!(json.as_object().unwrap().len(), 23);
         let skipped = SyncSummary::Skipped(SkippedRun {
             trigger: Trigger::Scheduled,
             skipped: "no token".into(),

@@ -1,13 +1,11 @@
-//! Clean Markdown for records, from either of Notion's two content shapes:
-//! - a block tree (`GET /v1/blocks/{id}/children`, walked recursively): [`render_blocks`];
-//! - enhanced ("Notion-flavored") markdown (`GET /v1/pages/{id}/markdown`):
-//!   [`normalize_enhanced`], which turns its XML-like tags into plain Markdown and reports
-//!   the child pages, child databases and not-yet-loaded subtrees it mentions.
+//! Clean Markdown for records from a block tree (`GET /v1/blocks/{id}/children`, walked
+//! recursively): [`render_blocks`]. Enhanced markdown (`GET /v1/pages/{id}/markdown`) is
+//! parsed by [`super::enhanced`]; both write media the same way ([`media_text`]).
 
-use super::model::{fragment_id, id_from_url, page_url, plain_text};
-use regex::Regex;
+use super::enhanced::media_text;
+pub use super::enhanced::{collapse_blank_lines, hole_marker};
+use super::model::{page_url, plain_text};
 use serde_json::Value;
-use std::sync::LazyLock;
 
 /// A block and its children, as the block walk collects them.
 #[derive(Clone, Debug, Default)]
@@ -29,14 +27,8 @@ pub struct Rendered {
     pub child_databases: Vec<String>,
     /// Blocks the content could not include (`unsupported`, `ai_block`, ...), by type.
     pub skipped: Vec<String>,
-    /// Subtrees enhanced markdown left out (`<unknown>` without `alt`), to fetch and splice
-    /// in at [`hole_marker`].
+    /// Subtrees enhanced markdown left out, to fetch and splice in at [`hole_marker`].
     pub holes: Vec<String>,
-}
-
-/// The line standing in the text for a not-yet-loaded subtree.
-pub fn hole_marker(block_id: &str) -> String {
-    format!("\u{1}hole:{block_id}\u{1}")
 }
 
 fn push_unique(list: &mut Vec<String>, id: String) {
@@ -82,12 +74,14 @@ pub fn rich_text(parts: Option<&Value>) -> String {
     out
 }
 
-struct BlockRenderer {
+struct BlockRenderer<'a> {
     out: Rendered,
     lines: Vec<String>,
+    /// The page the blocks belong to, for stable links to its hosted files.
+    page_id: &'a str,
 }
 
-impl BlockRenderer {
+impl BlockRenderer<'_> {
     fn line(&mut self, indent: usize, prefix: &str, text: &str) {
         self.lines.push(format!("{}{prefix}{text}", "  ".repeat(indent)));
     }
@@ -211,14 +205,20 @@ impl BlockRenderer {
                     );
                 }
                 "image" | "video" | "file" | "pdf" | "audio" => {
+                    // A Notion-hosted file's URL is signed and expires: link to its block.
                     let file_type = data.get("type").and_then(Value::as_str).unwrap_or("external");
-                    let url = data
-                        .pointer(&format!("/{file_type}/url"))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
+                    let url = match file_type {
+                        "file" | "file_upload" => "",
+                        _ => data
+                            .pointer(&format!("/{file_type}/url"))
+                            .and_then(Value::as_str)
+                            .unwrap_or_default(),
+                    };
+                    let block_id = node.block.get("id").and_then(Value::as_str).unwrap_or_default();
+                    let stable = format!("{}#{}", page_url(self.page_id), block_id.replace('-', ""));
                     let caption = rich_text(data.get("caption"));
-                    let label = if caption.is_empty() { kind.clone() } else { caption };
-                    self.line(indent, q, &format!("[{label}]({url})"));
+                    let name = data.get("name").and_then(Value::as_str);
+                    self.line(indent, q, &media_text(&kind, &caption, url, name, &stable));
                 }
                 "breadcrumb" | "table_of_contents" | "table_row" => {}
                 other => self.out.skipped.push(other.to_string()),
@@ -242,205 +242,18 @@ impl BlockRenderer {
     }
 }
 
-/// Renders a block tree (a page's children) as clean Markdown.
-pub fn render_blocks(nodes: &[BlockNode]) -> Rendered {
+/// Renders a block tree (children of the page `page_id`, or of a block in it) as clean
+/// Markdown.
+pub fn render_blocks(nodes: &[BlockNode], page_id: &str) -> Rendered {
     let mut renderer = BlockRenderer {
         out: Rendered::default(),
         lines: Vec::new(),
+        page_id,
     };
     renderer.render(nodes, 0, false);
     let mut out = renderer.out;
     out.text = renderer.lines.join("\n").trim().to_string();
     out
-}
-
-static ATTRIBUTE_LIST: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\s*\{[a-z-]+="[^"]*"(\s+[a-z-]+="[^"]*")*\}\s*$"#).expect("valid regex"));
-static LINK_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"<(page|database|mention-page|mention-database)\s+url="([^"]*)"[^>]*>(.*?)</(?:page|database|mention-page|mention-database)>"#)
-        .expect("valid regex")
-});
-static OTHER_INLINE_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"</?(mention-[a-z-]+|span|color|u|br)(\s+[^>]*)?/?>"#).expect("valid regex"));
-static UNKNOWN_TAG: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"<unknown\s+([^>]*?)/?>"#).expect("valid regex"));
-static ATTR: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"([a-z-]+)="([^"]*)""#).expect("valid regex"));
-static CELL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"<td[^>]*>(.*?)</td>"#).expect("valid regex"));
-
-fn unescape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\\' {
-            if let Some(next) = chars.peek().copied() {
-                if matches!(next, '<' | '>' | '{' | '}' | '^' | '$' | '~') {
-                    out.push(next);
-                    chars.next();
-                    continue;
-                }
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// Turns enhanced markdown into clean Markdown, collecting child pages, databases and
-/// the subtrees that still have to be fetched.
-pub fn normalize_enhanced(markdown: &str) -> Rendered {
-    let mut out = Rendered::default();
-    let mut lines: Vec<String> = Vec::new();
-    let mut in_code = false;
-    let mut table: Option<Vec<Vec<String>>> = None;
-    for raw in markdown.lines() {
-        let depth = raw.chars().take_while(|c| *c == '\t').count();
-        let content = &raw[depth..];
-        let trimmed = content.trim();
-        if trimmed.starts_with("```") {
-            in_code = !in_code;
-            lines.push(trimmed.to_string());
-            continue;
-        }
-        if in_code {
-            lines.push(content.to_string());
-            continue;
-        }
-        if trimmed == "</table>" {
-            push_table(&mut lines, table.take().unwrap_or_default());
-            continue;
-        }
-        if let Some(rows) = table.as_mut() {
-            if trimmed.starts_with("<tr") {
-                rows.push(Vec::new());
-            }
-            for cell in CELL.captures_iter(trimmed) {
-                let text = inline(&cell[1], &mut out).replace('|', "\\|");
-                match rows.last_mut() {
-                    Some(row) => row.push(text),
-                    None => rows.push(vec![text]),
-                }
-            }
-            continue;
-        }
-        // `<table>` or `<table attrs>` only: `<table_of_contents/>` is another block, which
-        // has no text of its own (and must never open a table that swallows the page).
-        if trimmed == "<table>" || trimmed.starts_with("<table ") {
-            table = Some(Vec::new());
-            continue;
-        }
-        if trimmed.starts_with("<table_of_contents") {
-            continue;
-        }
-        if is_structure_tag(trimmed) {
-            continue;
-        }
-        if let Some(summary) = trimmed
-            .strip_prefix("<summary>")
-            .and_then(|s| s.strip_suffix("</summary>"))
-        {
-            lines.push(inline(summary, &mut out));
-            continue;
-        }
-        if trimmed == "<empty-block/>" {
-            lines.push(String::new());
-            continue;
-        }
-        if let Some(tag) = UNKNOWN_TAG.captures(trimmed) {
-            let attrs: Vec<(String, String)> = ATTR
-                .captures_iter(&tag[1])
-                .map(|c| (c[1].to_string(), c[2].to_string()))
-                .collect();
-            let get = |name: &str| attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-            match (get("alt"), get("url")) {
-                (Some(alt), _) => out.skipped.push(alt),
-                (None, Some(url)) => match fragment_id(&url).or_else(|| id_from_url(&url)) {
-                    Some(id) => {
-                        lines.push(hole_marker(&id));
-                        push_unique(&mut out.holes, id);
-                    }
-                    None => out.skipped.push("unknown".into()),
-                },
-                (None, None) => out.skipped.push("unknown".into()),
-            }
-            continue;
-        }
-        let text = inline(&ATTRIBUTE_LIST.replace(content, ""), &mut out);
-        let is_list = ["- ", "* ", "+ "].iter().any(|p| text.starts_with(p))
-            || text
-                .split_once(". ")
-                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
-        let indent = if is_list { "  ".repeat(depth) } else { String::new() };
-        lines.push(format!("{indent}{text}"));
-    }
-    // A table Notion left unclosed still keeps its rows.
-    if let Some(rows) = table {
-        push_table(&mut lines, rows);
-    }
-    out.text = collapse_blank_lines(&lines);
-    out
-}
-
-/// Appends a table's rows as a Markdown table, the first row as its header.
-fn push_table(lines: &mut Vec<String>, rows: Vec<Vec<String>>) {
-    for (i, row) in rows.iter().enumerate() {
-        lines.push(format!("| {} |", row.join(" | ")));
-        if i == 0 {
-            lines.push(format!("|{}", " --- |".repeat(row.len().max(1))));
-        }
-    }
-}
-
-fn is_structure_tag(line: &str) -> bool {
-    const TAGS: [&str; 6] = [
-        "details",
-        "callout",
-        "columns",
-        "column",
-        "synced_block",
-        "synced_block_reference",
-    ];
-    let Some(inner) = line.strip_prefix('<').and_then(|l| l.strip_suffix('>')) else {
-        return false;
-    };
-    let name = inner
-        .trim_start_matches('/')
-        .split([' ', '/'])
-        .next()
-        .unwrap_or_default();
-    TAGS.contains(&name) && !inner.contains('<')
-}
-
-fn inline(text: &str, out: &mut Rendered) -> String {
-    let linked = LINK_TAG.replace_all(text, |c: &regex::Captures<'_>| {
-        let (kind, url, title) = (&c[1], &c[2], &c[3]);
-        if let Some(id) = id_from_url(url) {
-            match kind {
-                "page" => push_unique(&mut out.child_pages, id),
-                "database" => push_unique(&mut out.child_databases, id),
-                _ => {}
-            }
-        }
-        let title = if title.is_empty() { "Untitled" } else { title };
-        format!("[{title}]({url})")
-    });
-    unescape(&OTHER_INLINE_TAG.replace_all(&linked, ""))
-}
-
-fn collapse_blank_lines(lines: &[String]) -> String {
-    let mut text = String::new();
-    let mut blank = false;
-    for line in lines {
-        if line.trim().is_empty() {
-            blank = true;
-            continue;
-        }
-        if blank && !text.is_empty() {
-            text.push('\n');
-        }
-        blank = false;
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text.trim_end().to_string()
 }
 
 #[cfg(test)]
@@ -488,7 +301,7 @@ mod tests {
                 children: vec![],
             },
         ];
-        let r = render_blocks(&nodes);
+        let r = render_blocks(&nodes, "p1");
         assert!(
             r.text
                 .starts_with("# Title\n\nHello\n\n- outer\n  - inner\n1. one\n2. two\n- [ ] task"),
@@ -514,39 +327,5 @@ mod tests {
             {"plain_text": "link", "href": "https://x.y"}
         ]);
         assert_eq!(rich_text(Some(&parts)), "**bold** and [link](https://x.y)");
-    }
-
-    #[test]
-    fn enhanced_markdown_becomes_clean_markdown() {
-        let md = "# Heading {color=\"blue\"}\nPara \\<tag\\> text\n- item\n\t- nested\n<details>\n<summary>Toggle title</summary>\n\tHidden text\n</details>\n<callout icon=\"💡\">\n\tCallout text\n</callout>\n<table header-row=\"true\">\n\t<tr>\n\t\t<td>A</td>\n\t\t<td>B</td>\n\t</tr>\n\t<tr>\n\t\t<td>1</td>\n\t\t<td>2</td>\n\t</tr>\n</table>\n<page url=\"https://www.notion.so/Kid-1429989fe8ac4effbc8f57f56486db54\">Kid</page>\n<database url=\"https://www.notion.so/2429989fe8ac4effbc8f57f56486db54\" inline=\"true\">Db</database>\n<unknown url=\"https://www.notion.so/x#3429989fe8ac4effbc8f57f56486db54\"/>\n<unknown url=\"https://www.notion.so/x#4429989fe8ac4effbc8f57f56486db54\" alt=\"ai_block\"/>\n```rust\n<page url=\"x\">not a tag in code</page>\n```";
-        let r = normalize_enhanced(md);
-        assert!(r.text.starts_with("# Heading\nPara <tag> text\n- item\n  - nested\nToggle title\nHidden text\nCallout text\n| A | B |\n| --- | --- |\n| 1 | 2 |"), "{}", r.text);
-        assert!(r
-            .text
-            .contains("[Kid](https://www.notion.so/Kid-1429989fe8ac4effbc8f57f56486db54)"));
-        assert_eq!(r.child_pages, ["1429989f-e8ac-4eff-bc8f-57f56486db54"]);
-        assert_eq!(r.child_databases, ["2429989f-e8ac-4eff-bc8f-57f56486db54"]);
-        assert_eq!(r.holes, ["3429989f-e8ac-4eff-bc8f-57f56486db54"]);
-        assert!(r.text.contains(&hole_marker("3429989f-e8ac-4eff-bc8f-57f56486db54")));
-        assert_eq!(r.skipped, ["ai_block"]);
-        assert!(r.text.contains("<page url=\"x\">not a tag in code</page>"));
-    }
-
-    /// Notion's "Enhanced markdown" guide renders a table of contents block as the
-    /// self-closing `<table_of_contents/>`: it is not a table, and what follows it stays.
-    #[test]
-    fn table_of_contents_never_hides_what_follows() {
-        let md = "# Title\n<table_of_contents/>\nAfter the contents.\n<page url=\"https://www.notion.so/Kid-1429989fe8ac4effbc8f57f56486db54\">Kid</page>\n<table_of_contents color=\"gray\"/>\nLast line.";
-        let r = normalize_enhanced(md);
-        assert!(r.text.contains("After the contents."), "{}", r.text);
-        assert!(r.text.contains("Last line."), "{}", r.text);
-        assert!(!r.text.contains("table_of_contents"), "{}", r.text);
-        assert_eq!(r.child_pages, ["1429989f-e8ac-4eff-bc8f-57f56486db54"]);
-    }
-
-    #[test]
-    fn an_unclosed_table_keeps_its_rows() {
-        let r = normalize_enhanced("<table>\n\t<tr>\n\t\t<td>A</td>\n\t\t<td>B</td>\n\t</tr>");
-        assert!(r.text.contains("| A | B |"), "{}", r.text);
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod client;
+pub mod enhanced;
 pub mod limiter;
 pub mod markdown;
 pub mod model;

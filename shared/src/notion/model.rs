@@ -18,6 +18,12 @@ pub struct PageInfo {
     pub title: String,
     /// For database rows: every non-title property as `Name: value` lines.
     pub property_lines: Vec<String>,
+    /// For database rows: every property as a plain JSON value ([`property_value`]).
+    pub property_values: serde_json::Map<String, Value>,
+    /// For database rows: the database.
+    pub database_id: Option<String>,
+    /// For database rows: the data source.
+    pub data_source_id: Option<String>,
 }
 
 /// A page of a paged list.
@@ -106,6 +112,64 @@ pub fn property_text(property: &Value) -> String {
     }
 }
 
+/// The value of one page property as plain JSON: text, number, boolean, a list of strings,
+/// an ISO date or `{start, end}`; null when it has none.
+pub fn property_value(property: &Value) -> Value {
+    let kind = property.get("type").and_then(Value::as_str).unwrap_or_default();
+    let value = property.get(kind);
+    let name_of = |v: &Value| {
+        v.get("name")
+            .and_then(Value::as_str)
+            .or_else(|| v.get("id").and_then(Value::as_str))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let names = |items: &Vec<Value>| Value::from(items.iter().map(name_of).collect::<Vec<_>>());
+    match (kind, value) {
+        ("number", Some(n @ Value::Number(_))) => n.clone(),
+        ("checkbox", Some(b @ Value::Bool(_))) => b.clone(),
+        ("multi_select" | "people" | "relation", Some(Value::Array(items))) => names(items),
+        ("files", Some(Value::Array(items))) => names(items),
+        ("date", Some(v @ Value::Object(_))) => match v.get("end").and_then(Value::as_str) {
+            Some(end) => serde_json::json!({"start": v.get("start"), "end": end}),
+            None => v.get("start").cloned().unwrap_or(Value::Null),
+        },
+        ("formula", Some(v)) => {
+            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
+            match v.get(inner) {
+                Some(Value::Object(date)) if inner == "date" => {
+                    property_value(&serde_json::json!({"type": "date", "date": date}))
+                }
+                Some(other) => other.clone(),
+                None => Value::Null,
+            }
+        }
+        ("rollup", Some(v)) => {
+            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
+            match v.get(inner) {
+                Some(Value::Array(items)) => Value::from(
+                    items
+                        .iter()
+                        .map(property_value)
+                        .filter(|v| !v.is_null())
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                        .collect::<Vec<_>>(),
+                ),
+                Some(other) => other.clone(),
+                None => Value::Null,
+            }
+        }
+        _ => {
+            let text = property_text(property);
+            if text.is_empty() {
+                Value::Null
+            } else {
+                Value::from(text)
+            }
+        }
+    }
+}
+
 impl PageInfo {
     /// Reads a page object; none when it is not a page.
     pub fn from_json(v: &Value) -> Option<Self> {
@@ -116,12 +180,16 @@ impl PageInfo {
         let properties = v.get("properties").and_then(Value::as_object);
         let mut title = String::new();
         let mut property_lines = Vec::new();
+        let mut property_values = serde_json::Map::new();
         let is_row = v
             .pointer("/parent/type")
             .and_then(Value::as_str)
             .is_some_and(|t| t == "data_source_id" || t == "database_id");
         if let Some(props) = properties {
             for (name, property) in props {
+                if is_row {
+                    property_values.insert(name.clone(), property_value(property));
+                }
                 if property.get("type").and_then(Value::as_str) == Some("title") {
                     title = property_text(property);
                 } else if is_row {
@@ -151,6 +219,15 @@ impl PageInfo {
                 title
             },
             property_lines,
+            property_values,
+            database_id: v
+                .pointer("/parent/database_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            data_source_id: v
+                .pointer("/parent/data_source_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
             id,
         })
     }

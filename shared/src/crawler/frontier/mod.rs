@@ -90,6 +90,17 @@ pub struct Frontier {
 }
 
 impl PageEntry {
+    /// Takes what a listing or retrieval says of the page.
+    pub(crate) fn apply_info(&mut self, info: PageInfo) {
+        self.title = info.title;
+        self.url = info.url;
+        self.properties = info.property_lines;
+        self.property_values = info.property_values;
+        self.database_id = info.database_id;
+        self.data_source_id = info.data_source_id;
+        self.last_edited = Some(info.last_edited_time);
+    }
+
     fn seen_in(&self, run: &str) -> bool {
         self.seen_run.as_deref() == Some(run)
     }
@@ -195,10 +206,7 @@ impl Frontier {
             page_id: info.id.clone(),
             ..PageEntry::default()
         });
-        entry.title = info.title;
-        entry.url = info.url;
-        entry.properties = info.property_lines;
-        entry.last_edited = Some(info.last_edited_time);
+        entry.apply_info(info);
         if !entry.seen_in(&self.run) {
             entry.seen_run = Some(self.run.clone());
             self.cp.counters.pages_seen += 1;
@@ -410,8 +418,16 @@ impl Frontier {
     /// its content points at. `Err` when the run must halt (the page stays pending).
     pub fn apply_outcome(&mut self, outcome: PageOutcome) -> Result<(), OutcomeHalt> {
         let entry = match outcome {
-            PageOutcome::Read { mut entry, counts, .. } => {
+            PageOutcome::Read {
+                mut entry,
+                counts,
+                unknown_tags,
+                ..
+            } => {
                 let c = &mut self.cp.counters;
+                for (tag, n) in unknown_tags {
+                    *c.unknown_tags.entry(tag).or_default() += n;
+                }
                 c.pages_read += 1;
                 c.records_written += counts.written;
                 c.records_unchanged += counts.unchanged;

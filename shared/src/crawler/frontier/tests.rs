@@ -51,6 +51,7 @@ fn read(mut entry: PageEntry, children: &[&str]) -> PageOutcome {
             written: 1,
             ..ReadCounts::default()
         },
+        unknown_tags: Default::default(),
     }
 }
 

@@ -1,0 +1,737 @@
+//! A parser for Notion's enhanced markdown (`GET /v1/pages/{id}/markdown`), built from
+//! Notion's "Enhanced markdown format" reference and the "Working with markdown content"
+//! guide (developers.notion.com/guides/data-apis/…), into the clean Markdown of records.
+//!
+//! | construct (reference section) | what our Markdown makes of it |
+//! |---|---|
+//! | text, `{color="…"}` / `{toggle="true"}` attribute lists ("Text", "Colors") | the text; attribute lists dropped |
+//! | `#`…`####` headings, `- `, `1. `, `- [ ]`, `> ` ("Headings", "Lists", "To-do", "Quote") | kept; list items indented two spaces per tab |
+//! | tab-indented children ("Indentation") | kept, flattened (lists keep their nesting) |
+//! | `\*` and the other escapes ("Escaping") | the character itself |
+//! | fenced code ("Code") | kept literally: tags inside are text |
+//! | `$$` … `$$`, `$$ x $$` ("Equation") | kept literally |
+//! | `<details>`/`<summary>` ("Toggle") | the summary as a line, children after it |
+//! | `<callout icon color>` ("Callout") | the icon and text, children after it |
+//! | `<columns>`, `<column>` ("Columns") | their children, in order |
+//! | `<table>`/`<tr>`/`<td>`, `<colgroup>`/`<col>` ("Table"); pipe tables | a pipe table, first row as header |
+//! | `---` ("Divider") | kept |
+//! | `<empty-block/>` ("Empty line") | an empty line |
+//! | `![Caption](URL)`, `<audio/video/file/pdf src>Caption</…>` ("Media blocks") | `[Caption](URL)`; a Notion-hosted (signed) URL becomes a stable link to the page, a file also keeps its file name |
+//! | `<page url>`, `<database url>` ("Page and database references") | `[Title](url)`; the page or database is crawled |
+//! | `<table_of_contents/>` ("Table of contents"), `<breadcrumb/>` | nothing (no text of their own) |
+//! | `<synced_block>`, `<synced_block_reference>` ("Synced block") | their children (the original's content) |
+//! | `<meeting-notes>`, `<summary>`, `<notes>`, `<transcript>` | their text |
+//! | `**b**`, `*i*`, `~~s~~`, `` `c` ``, `[t](url)`, `$x$` ("Rich text formatting") | kept |
+//! | `<span …>t</span>`, `<br>` | `t`; a line break |
+//! | `<mention-page/database url>T</…>` ("Mentions") | `[T](url)`; the page or database is crawled |
+//! | `<mention-user/data-source/agent …>T</…>`, `<mention-date start end/>` | `T`; the date or range |
+//! | `<unknown url="…#block"/>` without `alt`, or listed in `unknown_block_ids` ("Unknown blocks, truncation, and permissions") | fetched again from the markdown endpoint and placed where it stood |
+//! | `<unknown url="…#block" alt="bookmark/embed/link_preview/synced_block/…"/>` ("Unsupported block types") | read with the block API and placed where it stood |
+//! | `<unknown … alt="breadcrumb/table_of_contents/unsupported/ai_block/template"/>` | skipped (no text), counted |
+//! | any other tag | its inner text is kept, its name counted in `unknownTags`; it never hides what follows |
+
+use super::model::{fragment_id, id_from_url, page_url};
+use std::collections::HashSet;
+
+/// Block types whose `<unknown alt>` carries no text worth a request.
+const NO_TEXT: [&str; 7] = [
+    "breadcrumb",
+    "table_of_contents",
+    "unsupported",
+    "ai_block",
+    "template",
+    "divider",
+    "column_break",
+];
+
+/// What a markdown answer came to, and what it points at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    /// Clean Markdown, with [`hole_marker`] and [`block_marker`] lines where content is
+    /// still to be placed.
+    pub text: String,
+    /// Child (and mentioned) pages.
+    pub child_pages: Vec<String>,
+    /// Child databases.
+    pub child_databases: Vec<String>,
+    /// Subtrees to fetch again from the markdown endpoint.
+    pub holes: Vec<String>,
+    /// Blocks the markdown leaves out that the block API has text for.
+    pub block_reads: Vec<String>,
+    /// Those of them that stand at the answer's top level (children of its root).
+    pub top_level_reads: Vec<String>,
+    /// Blocks skipped because they have no text, by type.
+    pub skipped: Vec<String>,
+    /// Tags the parser does not know, by name, once per occurrence.
+    pub unknown_tags: Vec<String>,
+}
+
+/// The line standing in the text for a subtree to fetch from the markdown endpoint.
+pub fn hole_marker(block_id: &str) -> String {
+    format!("\u{1}hole:{block_id}\u{1}")
+}
+
+/// The line standing in the text for a block to read with the block API.
+pub fn block_marker(block_id: &str) -> String {
+    format!("\u{1}block:{block_id}\u{1}")
+}
+
+fn push_unique(list: &mut Vec<String>, id: String) {
+    if !list.contains(&id) {
+        list.push(id);
+    }
+}
+
+/// Whether `url` is a Notion-hosted file's pre-signed URL, which expires within an hour
+/// and changes on every read ("File object": "authenticated S3 URL").
+pub fn is_signed_file_url(url: &str) -> bool {
+    let lower = url.to_ascii_lowercase();
+    lower.contains("x-amz-signature=")
+        || lower.contains("x-amz-credential=")
+        || lower.contains("prod-files-secure.")
+        || lower.contains("secure.notion-static.com")
+        || lower.contains("://file.notion.so/")
+}
+
+/// The file name in a signed URL's path (its last segment, percent-decoded).
+pub fn file_name_of(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    let last = path.rsplit('/').next().unwrap_or_default();
+    form_urlencoded::parse(format!("n={last}").as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| last.to_string())
+}
+
+/// A media or file as record text: its caption (and a file's name) with a link that does
+/// not expire: the URL itself when external, else `stable` (a link to its block or page).
+pub fn media_text(kind: &str, caption: &str, url: &str, name: Option<&str>, stable: &str) -> String {
+    let hosted = is_signed_file_url(url);
+    let link = if hosted || url.is_empty() { stable } else { url };
+    let name = match name {
+        Some(n) if !n.is_empty() => Some(n.to_string()),
+        _ if kind == "file" && hosted => Some(file_name_of(url)),
+        _ => None,
+    };
+    let label = match (caption.trim(), name) {
+        ("", Some(n)) => n,
+        ("", None) => kind.to_string(),
+        (c, Some(n)) => format!("{c} ({n})"),
+        (c, None) => c.to_string(),
+    };
+    format!("[{label}]({link})")
+}
+
+/// Where a parse happens.
+#[derive(Clone, Debug, Default)]
+pub struct Context<'a> {
+    /// The page being read (for stable links to hosted files).
+    pub page_id: &'a str,
+    /// `unknown_block_ids` of the answer, dashed: their `<unknown>` tags are subtrees to
+    /// fetch from the markdown endpoint, whatever their `alt`.
+    pub truncated: HashSet<String>,
+}
+
+/// A dashed block id, whatever form Notion wrote it in.
+pub fn canonical_id(id: &str) -> Option<String> {
+    id_from_url(id)
+}
+
+/// One tag at the start of a line: `<name attrs>`, `</name>` or `<name attrs/>`.
+#[derive(Debug)]
+struct Tag<'a> {
+    name: &'a str,
+    attrs: Vec<(String, String)>,
+    closing: bool,
+    self_closing: bool,
+    /// What follows the tag on the line.
+    rest: &'a str,
+}
+
+impl Tag<'_> {
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+fn is_tag_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':'
+}
+
+/// Parses a tag at the start of `s`, if `s` starts with one.
+fn tag_at(s: &str) -> Option<Tag<'_>> {
+    let body = s.strip_prefix('<')?;
+    let (closing, body) = match body.strip_prefix('/') {
+        Some(b) => (true, b),
+        None => (false, body),
+    };
+    let name_len = body.find(|c: char| !is_tag_name_char(c)).unwrap_or(body.len());
+    if name_len == 0 || !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let name = &body[..name_len];
+    let mut rest = &body[name_len..];
+    let mut attrs = Vec::new();
+    loop {
+        rest = rest.trim_start();
+        if let Some(r) = rest.strip_prefix("/>") {
+            return Some(Tag {
+                name,
+                attrs,
+                closing,
+                self_closing: true,
+                rest: r,
+            });
+        }
+        if let Some(r) = rest.strip_prefix('>') {
+            return Some(Tag {
+                name,
+                attrs,
+                closing,
+                self_closing: false,
+                rest: r,
+            });
+        }
+        let key_len = rest
+            .find(|c: char| !is_tag_name_char(c) && c != '?')
+            .unwrap_or(rest.len());
+        if key_len == 0 {
+            return None;
+        }
+        let key = rest[..key_len].trim_end_matches('?').to_string();
+        rest = &rest[key_len..];
+        if let Some(r) = rest.strip_prefix('=') {
+            let quote = r.chars().next()?;
+            if quote != '"' && quote != '\'' {
+                return None;
+            }
+            let end = r[1..].find(quote)?;
+            attrs.push((key, r[1..1 + end].to_string()));
+            rest = &r[2 + end..];
+        } else {
+            attrs.push((key, String::new()));
+        }
+    }
+}
+
+/// Splits `s` at the closing `</name>` of an element whose opening tag was just read:
+/// (inner, after). Nested elements of the same name are balanced.
+fn split_element<'a>(s: &'a str, name: &str) -> Option<(&'a str, &'a str)> {
+    let open = format!("<{name}");
+    let close = format!("</{name}>");
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        if rest.starts_with(&close) {
+            if depth == 0 {
+                return Some((&s[..i], &s[i + close.len()..]));
+            }
+            depth -= 1;
+            i += close.len();
+            continue;
+        }
+        if rest.starts_with(&open) && rest[open.len()..].starts_with([' ', '>', '\t']) {
+            depth += 1;
+        }
+        i += rest.chars().next().map_or(1, char::len_utf8);
+    }
+    None
+}
+
+/// Characters the reference escapes outside code ("Escaping").
+const ESCAPABLE: &str = "\\*~`$[]<>{}|^_#+-.!()";
+
+/// The attribute list at the end of a block's first line (`{color="blue"}`,
+/// `{toggle="true" color="red"}`), removed.
+fn strip_attribute_list(line: &str) -> &str {
+    static LIST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"\s*\{[A-Za-z_-]+="[^"]*"(\s+[A-Za-z_-]+="[^"]*")*\}\s*$"#).expect("valid regex")
+    });
+    match LIST.find(line) {
+        Some(m) => &line[..m.start()],
+        None => line,
+    }
+}
+
+/// The parser's state over one answer.
+struct Parser<'a> {
+    ctx: &'a Context<'a>,
+    out: Parsed,
+    lines: Vec<String>,
+    /// Rows of the `<table>` being read, with the tab depth of its tag.
+    table: Option<(usize, Vec<Vec<String>>)>,
+    /// Tab depth of the open code fence and its fence text.
+    code: Option<(usize, String)>,
+    /// Tab depth of the open `$$` equation.
+    equation: Option<usize>,
+}
+
+impl Parser<'_> {
+    fn stable_link(&self) -> String {
+        if self.ctx.page_id.is_empty() {
+            "https://www.notion.so".into()
+        } else {
+            page_url(self.ctx.page_id)
+        }
+    }
+
+    fn unknown_tag(&mut self, name: &str) {
+        self.out.unknown_tags.push(name.to_string());
+    }
+
+    fn flush_table(&mut self) {
+        let Some((_, rows)) = self.table.take() else { return };
+        for (i, row) in rows.iter().enumerate() {
+            self.lines.push(format!("| {} |", row.join(" | ")));
+            if i == 0 {
+                self.lines.push(format!("|{}", " --- |".repeat(row.len().max(1))));
+            }
+        }
+    }
+
+    /// Inline rich text: escapes, spans, mentions, links, images.
+    fn inline(&mut self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(c) = rest.chars().next() {
+            if c == '\\' {
+                let mut chars = rest.chars();
+                chars.next();
+                match chars.next() {
+                    Some(next) if ESCAPABLE.contains(next) => {
+                        out.push(next);
+                        rest = &rest[1 + next.len_utf8()..];
+                    }
+                    _ => {
+                        out.push('\\');
+                        rest = &rest[1..];
+                    }
+                }
+                continue;
+            }
+            if c == '`' {
+                // Inline code is literal.
+                if let Some(end) = rest[1..].find('`') {
+                    out.push_str(&rest[..end + 2]);
+                    rest = &rest[end + 2..];
+                    continue;
+                }
+            }
+            if c == '!' && rest[1..].starts_with('[') {
+                if let Some((caption, url, after)) = link_at(&rest[1..]) {
+                    let caption = self.inline(caption);
+                    out.push_str(&media_text("image", &caption, url, None, &self.stable_link()));
+                    rest = after;
+                    continue;
+                }
+            }
+            if c == '[' {
+                if let Some((label, url, after)) = link_at(rest) {
+                    let label = self.inline(label);
+                    let url = if is_signed_file_url(url) {
+                        self.stable_link()
+                    } else {
+                        url.to_string()
+                    };
+                    out.push_str(&format!("[{label}]({url})"));
+                    rest = after;
+                    continue;
+                }
+            }
+            if c == '<' {
+                if let Some((text, after)) = self.inline_tag(rest) {
+                    out.push_str(&text);
+                    rest = after;
+                    continue;
+                }
+            }
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+        out
+    }
+
+    /// An inline tag at the start of `s`: its text and what follows.
+    fn inline_tag<'s>(&mut self, s: &'s str) -> Option<(String, &'s str)> {
+        let tag = tag_at(s)?;
+        if tag.closing {
+            // A stray closing tag: drop it, keep going.
+            return Some((String::new(), tag.rest));
+        }
+        let name = tag.name;
+        if name == "br" {
+            return Some(("\n".into(), tag.rest));
+        }
+        let (inner, after) = if tag.self_closing {
+            ("", tag.rest)
+        } else {
+            match split_element(tag.rest, name) {
+                Some(split) => split,
+                // Unclosed: the rest of the line is its text.
+                None => (tag.rest, ""),
+            }
+        };
+        let inner_text = self.inline(inner);
+        let text = match name {
+            "span" | "u" | "color" | "mention-user" | "mention-data-source" | "mention-agent" | "summary" => inner_text,
+            "mention-page" | "mention-database" | "page" | "database" => {
+                let url = tag.attr("url").unwrap_or_default();
+                if let Some(id) = id_from_url(url) {
+                    let list = if name.ends_with("database") {
+                        &mut self.out.child_databases
+                    } else {
+                        &mut self.out.child_pages
+                    };
+                    push_unique(list, id);
+                }
+                if url.is_empty() {
+                    inner_text
+                } else {
+                    format!("[{inner_text}]({url})")
+                }
+            }
+            "mention-date" => {
+                let start = tag.attr("start").unwrap_or_default();
+                let mut date = match tag.attr("end") {
+                    Some(end) if !end.is_empty() => format!("{start} – {end}"),
+                    _ => start.to_string(),
+                };
+                if let Some(time) = tag.attr("startTime") {
+                    date = format!("{date} {time}");
+                }
+                if inner_text.is_empty() {
+                    date
+                } else {
+                    inner_text
+                }
+            }
+            _ => {
+                self.unknown_tag(name);
+                inner_text
+            }
+        };
+        Some((text, after))
+    }
+
+    /// One line of the answer.
+    fn line(&mut self, raw: &str) {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let depth = raw.chars().take_while(|c| *c == '\t').count();
+        let content = &raw[depth..];
+        let trimmed = content.trim();
+        if let Some((fence_depth, fence)) = &self.code {
+            if trimmed.starts_with(fence.as_str()) && trimmed.trim_start_matches('`').is_empty() {
+                self.lines.push(fence.clone());
+                self.code = None;
+            } else {
+                // Code is literal; its own indentation beyond the fence's is kept.
+                let keep = raw.get((*fence_depth).min(depth)..).unwrap_or(raw);
+                self.lines.push(keep.to_string());
+            }
+            return;
+        }
+        if let Some(eq_depth) = self.equation {
+            if trimmed == "$$" {
+                self.lines.push("$$".into());
+                self.equation = None;
+            } else {
+                let keep = raw.get(eq_depth.min(depth)..).unwrap_or(raw);
+                self.lines.push(keep.to_string());
+            }
+            return;
+        }
+        if trimmed.starts_with("```") {
+            self.flush_table();
+            let fence: String = trimmed.chars().take_while(|c| *c == '`').collect();
+            self.lines.push(trimmed.to_string());
+            self.code = Some((depth, fence));
+            return;
+        }
+        if trimmed == "$$" {
+            self.flush_table();
+            self.lines.push("$$".into());
+            self.equation = Some(depth);
+            return;
+        }
+        if self.table.is_some() && self.table_line(trimmed) {
+            return;
+        }
+        // Anything else ends a table Notion left unclosed: it never swallows what follows.
+        self.flush_table();
+        if trimmed.is_empty() {
+            self.lines.push(String::new());
+            return;
+        }
+        if trimmed.starts_with('<') && self.block_tag(trimmed, depth) {
+            return;
+        }
+        let text = self.inline(strip_attribute_list(content).trim_end());
+        let is_list = ["- ", "* ", "+ "].iter().any(|p| text.starts_with(p))
+            || text
+                .split_once(". ")
+                .is_some_and(|(n, _)| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+        let indent = if is_list { "  ".repeat(depth) } else { String::new() };
+        for part in text.split('\n') {
+            self.lines.push(format!("{indent}{part}"));
+        }
+    }
+
+    /// A line inside `<table>`; false when it is not table markup.
+    fn table_line(&mut self, trimmed: &str) -> bool {
+        let Some(tag) = tag_at(trimmed) else { return false };
+        match (tag.name, tag.closing) {
+            ("table", true) => {
+                self.flush_table();
+                true
+            }
+            ("tr", false) => {
+                if let Some((_, rows)) = self.table.as_mut() {
+                    rows.push(Vec::new());
+                }
+                // Cells may follow on the same line.
+                let rest = tag.rest.trim();
+                if !rest.is_empty() {
+                    self.table_line(rest);
+                }
+                true
+            }
+            ("td" | "th", false) => {
+                let (inner, after) = split_element(tag.rest, tag.name).unwrap_or((tag.rest, ""));
+                let cell = self.inline(inner).replace('|', "\\|").replace('\n', " ");
+                if let Some((_, rows)) = self.table.as_mut() {
+                    match rows.last_mut() {
+                        Some(row) => row.push(cell),
+                        None => rows.push(vec![cell]),
+                    }
+                }
+                let after = after.trim();
+                if !after.is_empty() {
+                    self.table_line(after);
+                }
+                true
+            }
+            ("tr" | "colgroup" | "col" | "thead" | "tbody", _) => true,
+            _ => false,
+        }
+    }
+
+    /// A line starting with a block-level tag; false when it is not one (then it is text).
+    fn block_tag(&mut self, trimmed: &str, depth: usize) -> bool {
+        let Some(tag) = tag_at(trimmed) else { return false };
+        let name = tag.name;
+        if tag.closing {
+            // The end of a container: nothing to write; what follows is read normally (an
+            // unknown container was counted at its opening).
+            return true;
+        }
+        match name {
+            "table" => {
+                self.flush_table();
+                self.table = Some((0, Vec::new()));
+                let rest = tag.rest.trim();
+                if !rest.is_empty() {
+                    self.table_line(rest);
+                }
+                true
+            }
+            "empty-block" => {
+                self.lines.push(String::new());
+                true
+            }
+            "table_of_contents" | "breadcrumb" => true,
+            "unknown" => {
+                self.unknown_block(&tag, depth);
+                true
+            }
+            "details"
+            | "columns"
+            | "column"
+            | "column_list"
+            | "synced_block"
+            | "synced_block_reference"
+            | "meeting-notes"
+            | "notes"
+            | "transcript"
+            | "data-source"
+            | "colgroup" => {
+                self.rest_of_line(&tag, name);
+                true
+            }
+            "callout" => {
+                let icon = tag.attr("icon").map(|i| format!("{i} ")).unwrap_or_default();
+                let (inner, _) = split_element(tag.rest, name).unwrap_or((tag.rest, ""));
+                let text = self.inline(inner.trim());
+                if !icon.is_empty() || !text.is_empty() {
+                    self.lines.push(format!("> {icon}{text}").trim_end().to_string());
+                }
+                true
+            }
+            "summary" => {
+                let (inner, _) = split_element(tag.rest, name).unwrap_or((tag.rest, ""));
+                let text = self.inline(inner.trim());
+                if !text.is_empty() {
+                    self.lines.push(text);
+                }
+                true
+            }
+            "audio" | "video" | "file" | "pdf" | "image" => {
+                let url = tag
+                    .attr("src")
+                    .or(tag.attr("source"))
+                    .or(tag.attr("url"))
+                    .unwrap_or_default();
+                let (inner, _) = if tag.self_closing {
+                    ("", "")
+                } else {
+                    split_element(tag.rest, name).unwrap_or((tag.rest, ""))
+                };
+                let caption = self.inline(inner.trim());
+                let text = media_text(name, &caption, url, None, &self.stable_link());
+                self.lines.push(text);
+                true
+            }
+            "bookmark" | "embed" | "link_preview" => {
+                let url = tag.attr("url").unwrap_or_default().to_string();
+                let (inner, _) = if tag.self_closing {
+                    ("", "")
+                } else {
+                    split_element(tag.rest, name).unwrap_or((tag.rest, ""))
+                };
+                let caption = self.inline(inner.trim());
+                self.lines.push(if caption.is_empty() {
+                    format!("<{url}>")
+                } else {
+                    format!("[{caption}]({url})")
+                });
+                true
+            }
+            _ => {
+                // Pages, databases, mentions and unknown tags as inline text (an unknown
+                // tag keeps its inner text and never hides what follows).
+                let text = self.inline(strip_attribute_list(trimmed));
+                for part in text.split('\n') {
+                    self.lines.push(part.to_string());
+                }
+                true
+            }
+        }
+    }
+
+    /// Text after a container's opening tag on the same line (rare), kept.
+    fn rest_of_line(&mut self, tag: &Tag<'_>, name: &str) {
+        let rest = tag.rest.trim();
+        let rest = rest.strip_suffix(&format!("</{name}>")).unwrap_or(rest).trim();
+        if !rest.is_empty() {
+            self.line(rest);
+        }
+    }
+
+    fn unknown_block(&mut self, tag: &Tag<'_>, depth: usize) {
+        let url = tag.attr("url").unwrap_or_default();
+        let id = fragment_id(url).or_else(|| id_from_url(url));
+        let alt = tag.attr("alt").filter(|a| !a.is_empty());
+        match (id, alt) {
+            (Some(id), _) if self.ctx.truncated.contains(&id) => {
+                self.lines.push(hole_marker(&id));
+                push_unique(&mut self.out.holes, id);
+            }
+            (Some(id), None) => {
+                self.lines.push(hole_marker(&id));
+                push_unique(&mut self.out.holes, id);
+            }
+            (_, Some(alt)) if NO_TEXT.contains(&alt) => self.out.skipped.push(alt.to_string()),
+            (Some(id), Some(_)) => {
+                self.lines.push(block_marker(&id));
+                if depth == 0 {
+                    push_unique(&mut self.out.top_level_reads, id.clone());
+                }
+                push_unique(&mut self.out.block_reads, id);
+            }
+            (None, alt) => self.out.skipped.push(alt.unwrap_or("unknown").to_string()),
+        }
+    }
+}
+
+/// `[label](url)` at the start of `s`: (label, url, after). Brackets in the label nest.
+fn link_at(s: &str) -> Option<(&str, &str, &str)> {
+    let body = s.strip_prefix('[')?;
+    let mut depth = 0usize;
+    let mut end = None;
+    let mut escaped = false;
+    for (i, c) in body.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '[' => depth += 1,
+            ']' if depth == 0 => {
+                end = Some(i);
+                break;
+            }
+            ']' => depth -= 1,
+            _ => {}
+        }
+    }
+    let end = end?;
+    let label = &body[..end];
+    let after = body[end + 1..].strip_prefix('(')?;
+    let close = after.find(')')?;
+    let url = &after[..close];
+    if url.contains(char::is_whitespace) && !url.starts_with('<') {
+        return None;
+    }
+    Some((label, url, &after[close + 1..]))
+}
+
+/// Parses one markdown answer.
+pub fn parse(markdown: &str, ctx: &Context<'_>) -> Parsed {
+    let mut parser = Parser {
+        ctx,
+        out: Parsed::default(),
+        lines: Vec::new(),
+        table: None,
+        code: None,
+        equation: None,
+    };
+    for raw in markdown.split('\n') {
+        parser.line(raw);
+    }
+    parser.flush_table();
+    let mut out = parser.out;
+    out.text = collapse_blank_lines(&parser.lines);
+    out
+}
+
+/// Joins lines, keeping at most one blank line in a row and none at the ends.
+pub fn collapse_blank_lines(lines: &[String]) -> String {
+    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+    for line in lines {
+        let line = line.trim_end();
+        if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {
+            continue;
+        }
+        out.push(line);
+    }
+    while out.last().is_some_and(|l| l.is_empty()) {
+        out.pop();
+    }
+    out.join("\n")
+}
+
+/// The ids of `unknown_block_ids`, dashed.
+pub fn truncated_ids(answer: &serde_json::Value) -> HashSet<String> {
+    answer
+        .get("unknown_block_ids")
+        .and_then(serde_json::Value::as_array)
+        .map(|ids| {
+            ids.iter()
+                .filter_map(serde_json::Value::as_str)
+                .filter_map(canonical_id)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+#[path = "enhanced_tests.rs"]
+mod tests;
