@@ -11,25 +11,18 @@
 use notion_emulator::generate::{generate, Options};
 use notion_emulator::render::Reading;
 use notion_emulator::{Config as NotionConfig, Emulator};
-use serde_json::json;
-use shared::api::App;
-use shared::crawler::{Crawler, CrawlerSettings, RunResult};
-use shared::domain::account::{hash_api_key, Plan};
-use shared::domain::dataset::Dataset;
-use shared::domain::integration::{Integration, SyncStatus};
-use shared::domain::sync::{SyncMessage, Trigger};
+use shared::crawler::{Crawler, CrawlerSettings};
+use shared::domain::account::Plan;
+use shared::domain::integration::SyncStatus;
+use shared::domain::time::SystemClock;
 use shared::notion::client::{HttpNotion, RetryPolicy};
-use shared::ports::{DatasetStore, IntegrationStore, TokenStore};
+use shared::testing::harness::{crawler_over, has_token, seeded_store, sync_to_end, texts_by_page};
 use shared::testing::MemoryStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::time::Instant;
 
 const TOKEN: &str = "secret_fidelity";
-const ACCOUNT: &str = "acct_fidelity";
-const INTEGRATION: &str = "notion_01JF0000000000000000000FID";
-const DATASET: &str = "dataset_01JF0000000000000000000FID";
 
 /// Seeds and sizes: at least 20 workspaces from 60 to 1,000 pages (`FIDELITY_SEEDS=N`
 /// runs the first N only, for a quick local check).
@@ -52,41 +45,12 @@ struct Run {
 }
 
 async fn run_for(notion_url: &str, block_walk_only: bool) -> Run {
-    let store = Arc::new(MemoryStore::default());
-    store.add_account(
-        ACCOUNT,
-        &hash_api_key("nik_fidelity_key"),
-        Plan {
-            max_records: 1_000_000,
-            max_pages_per_sync: 100_000,
-            ..Plan::default()
-        },
-    );
-    let now = "2026-12-01T00:00:00Z";
-    store
-        .create_dataset(&Dataset {
-            id: DATASET.into(),
-            account_id: ACCOUNT.into(),
-            name: "Wiki".into(),
-            description: String::new(),
-            meta: Default::default(),
-            record_count: 0,
-            created_at: now.into(),
-            updated_at: now.into(),
-        })
-        .await
-        .unwrap();
-    let integration: Integration = serde_json::from_value(json!({
-        "id": INTEGRATION, "accountId": ACCOUNT, "name": "Wiki", "datasetId": DATASET,
-        "hasToken": true, "createdAt": now, "updatedAt": now,
-    }))
-    .unwrap();
-    store.create_integration(&integration).await.unwrap();
-    store.put_token(ACCOUNT, INTEGRATION, TOKEN).await.unwrap();
-    let app = App::new(store.clone(), 0)
-        .with_tokens(store.clone())
-        .with_queue(store.clone())
-        .with_scheduler(store.clone());
+    let plan = Plan {
+        max_records: 1_000_000,
+        max_pages_per_sync: 100_000,
+        ..Plan::default()
+    };
+    let store = seeded_store(plan, TOKEN, &SystemClock).await;
     let retry = RetryPolicy {
         max_attempts: 3,
         base_delay: Duration::from_millis(5),
@@ -94,83 +58,35 @@ async fn run_for(notion_url: &str, block_walk_only: bool) -> Run {
         timeout: Duration::from_secs(10),
     };
     shared::runtime::install_tls_provider();
-    let crawler = Crawler {
-        integrations: app.integrations.clone(),
-        accounts: app.accounts.clone(),
-        datasets: app.datasets.clone(),
-        records: app.records.clone(),
-        tokens: app.tokens.clone(),
-        state: app.sync_state.clone(),
-        queue: app.queue.clone(),
-        notion: Arc::new(HttpNotion {
-            http: reqwest::Client::new(),
-            base_url: notion_url.to_string(),
-            max_rps: 10_000,
-            retry,
-        }),
-        clock: app.clock.clone(),
-        settings: CrawlerSettings {
-            notion_api_url: notion_url.to_string(),
-            max_rps: 10_000,
-            concurrency: 8,
-            block_walk_only,
-            retry,
-            ..CrawlerSettings::default()
-        },
+    let notion = HttpNotion {
+        http: reqwest::Client::new(),
+        base_url: notion_url.to_string(),
+        max_rps: 10_000,
+        retry,
     };
+    let settings = CrawlerSettings {
+        notion_api_url: notion_url.to_string(),
+        max_rps: 10_000,
+        concurrency: 8,
+        block_walk_only,
+        retry,
+        ..CrawlerSettings::default()
+    };
+    let crawler = crawler_over(&store, Arc::new(notion), Arc::new(SystemClock), settings);
     Run { store, crawler }
 }
 
 impl Run {
     /// Syncs to the end (continuations included); returns the run summary.
     async fn sync(&self, run_id: &str) -> serde_json::Value {
-        let mut message = SyncMessage {
-            account_id: ACCOUNT.into(),
-            integration_id: INTEGRATION.into(),
-            run_id: run_id.into(),
-            trigger: Trigger::Manual,
-        };
-        loop {
-            let deadline = Instant::now() + Duration::from_secs(600);
-            match self.crawler.run(&message, deadline).await.unwrap() {
-                RunResult::Finished(status) => {
-                    assert_eq!(status, SyncStatus::Synced);
-                    break;
-                }
-                RunResult::Continued => message = self.store.take_messages().remove(0),
-                other => panic!("{other:?}"),
-            }
-        }
-        self.store.state().integrations[INTEGRATION]
-            .last_sync_summary
-            .clone()
-            .unwrap()
+        let (status, summary) = sync_to_end(&self.crawler, &self.store, run_id, Duration::from_secs(600)).await;
+        assert_eq!(status, SyncStatus::Synced, "{summary}");
+        summary
     }
 
-    /// Record texts by page (chunks joined in order).
     fn texts(&self) -> BTreeMap<String, String> {
-        let mut parts: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
-        for record in self.store.state().records.values() {
-            let page = record.meta["notionPageId"].as_str().unwrap().to_string();
-            let chunk = record.meta.get("chunk").and_then(|c| c.as_u64()).unwrap_or(1);
-            parts.entry(page).or_default().push((chunk, record.text.clone()));
-        }
-        parts
-            .into_iter()
-            .map(|(page, mut chunks)| {
-                chunks.sort();
-                (page, chunks.into_iter().map(|(_, t)| t).collect())
-            })
-            .collect()
+        texts_by_page(&self.store)
     }
-}
-
-/// Whether `token` stands in `text` as a whole word (not as the prefix of a longer tag).
-fn has_token(text: &str, token: &str) -> bool {
-    text.match_indices(token).any(|(at, _)| {
-        let next = text[at + token.len()..].chars().next();
-        !next.is_some_and(|c| c.is_ascii_alphanumeric())
-    })
 }
 
 /// The tokens of each live page found in its records, and the ones missing.

@@ -3,6 +3,7 @@
 //! AWS emulator. The end-to-end tests against moto and the Notion emulator prove the real
 //! adapters.
 
+pub mod harness;
 pub mod memory;
 pub mod notion;
 

@@ -1,0 +1,149 @@
+//! One account, one dataset and one integration holding a token, in a [`MemoryStore`], and a
+//! crawler over it: the set-up the fast tier, the fidelity tests and the fidelity benchmark
+//! share.
+
+use super::MemoryStore;
+use crate::api::App;
+use crate::crawler::{Crawler, CrawlerSettings, RunResult};
+use crate::domain::account::{hash_api_key, Plan};
+use crate::domain::dataset::Dataset;
+use crate::domain::integration::{Integration, SyncStatus};
+use crate::domain::sync::{SyncMessage, Trigger};
+use crate::domain::time::Clock;
+use crate::notion::api::NotionConnector;
+use crate::ports::{DatasetStore, IntegrationStore, TokenStore};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The account.
+pub const ACCOUNT: &str = "acct_1";
+/// Its API key.
+pub const API_KEY: &str = "nik_fast_tier_key";
+/// The integration.
+pub const INTEGRATION: &str = "notion_01JF00000000000000000000AB";
+/// The dataset.
+pub const DATASET: &str = "dataset_01JF00000000000000000000CD";
+
+/// A store holding the account (on `plan`), the dataset, and the integration with `token`.
+pub async fn seeded_store(plan: Plan, token: &str, clock: &dyn Clock) -> Arc<MemoryStore> {
+    let store = Arc::new(MemoryStore::default());
+    store.add_account(ACCOUNT, &hash_api_key(API_KEY), plan);
+    let now = crate::domain::time::rfc3339(clock.now());
+    let dataset = Dataset {
+        id: DATASET.into(),
+        account_id: ACCOUNT.into(),
+        name: "Wiki".into(),
+        description: String::new(),
+        meta: Default::default(),
+        record_count: 0,
+        created_at: now.clone(),
+        updated_at: now.clone(),
+    };
+    let integration: Result<Integration, _> = serde_json::from_value(serde_json::json!({
+        "id": INTEGRATION, "accountId": ACCOUNT, "name": "Wiki", "datasetId": DATASET,
+        "hasToken": true, "createdAt": now, "updatedAt": now,
+    }));
+    // The fixtures are constants: these cannot fail on a memory store.
+    if let Ok(integration) = integration {
+        let _ = store.create_dataset(&dataset).await;
+        let _ = store.create_integration(&integration).await;
+        let _ = store.put_token(ACCOUNT, INTEGRATION, token).await;
+    }
+    store
+}
+
+/// An app with every adapter over `store`, on `clock`.
+pub fn app_over(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>) -> App {
+    App::new(store.clone(), 900)
+        .with_tokens(store.clone())
+        .with_queue(store.clone())
+        .with_scheduler(store.clone())
+        .with_clock(clock)
+}
+
+/// A crawler over `store` reaching Notion through `notion`.
+pub fn crawler_over(
+    store: &Arc<MemoryStore>,
+    notion: Arc<dyn NotionConnector>,
+    clock: Arc<dyn Clock>,
+    settings: CrawlerSettings,
+) -> Crawler {
+    let app = app_over(store, clock.clone());
+    Crawler {
+        integrations: app.integrations,
+        accounts: app.accounts,
+        datasets: app.datasets,
+        records: app.records,
+        tokens: app.tokens,
+        state: app.sync_state,
+        queue: app.queue,
+        notion,
+        clock,
+        settings,
+    }
+}
+
+/// Runs a sync of the integration to its end, continuations included, each invocation with
+/// `budget`; returns the final status and the run summary.
+pub async fn sync_to_end(
+    crawler: &Crawler,
+    store: &MemoryStore,
+    run_id: &str,
+    budget: Duration,
+) -> (SyncStatus, serde_json::Value) {
+    let mut message = SyncMessage {
+        account_id: ACCOUNT.into(),
+        integration_id: INTEGRATION.into(),
+        run_id: run_id.into(),
+        trigger: Trigger::Manual,
+    };
+    let status = loop {
+        let deadline = tokio::time::Instant::now() + budget;
+        match crawler.run(&message, deadline).await {
+            Ok(RunResult::Finished(status)) => break status,
+            Ok(RunResult::Continued) => match store.take_messages().into_iter().next() {
+                Some(next) => message = next,
+                None => break SyncStatus::Error,
+            },
+            Ok(RunResult::Dropped(_)) | Err(_) => break SyncStatus::Error,
+        }
+    };
+    let summary = store
+        .state()
+        .integrations
+        .get(INTEGRATION)
+        .and_then(|i| i.last_sync_summary.clone())
+        .unwrap_or_default();
+    (status, summary)
+}
+
+/// The dataset's record texts by Notion page (chunks joined in order).
+pub fn texts_by_page(store: &MemoryStore) -> BTreeMap<String, String> {
+    let mut parts: BTreeMap<String, Vec<(u64, String)>> = BTreeMap::new();
+    for record in store.state().records.values() {
+        let page = record
+            .meta
+            .get("notionPageId")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string();
+        let chunk = record.meta.get("chunk").and_then(|c| c.as_u64()).unwrap_or(1);
+        parts.entry(page).or_default().push((chunk, record.text.clone()));
+    }
+    parts
+        .into_iter()
+        .map(|(page, mut chunks)| {
+            chunks.sort();
+            (page, chunks.into_iter().map(|(_, t)| t).collect())
+        })
+        .collect()
+}
+
+/// Whether `token` stands in `text` as a whole word (not as the prefix of a longer tag).
+pub fn has_token(text: &str, token: &str) -> bool {
+    text.match_indices(token).any(|(at, _)| {
+        let next = text[at + token.len()..].chars().next();
+        !next.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
