@@ -1,0 +1,137 @@
+//! The fidelity benchmark: how much of a generated workspace's text a sync captures, and
+//! how many content requests it spends against the fewest a perfect crawl needs, for the
+//! markdown path under every reading of Notion's documents the emulator offers and for the
+//! block walk. Prints a Markdown table for BENCHMARKS.md.
+//!
+//! `cargo run --release -p bench --bin fidelity [-- --pages 1000 --seed 7]`
+//!
+//! Notion: the project's emulator in-process (no rate limit); stores: in memory (the AWS
+//! side is what the main benchmark measures).
+
+use notion_emulator::generate::{generate, Options};
+use notion_emulator::render::{minimal_requests, Reading};
+use notion_emulator::{Config, Emulator};
+use shared::crawler::CrawlerSettings;
+use shared::domain::account::Plan;
+use shared::domain::time::SystemClock;
+use shared::notion::client::{HttpNotion, RetryPolicy};
+use shared::testing::harness::{crawler_over, has_token, seeded_store, sync_to_end, texts_by_page};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const TOKEN: &str = "secret_bench";
+
+struct Figures {
+    tokens: usize,
+    found: usize,
+    content_requests: u64,
+    minimal: u64,
+    wall: f64,
+}
+
+async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: bool) -> Result<Figures, BoxError> {
+    let workspace = generate(&Options {
+        pages,
+        seed,
+        token: TOKEN.into(),
+    });
+    let config = Config {
+        rps: None,
+        markdown_block_limit: limit,
+        reading,
+        ..Config::default()
+    };
+    let emulator = Emulator::new(workspace, config);
+    let url = notion_emulator::spawn(emulator.clone()).await?;
+    let plan = Plan {
+        max_records: 10_000_000,
+        max_pages_per_sync: 1_000_000,
+        ..Plan::default()
+    };
+    let store = seeded_store(plan, TOKEN, &SystemClock).await;
+    let retry = RetryPolicy::default();
+    let notion = HttpNotion {
+        http: reqwest::Client::new(),
+        base_url: url.clone(),
+        max_rps: 100_000,
+        retry,
+    };
+    let settings = CrawlerSettings {
+        notion_api_url: url,
+        max_rps: 100_000,
+        concurrency: 8,
+        block_walk_only: walk,
+        retry,
+        ..CrawlerSettings::default()
+    };
+    let crawler = crawler_over(&store, Arc::new(notion), Arc::new(SystemClock), settings);
+    let started = Instant::now();
+    let (_, summary) = sync_to_end(&crawler, &store, "bench", Duration::from_secs(3600)).await;
+    let wall = started.elapsed().as_secs_f64();
+    if summary["complete"] != true {
+        return Err(format!("the sync was not complete: {summary}").into());
+    }
+    let texts = texts_by_page(&store);
+    let (expected, minimal) = emulator.with_workspace(|ws| {
+        let expected: Vec<(String, Vec<String>)> = ws
+            .live_pages()
+            .into_iter()
+            .map(|p| (p.clone(), ws.expected_tokens(&p)))
+            .collect();
+        (expected, minimal_requests(ws, limit, reading))
+    });
+    let mut tokens = 0;
+    let mut found = 0;
+    for (page, page_tokens) in &expected {
+        tokens += page_tokens.len();
+        if let Some(text) = texts.get(page) {
+            found += page_tokens.iter().filter(|t| has_token(text, t)).count();
+        }
+    }
+    let is_listing =
+        |path: &str| path.contains("/search") || path.contains("/query") || path.starts_with("/v1/databases/");
+    let content_requests = emulator.requests().iter().filter(|r| !is_listing(&r.path)).count() as u64;
+    Ok(Figures {
+        tokens,
+        found,
+        content_requests,
+        minimal: if walk { minimal.block_walk } else { minimal.markdown },
+        wall,
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    shared::runtime::install_tls_provider();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let value = |name: &str, default: u64| -> Result<u64, BoxError> {
+        match args.iter().position(|a| a == name) {
+            Some(i) => Ok(args.get(i + 1).ok_or(format!("{name} needs a value"))?.parse()?),
+            None => Ok(default),
+        }
+    };
+    let pages = value("--pages", 1_000)? as usize;
+    let seed = value("--seed", 7)?;
+    println!("| answers | path | reading | tokens found | content requests | minimal | requests ÷ minimal | wall |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (limit, label) in [(1_000, "whole (≤ 1,000 blocks)"), (25, "truncated (≤ 25 blocks)")] {
+        let mut runs: Vec<(&str, &str, Reading, bool)> = vec![("block walk", "—", Reading::DOCUMENTED, true)];
+        runs.extend(Reading::ALL.iter().map(|(name, r)| ("markdown", *name, *r, false)));
+        for (path, name, reading, walk) in runs {
+            let f = measure(pages, seed, limit, reading, walk).await?;
+            println!(
+                "| {label} | {path} | {name} | {}/{} ({:.2}%) | {} | {} | {:.3} | {:.1} s |",
+                f.found,
+                f.tokens,
+                100.0 * f.found as f64 / f.tokens.max(1) as f64,
+                f.content_requests,
+                f.minimal,
+                f.content_requests as f64 / f.minimal.max(1) as f64,
+                f.wall
+            );
+        }
+    }
+    Ok(())
+}
