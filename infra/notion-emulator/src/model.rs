@@ -344,13 +344,10 @@ impl Workspace {
         self.pages.keys().filter(|id| self.alive(id)).cloned().collect()
     }
 
-    /// The unique tokens a faithful record of `page` contains, one per text-bearing block
-    /// (the generator starts every text with a unique tag): block texts and captions, a
-    /// file's name, a link preview's URL, a table row's value cell, and a synced block
-    /// reference's original content. Unsupported blocks, breadcrumbs, tables of contents,
-    /// dividers and child page links carry none.
-    pub fn expected_tokens(&self, page: &str) -> Vec<String> {
-        let mut tokens = Vec::new();
+    /// The blocks of `page`'s content in document order: a synced block reference's
+    /// original content in its place, child pages and databases as links (not entered).
+    pub fn content_blocks(&self, page: &str) -> Vec<&Block> {
+        let mut out = Vec::new();
         let mut stack: Vec<String> = self.pages.get(page).map(|p| p.children.clone()).unwrap_or_default();
         stack.reverse();
         let mut seen = HashSet::new();
@@ -361,22 +358,9 @@ impl Workspace {
             let Some(block) = self.blocks.get(&id) else {
                 continue;
             };
+            out.push(block);
             if matches!(block.kind.as_str(), "child_page" | "child_database") {
                 continue;
-            }
-            if let Some(first) = block.text.split_whitespace().next() {
-                tokens.push(first.to_string());
-            }
-            if let Some(cells) = block.extra.get("cells").and_then(|c| c.as_array()) {
-                tokens.extend(cells.get(1).and_then(|c| c.as_str()).map(str::to_string));
-            }
-            if let Some(name) = block.extra.get("name").and_then(|v| v.as_str()) {
-                if block.kind == "file" {
-                    tokens.push(name.to_string());
-                }
-            }
-            if block.kind == "link_preview" {
-                tokens.extend(block.extra.get("url").and_then(|v| v.as_str()).map(str::to_string));
             }
             let children = match &block.synced_from {
                 Some(original) => self
@@ -388,6 +372,31 @@ impl Workspace {
             };
             stack.extend(children.into_iter().rev());
         }
+        out
+    }
+
+    /// The unique tokens a faithful record of `page` contains, one per text-bearing block
+    /// (the generator starts every text with a unique tag): block texts and captions, a
+    /// file's name, a link preview's URL, a table row's value cell, and a synced block
+    /// reference's original content. Unsupported blocks, breadcrumbs, tables of contents,
+    /// dividers and child page links carry none.
+    pub fn expected_tokens(&self, page: &str) -> Vec<String> {
+        let mut tokens = Vec::new();
+        for block in self.content_blocks(page) {
+            if matches!(block.kind.as_str(), "child_page" | "child_database") {
+                continue;
+            }
+            tokens.extend(block.text.split_whitespace().next().map(str::to_string));
+            if let Some(cells) = block.extra.get("cells").and_then(|c| c.as_array()) {
+                tokens.extend(cells.get(1).and_then(|c| c.as_str()).map(str::to_string));
+            }
+            if block.kind == "file" {
+                tokens.extend(block.extra.get("name").and_then(|v| v.as_str()).map(str::to_string));
+            }
+            if block.kind == "link_preview" {
+                tokens.extend(block.extra.get("url").and_then(|v| v.as_str()).map(str::to_string));
+            }
+        }
         tokens.retain(|t| t != "Key");
         tokens
     }
@@ -396,16 +405,7 @@ impl Workspace {
     /// databases by title), table cells, and synced content, but not unsupported blocks.
     pub fn expected_texts(&self, page: &str) -> Vec<String> {
         let mut texts = Vec::new();
-        let mut stack: Vec<String> = self.pages.get(page).map(|p| p.children.clone()).unwrap_or_default();
-        stack.reverse();
-        let mut seen = HashSet::new();
-        while let Some(id) = stack.pop() {
-            if !seen.insert(id.clone()) {
-                continue;
-            }
-            let Some(block) = self.blocks.get(&id) else {
-                continue;
-            };
+        for block in self.content_blocks(page) {
             if UNSUPPORTED.contains(&block.kind.as_str()) {
                 continue;
             }
@@ -415,18 +415,6 @@ impl Workspace {
             if let Some(cells) = block.extra.get("cells").and_then(|c| c.as_array()) {
                 texts.extend(cells.iter().filter_map(|c| c.as_str().map(str::to_string)));
             }
-            if matches!(block.kind.as_str(), "child_page" | "child_database") {
-                continue;
-            }
-            let children = match &block.synced_from {
-                Some(original) => self
-                    .blocks
-                    .get(original)
-                    .map(|b| b.children.clone())
-                    .unwrap_or_default(),
-                None => block.children.clone(),
-            };
-            stack.extend(children.into_iter().rev());
         }
         texts
     }
