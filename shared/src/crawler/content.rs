@@ -8,8 +8,8 @@
 
 use crate::notion::api::NotionApi;
 use crate::notion::client::NotionError;
-use crate::notion::enhanced::{self, block_marker, truncated_ids, Context, Parsed};
-use crate::notion::markdown::{hole_marker, render_blocks, BlockNode, Rendered};
+use crate::notion::enhanced::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
+use crate::notion::markdown::{render_blocks, BlockNode, Rendered};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -36,27 +36,27 @@ pub struct PageContent {
 }
 
 impl PageContent {
-    fn absorb(&mut self, rendered: &Rendered) {
-        for id in &rendered.child_pages {
+    /// Adds what a piece of content points at and left out.
+    fn absorb_links(&mut self, pages: &[String], databases: &[String], skipped: usize) {
+        for id in pages {
             if !self.child_pages.contains(id) {
                 self.child_pages.push(id.clone());
             }
         }
-        for id in &rendered.child_databases {
+        for id in databases {
             if !self.child_databases.contains(id) {
                 self.child_databases.push(id.clone());
             }
         }
-        self.skipped += rendered.skipped.len() as u64;
+        self.skipped += skipped as u64;
+    }
+
+    fn absorb(&mut self, rendered: &Rendered) {
+        self.absorb_links(&rendered.child_pages, &rendered.child_databases, rendered.skipped.len());
     }
 
     fn absorb_parsed(&mut self, parsed: &Parsed) {
-        self.absorb(&Rendered {
-            child_pages: parsed.child_pages.clone(),
-            child_databases: parsed.child_databases.clone(),
-            skipped: parsed.skipped.clone(),
-            ..Rendered::default()
-        });
+        self.absorb_links(&parsed.child_pages, &parsed.child_databases, parsed.skipped.len());
         for tag in &parsed.unknown_tags {
             *self.unknown_tags.entry(tag.clone()).or_default() += 1;
         }
@@ -169,7 +169,7 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
             text = text.replace(&block_marker(id), piece);
         }
     }
-    content.text = enhanced::collapse_blank_lines(&text.lines().map(str::to_string).collect::<Vec<_>>());
+    content.text = enhanced::collapse_blank_lines(text.lines());
     Ok(content)
 }
 

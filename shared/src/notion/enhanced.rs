@@ -698,13 +698,13 @@ pub fn parse(markdown: &str, ctx: &Context<'_>) -> Parsed {
     }
     parser.flush_table();
     let mut out = parser.out;
-    out.text = collapse_blank_lines(&parser.lines);
+    out.text = collapse_blank_lines(parser.lines.iter().map(String::as_str));
     out
 }
 
 /// Joins lines, keeping at most one blank line in a row and none at the ends.
-pub fn collapse_blank_lines(lines: &[String]) -> String {
-    let mut out: Vec<&str> = Vec::with_capacity(lines.len());
+pub fn collapse_blank_lines<'a>(lines: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
     for line in lines {
         let line = line.trim_end();
         if line.is_empty() && out.last().is_none_or(|l| l.is_empty()) {

@@ -3,7 +3,6 @@
 //! parsed by [`super::enhanced`]; both write media the same way ([`media_text`]).
 
 use super::enhanced::media_text;
-pub use super::enhanced::{collapse_blank_lines, hole_marker};
 use super::model::{page_url, plain_text};
 use serde_json::Value;
 
@@ -27,8 +26,6 @@ pub struct Rendered {
     pub child_databases: Vec<String>,
     /// Blocks the content could not include (`unsupported`, `ai_block`, ...), by type.
     pub skipped: Vec<String>,
-    /// Subtrees enhanced markdown left out, to fetch and splice in at [`hole_marker`].
-    pub holes: Vec<String>,
 }
 
 fn push_unique(list: &mut Vec<String>, id: String) {
