@@ -344,6 +344,19 @@ impl Workspace {
         self.pages.keys().filter(|id| self.alive(id)).cloned().collect()
     }
 
+    /// A block's children as the block API lists them: a synced block reference lists its
+    /// original's.
+    pub fn children_of(&self, b: &Block) -> Vec<String> {
+        match &b.synced_from {
+            Some(original) => self
+                .blocks
+                .get(original)
+                .map(|o| o.children.clone())
+                .unwrap_or_default(),
+            None => b.children.clone(),
+        }
+    }
+
     /// The blocks of `page`'s content in document order: a synced block reference's
     /// original content in its place, child pages and databases as links (not entered).
     pub fn content_blocks(&self, page: &str) -> Vec<&Block> {
@@ -362,15 +375,7 @@ impl Workspace {
             if matches!(block.kind.as_str(), "child_page" | "child_database") {
                 continue;
             }
-            let children = match &block.synced_from {
-                Some(original) => self
-                    .blocks
-                    .get(original)
-                    .map(|b| b.children.clone())
-                    .unwrap_or_default(),
-                None => block.children.clone(),
-            };
-            stack.extend(children.into_iter().rev());
+            stack.extend(self.children_of(block).into_iter().rev());
         }
         out
     }

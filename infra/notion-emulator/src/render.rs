@@ -177,6 +177,7 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
             }
             data
         }
+        // Block reference, "Table of contents": only a `color`.
         "table_of_contents" => json!({"color": "default"}),
         "divider" | "column_list" | "column" | "breadcrumb" | "unsupported" | "ai_block" => {
             json!({})
@@ -488,18 +489,6 @@ impl<'a> MarkdownRenderer<'a> {
         }
     }
 
-    fn children_of(&self, b: &Block) -> Vec<String> {
-        match &b.synced_from {
-            Some(original) => self
-                .ws
-                .blocks
-                .get(original)
-                .map(|o| o.children.clone())
-                .unwrap_or_default(),
-            None => b.children.clone(),
-        }
-    }
-
     /// Depth of a container's children: one tab deeper, unless the reading is flat.
     fn inner(&self, depth: usize) -> usize {
         if self.reading.flat_containers {
@@ -519,7 +508,7 @@ impl<'a> MarkdownRenderer<'a> {
     /// Renders one block and its subtree; each arm cites the format reference section.
     pub fn block(&mut self, b: &Block, depth: usize) {
         let text = escape(&b.text);
-        let children = self.children_of(b);
+        let children = self.ws.children_of(b);
         match b.kind.as_str() {
             // "Text"; "Empty line": `<empty-block/>` on its own line.
             "paragraph" if b.text.is_empty() && children.is_empty() => self.line(depth, "<empty-block/>"),
@@ -719,10 +708,7 @@ fn walk_requests(ws: &Workspace, root_children: &[String]) -> u64 {
         if matches!(b.kind.as_str(), "child_page" | "child_database") {
             continue;
         }
-        let children = match &b.synced_from {
-            Some(original) => ws.blocks.get(original).map(|o| o.children.clone()).unwrap_or_default(),
-            None => b.children.clone(),
-        };
+        let children = ws.children_of(b);
         if !children.is_empty() {
             total += pages_of_100(children.len());
             stack.extend(children);
@@ -765,14 +751,11 @@ pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Re
             if matches!(b.kind.as_str(), "bookmark" | "embed" | "link_preview") {
                 *by_parent.entry(b.parent.clone()).or_default() += 1;
             }
-            match &b.synced_from {
-                Some(original) if reading.synced_reference_unknown => {
-                    *by_parent.entry(b.parent.clone()).or_default() += 1;
-                    let children = ws.blocks.get(original).map(|o| o.children.clone()).unwrap_or_default();
-                    synced_walks += walk_requests(ws, &children);
-                }
-                Some(original) => stack.extend(ws.blocks.get(original).map(|o| o.children.clone()).unwrap_or_default()),
-                None => stack.extend(b.children.iter().cloned()),
+            if b.synced_from.is_some() && reading.synced_reference_unknown {
+                *by_parent.entry(b.parent.clone()).or_default() += 1;
+                synced_walks += walk_requests(ws, &ws.children_of(b));
+            } else {
+                stack.extend(ws.children_of(b));
             }
         }
         // At the page's top level several share one listing of the page's children. Nested

@@ -528,10 +528,7 @@ fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
     };
     let children = match (ws.pages.get(id), ws.blocks.get(id)) {
         (Some(p), _) => p.children.clone(),
-        (None, Some(b)) => match &b.synced_from {
-            Some(original) => ws.blocks.get(original).map(|o| o.children.clone()).unwrap_or_default(),
-            None => b.children.clone(),
-        },
+        (None, Some(b)) => ws.children_of(b),
         (None, None) => return not_found("block", id),
     };
     let page = ws.page_of(id).unwrap_or_else(|| id.to_string());
