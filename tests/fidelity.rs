@@ -11,12 +11,12 @@
 use notion_emulator::generate::{generate, Options};
 use notion_emulator::render::Reading;
 use notion_emulator::{Config as NotionConfig, Emulator};
-use shared::crawler::{Crawler, CrawlerSettings};
+use shared::crawler::Crawler;
 use shared::domain::account::Plan;
 use shared::domain::integration::SyncStatus;
 use shared::domain::time::SystemClock;
-use shared::notion::client::{HttpNotion, RetryPolicy};
-use shared::testing::harness::{crawler_over, has_token, seeded_store, sync_to_end, texts_by_page};
+use shared::notion::client::RetryPolicy;
+use shared::testing::harness::{has_token, http_crawler, seeded_store, sync_to_end, texts_by_page};
 use shared::testing::MemoryStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -57,22 +57,7 @@ async fn run_for(notion_url: &str, block_walk_only: bool) -> Run {
         max_delay: Duration::from_millis(50),
         timeout: Duration::from_secs(10),
     };
-    shared::runtime::install_tls_provider();
-    let notion = HttpNotion {
-        http: reqwest::Client::new(),
-        base_url: notion_url.to_string(),
-        max_rps: 10_000,
-        retry,
-    };
-    let settings = CrawlerSettings {
-        notion_api_url: notion_url.to_string(),
-        max_rps: 10_000,
-        concurrency: 8,
-        block_walk_only,
-        retry,
-        ..CrawlerSettings::default()
-    };
-    let crawler = crawler_over(&store, Arc::new(notion), Arc::new(SystemClock), settings);
+    let crawler = http_crawler(&store, notion_url, block_walk_only, retry);
     Run { store, crawler }
 }
 

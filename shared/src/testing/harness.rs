@@ -147,3 +147,36 @@ pub fn has_token(text: &str, token: &str) -> bool {
         !next.is_some_and(|c| c.is_ascii_alphanumeric())
     })
 }
+
+/// A crawler over `store` reaching the Notion API at `notion_url` over HTTP (the real
+/// client), with no rate limit of its own and 8 reads in flight: for runs against the
+/// project's emulator.
+pub fn http_crawler(
+    store: &Arc<MemoryStore>,
+    notion_url: &str,
+    block_walk_only: bool,
+    retry: crate::notion::client::RetryPolicy,
+) -> Crawler {
+    crate::runtime::install_tls_provider();
+    let max_rps = 100_000;
+    let notion = crate::notion::client::HttpNotion {
+        http: reqwest::Client::new(),
+        base_url: notion_url.to_string(),
+        max_rps,
+        retry,
+    };
+    let settings = CrawlerSettings {
+        notion_api_url: notion_url.to_string(),
+        max_rps,
+        concurrency: 8,
+        block_walk_only,
+        retry,
+        ..CrawlerSettings::default()
+    };
+    crawler_over(
+        store,
+        Arc::new(notion),
+        Arc::new(crate::domain::time::SystemClock),
+        settings,
+    )
+}

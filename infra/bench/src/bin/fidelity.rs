@@ -11,12 +11,10 @@
 use notion_emulator::generate::{generate, Options};
 use notion_emulator::render::{minimal_requests, Reading};
 use notion_emulator::{Config, Emulator};
-use shared::crawler::CrawlerSettings;
 use shared::domain::account::Plan;
 use shared::domain::time::SystemClock;
-use shared::notion::client::{HttpNotion, RetryPolicy};
-use shared::testing::harness::{crawler_over, has_token, seeded_store, sync_to_end, texts_by_page};
-use std::sync::Arc;
+use shared::notion::client::RetryPolicy;
+use shared::testing::harness::{has_token, http_crawler, seeded_store, sync_to_end, texts_by_page};
 use std::time::{Duration, Instant};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -51,22 +49,7 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
         ..Plan::default()
     };
     let store = seeded_store(plan, TOKEN, &SystemClock).await;
-    let retry = RetryPolicy::default();
-    let notion = HttpNotion {
-        http: reqwest::Client::new(),
-        base_url: url.clone(),
-        max_rps: 100_000,
-        retry,
-    };
-    let settings = CrawlerSettings {
-        notion_api_url: url,
-        max_rps: 100_000,
-        concurrency: 8,
-        block_walk_only: walk,
-        retry,
-        ..CrawlerSettings::default()
-    };
-    let crawler = crawler_over(&store, Arc::new(notion), Arc::new(SystemClock), settings);
+    let crawler = http_crawler(&store, &url, walk, RetryPolicy::default());
     let started = Instant::now();
     let (_, summary) = sync_to_end(&crawler, &store, "bench", Duration::from_secs(3600)).await;
     let wall = started.elapsed().as_secs_f64();
