@@ -18,14 +18,7 @@ impl DynamoStore {
             },
         };
         let mut writes = vec![TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&item)?))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .map_err(tx_error)?,
-            )
+            .put(insert_put(&self.table, &item)?)
             .build()];
         for api_key in api_keys {
             writes.push(self.api_key_put(&account.id, &hash_api_key(api_key))?);
@@ -117,14 +110,7 @@ impl DynamoStore {
             },
         };
         Ok(TransactWriteItem::builder()
-            .put(
-                Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(to_item(&item)?))
-                    .condition_expression("attribute_not_exists(pk)")
-                    .build()
-                    .map_err(tx_error)?,
-            )
+            .put(insert_put(&self.table, &item)?)
             .build())
     }
 }

@@ -10,12 +10,7 @@ impl IntegrationStore for DynamoStore {
             sk: keys::integration_sk(&integration.id),
             data: integration,
         };
-        let put = Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(tx_error)?;
+        let put = insert_put(&self.table, &item)?;
         // Named position of the account counter in the transaction (the item comes first).
         const ACCOUNT_COUNT: usize = 1;
         let count = counter_update(

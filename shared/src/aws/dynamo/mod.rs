@@ -139,6 +139,16 @@ pub(super) fn tx_error(e: impl Into<crate::error::BoxError>) -> StoreError {
     StoreError::aws("TransactWriteItems", e)
 }
 
+/// A transaction put of `item` into `table` that fails if the item already exists.
+pub(super) fn insert_put(table: &str, item: impl Serialize) -> Result<Put, StoreError> {
+    Put::builder()
+        .table_name(table)
+        .set_item(Some(to_item(item)?))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(tx_error)
+}
+
 /// A transaction item adding `delta` (negative to release) to the `counter` attribute of
 /// the item at `item_key`, under `condition`, whose other placeholders are `values`.
 pub(super) fn counter_update(

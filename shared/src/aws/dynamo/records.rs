@@ -195,12 +195,7 @@ impl DynamoStore {
             created: keys::record_created(&record.created_at, &record.id),
             data: record.clone(),
         };
-        Put::builder()
-            .table_name(&self.records_table)
-            .set_item(Some(to_item(&item)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(tx_error)
+        insert_put(&self.records_table, &item)
     }
 
     /// Replaces an existing record's content, keeping its creation time.
