@@ -336,6 +336,33 @@ async fn every_answer_of_every_route_matches_the_document() {
             .await,
     );
 
+    // The event log, now holding every kind of event the calls above wrote.
+    c.check(EventLogList, &env.get("/api/v1/event/log/list?take=100", &key).await);
+    c.check(
+        EventLogList,
+        &env.get(
+            &format!("/api/v1/event/log/list?notionIntegrationId={id}&type=integration.updated"),
+            &key,
+        )
+        .await,
+    );
+    let jsonl = env
+        .send(
+            Method::GET,
+            "/api/v1/event/log/list",
+            Some(&key),
+            &[("accept", "application/jsonl")],
+            "",
+        )
+        .await;
+    c.check(EventLogList, &jsonl);
+    c.check(
+        EventLogList,
+        &env.get("/api/v1/event/log/list?type=sync.started", &key).await,
+    );
+    c.check(EventLogList, &env.get("/api/v1/event/log/list?meta.a=b", &key).await);
+    c.check(EventLogList, &env.get("/api/v1/event/log/list", "wrong-key").await);
+
     // Every route was reached, with its success and the errors it documents here.
     for route in Route::ALL {
         assert!(

@@ -27,6 +27,8 @@ pub struct Config {
     pub schedule_target_arn: Option<String>,
     /// Role EventBridge Scheduler assumes to invoke it (`SCHEDULE_ROLE_ARN`).
     pub schedule_role_arn: Option<String>,
+    /// Days an event-log entry is kept (`EVENT_LOG_RETENTION_DAYS`, 1 or more).
+    pub event_log_retention_days: u32,
 }
 
 impl Config {
@@ -65,6 +67,14 @@ impl Config {
             schedule_group: optional("SCHEDULE_GROUP").unwrap_or_else(|| "notion-sync".into()),
             schedule_target_arn: optional("SCHEDULE_TARGET_ARN"),
             schedule_role_arn: optional("SCHEDULE_ROLE_ARN"),
+            event_log_retention_days: match number(
+                "EVENT_LOG_RETENTION_DAYS",
+                optional("EVENT_LOG_RETENTION_DAYS"),
+                crate::domain::event::DEFAULT_RETENTION_DAYS,
+            )? {
+                0 => return Err(ConfigError::Invalid("EVENT_LOG_RETENTION_DAYS", "0".into())),
+                days => days,
+            },
         })
     }
 }
@@ -95,6 +105,8 @@ mod tests {
         );
         assert_eq!(c.notion_api_url, "https://api.notion.com");
         assert_eq!(c.sync_queue_url, None);
+        assert_eq!(c.event_log_retention_days, 90);
+        assert!(Config::from_lookup(base(Some(("EVENT_LOG_RETENTION_DAYS", "0")))).is_err());
         let err = Config::from_lookup(base(Some(("NOTION_MAX_RPS", "fast")))).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -105,7 +117,9 @@ mod tests {
     #[test]
     fn reads_every_variable() {
         let c = Config::from_lookup(|n| match n {
-            "MANUAL_SYNC_COOLDOWN_SECS" | "NOTION_MAX_RPS" | "CRAWLER_CONCURRENCY" => Some("7".into()),
+            "MANUAL_SYNC_COOLDOWN_SECS" | "NOTION_MAX_RPS" | "CRAWLER_CONCURRENCY" | "EVENT_LOG_RETENTION_DAYS" => {
+                Some("7".into())
+            }
             other => Some(format!("v-{other}")),
         })
         .unwrap();
@@ -118,5 +132,6 @@ mod tests {
             (c.manual_sync_cooldown_secs, c.notion_max_rps, c.crawler_concurrency),
             (7, 7, 7)
         );
+        assert_eq!(c.event_log_retention_days, 7);
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::domain::account::Account;
 use crate::domain::dataset::Dataset;
+use crate::domain::event::{Event, EventFilter};
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::paging::ListQuery;
 use crate::domain::record::Record;
@@ -97,6 +98,33 @@ pub trait RecordStore: Send + Sync {
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError>;
     /// Deletes every record of a dataset that no longer exists; returns how many.
     async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError>;
+}
+
+/// The account's event log (SPEC §2.3).
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Appends an event (writing the same event again changes nothing).
+    async fn append_event(&self, event: &Event) -> Result<(), StoreError>;
+    /// Appends an event of an operation that already happened: a failure is logged, not
+    /// returned, since the operation did succeed.
+    async fn record(&self, event: &Event) {
+        if let Err(e) = self.append_event(event).await {
+            tracing::error!(
+                error = %crate::error::error_chain(&e),
+                event = event.kind.as_str(),
+                integration = event.notion_integration_id.as_deref().unwrap_or(""),
+                "could not write to the event log"
+            );
+        }
+    }
+    /// A page of the account's unexpired events at `now` (epoch seconds) that `filter` keeps.
+    async fn list_events(
+        &self,
+        account_id: &str,
+        query: &ListQuery,
+        filter: &EventFilter,
+        now: i64,
+    ) -> Result<Page<Event>, StoreError>;
 }
 
 /// Notion tokens, one secret per integration.

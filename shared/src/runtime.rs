@@ -19,12 +19,14 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request
 use lambda_http::{service_fn, Error, LambdaEvent, Request};
 use std::sync::Arc;
 
-fn dynamo(config: &Config, sdk: &SdkConfig) -> Arc<DynamoStore> {
-    Arc::new(DynamoStore::new(
+/// The app over DynamoDB's stores alone, with the configuration's settings.
+fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
+    let store = Arc::new(DynamoStore::new(
         aws_sdk_dynamodb::Client::new(sdk),
         config.table_name.clone(),
         config.records_table_name.clone(),
-    ))
+    ));
+    App::new(store, config.manual_sync_cooldown_secs).with_event_retention_days(config.event_log_retention_days)
 }
 
 fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<dyn TokenStore> {
@@ -141,14 +143,13 @@ pub fn build_wired<W: Wiring>(config: &Config, sdk: &SdkConfig, needs: Needs) ->
     if !W::PROVIDES.covers(needs) {
         return Err(format!("this function is wired with {:?} but needs {needs:?}", W::PROVIDES).into());
     }
-    let app = App::new(dynamo(config, sdk), config.manual_sync_cooldown_secs);
-    Ok(W::wire(app, config, sdk)?)
+    Ok(W::wire(stores_app(config, sdk), config, sdk)?)
 }
 
 /// Builds every adapter the configuration allows (the local stack, tests, benchmarks):
 /// tokens always, the queue and the scheduler when configured.
 pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
-    let mut app = App::new(dynamo(config, sdk), config.manual_sync_cooldown_secs).with_tokens(secrets(config, sdk));
+    let mut app = stores_app(config, sdk).with_tokens(secrets(config, sdk));
     if let Ok(queue) = sqs(config, sdk) {
         app = app.with_queue(queue);
     }
@@ -189,6 +190,8 @@ pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSetting
         records: app.records.clone(),
         tokens: app.tokens.clone(),
         state: app.sync_state.clone(),
+        events: app.events.clone(),
+        event_retention_days: app.event_retention_days,
         queue,
         notion: Arc::new(notion),
         clock: app.clock.clone(),
@@ -204,7 +207,7 @@ pub async fn run_crawler() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let sdk = crate::aws::clients::sdk_config_from_env().await;
-    let app = App::new(dynamo(&config, &sdk), config.manual_sync_cooldown_secs)
+    let app = stores_app(&config, &sdk)
         .with_tokens(secrets(&config, &sdk))
         .with_queue(sqs(&config, &sdk)?);
     let crawler = build_crawler(&config, &app, None)?;

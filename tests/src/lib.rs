@@ -112,6 +112,7 @@ impl TestEnv {
             schedule_group: format!("g-{unique}"),
             schedule_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:schedule-trigger".into()),
             schedule_role_arn: Some("arn:aws:iam::000000000000:role/notion-scheduler".into()),
+            event_log_retention_days: 90,
         };
         let scheduler = aws_sdk_scheduler::Client::new(&sdk);
         shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)

@@ -2,6 +2,7 @@
 
 use super::{App, Call};
 use crate::domain::dataset::{Dataset, NewDataset};
+use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::paging::encode_cursor;
@@ -11,6 +12,7 @@ use crate::http::request::{json_object, list_query, wants_jsonl};
 use crate::http::response;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
+use serde_json::json;
 
 const RESOURCE: &str = "dataset";
 
@@ -71,6 +73,11 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
 pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = dataset_id(call)?;
     ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
+    let dataset = app
+        .datasets
+        .get_dataset(&call.account_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound(RESOURCE))?;
     app.datasets
         .delete_dataset(&call.account_id, &id)
         .await
@@ -80,5 +87,17 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         })?;
     let purged = app.records.purge_records(&id).await?;
     tracing::info!(dataset = %id, purged, "dataset deleted");
+    let event = app
+        .event(
+            &call.account_id,
+            EventType::DatasetDeleted,
+            format!(
+                "Dataset {} was deleted with its {purged} records.",
+                quoted(&dataset.name)
+            ),
+            json!({"recordsPurged": purged}),
+        )
+        .for_dataset(Some(&id));
+    app.log_event(event).await;
     Ok(response::id(&id))
 }

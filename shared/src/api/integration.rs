@@ -5,6 +5,7 @@
 //! item stops saying so before the secret is deleted.
 
 use super::{App, Call};
+use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::Patch;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::integration::{Integration, IntegrationPatch};
@@ -15,7 +16,7 @@ use crate::error::{ApiError, FieldError, StoreError};
 use crate::http::request::{json_object, list_query, wants_jsonl};
 use crate::http::response;
 use lambda_http::{Body, Response};
-use serde_json::Map;
+use serde_json::json;
 
 const RESOURCE: &str = "integration";
 
@@ -47,27 +48,8 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
     check_dataset(app, &call.account_id, &patch).await?;
     let now = rfc3339(app.clock.now());
-    let mut integration = Integration {
-        id: ids::new_id(IdKind::Integration),
-        account_id: call.account_id.clone(),
-        name: String::new(),
-        description: String::new(),
-        dataset_id: None,
-        blueprint_id: None,
-        has_token: false,
-        sync_schedule: None,
-        expires_in: None,
-        meta: Map::new(),
-        sync_status: None,
-        sync_error: None,
-        last_synced_at: None,
-        last_sync_summary: None,
-        last_manual_sync_at: None,
-        pending_since: None,
-        pending_run_id: None,
-        created_at: now.clone(),
-        updated_at: now,
-    };
+    let mut integration = Integration::new(ids::new_id(IdKind::Integration), &call.account_id, &now);
+    let fields = patch.changed_fields(&integration);
     patch.apply_to(&mut integration);
     if let Patch::Set(token) = &patch.token {
         app.tokens.put_token(&call.account_id, &integration.id, token).await?;
@@ -99,6 +81,16 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         }
     }
     tracing::info!(integration = %integration.id, "integration created");
+    let event = app
+        .event(
+            &call.account_id,
+            EventType::IntegrationCreated,
+            format!("Integration {} was created.", quoted(&integration.name)),
+            json!({"fields": fields}),
+        )
+        .for_integration(&integration.id)
+        .for_dataset(integration.dataset_id.as_deref());
+    app.log_event(event).await;
     Ok(response::id(&integration.id))
 }
 
@@ -164,6 +156,27 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         return Err(err);
     }
     tracing::info!(integration = %id, "integration updated");
+    let fields = patch.changed_fields(&current);
+    let mut after = current.clone();
+    patch.apply_to(&mut after);
+    let event = app
+        .event(
+            &call.account_id,
+            EventType::IntegrationUpdated,
+            if fields.is_empty() {
+                format!("Integration {} was updated; no field changed.", quoted(&after.name))
+            } else {
+                format!(
+                    "Integration {} was updated: {}.",
+                    quoted(&after.name),
+                    fields.join(", ")
+                )
+            },
+            json!({"fields": fields}),
+        )
+        .for_integration(&id)
+        .for_dataset(after.dataset_id.as_deref());
+    app.log_event(event).await;
     Ok(response::id(&id))
 }
 
@@ -208,9 +221,9 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     let id = integration_id(call)?;
     // The body carries nothing, but must still be a JSON object if sent.
     crate::domain::fields::ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
+    let Some(current) = app.integrations.get_integration(&call.account_id, &id).await? else {
         return Err(ApiError::NotFound(RESOURCE));
-    }
+    };
     // Schedule and secret first: if the item delete then fails, a retry finishes the job,
     // and neither outlives its integration.
     app.scheduler.delete_schedule(&id).await?;
@@ -220,5 +233,18 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         Err(other) => return Err(other.into()),
     }
     tracing::info!(integration = %id, "integration deleted");
+    let event = app
+        .event(
+            &call.account_id,
+            EventType::IntegrationDeleted,
+            format!(
+                "Integration {} was deleted; its synced records stay in their dataset.",
+                quoted(&current.name)
+            ),
+            json!({}),
+        )
+        .for_integration(&id)
+        .for_dataset(current.dataset_id.as_deref());
+    app.log_event(event).await;
     Ok(response::id(&id))
 }

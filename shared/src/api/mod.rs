@@ -3,18 +3,21 @@
 
 pub mod authorizer;
 pub mod dataset;
+pub mod event;
 pub mod integration;
 pub mod record;
 pub mod schedule;
 pub mod sync;
 
+use crate::domain::event::{Event, EventType, DEFAULT_RETENTION_DAYS};
 use crate::domain::time::{Clock, SystemClock};
 use crate::error::{ApiError, StoreError};
-use crate::http::auth::authenticate;
+use crate::http::auth::{authenticate, refuse_run_as};
 use crate::http::request::path_param;
 use crate::http::routes::Route;
 use crate::ports::{
-    AccountStore, DatasetStore, IntegrationStore, RecordStore, SyncQueue, SyncScheduler, SyncStateStore, TokenStore,
+    AccountStore, DatasetStore, EventLog, IntegrationStore, RecordStore, SyncQueue, SyncScheduler, SyncStateStore,
+    TokenStore,
 };
 use lambda_http::{Body, Request, Response};
 use std::sync::Arc;
@@ -70,7 +73,8 @@ pub fn needs(route: Route) -> Needs {
         | Route::DatasetFetch
         | Route::DatasetDelete
         | Route::RecordList
-        | Route::RecordFetch => Needs::default(),
+        | Route::RecordFetch
+        | Route::EventLogList => Needs::default(),
     }
 }
 
@@ -95,6 +99,10 @@ pub struct App {
     pub records: Arc<dyn RecordStore>,
     /// Sync bookkeeping.
     pub sync_state: Arc<dyn SyncStateStore>,
+    /// The event log.
+    pub events: Arc<dyn EventLog>,
+    /// Days an event is kept (`EVENT_LOG_RETENTION_DAYS`).
+    pub event_retention_days: u32,
     /// Notion tokens.
     pub tokens: Arc<dyn TokenStore>,
     /// The sync queue.
@@ -112,13 +120,15 @@ impl App {
     /// store, queue or scheduler: add those a route needs with the `with_*` methods.
     pub fn new<S>(store: Arc<S>, manual_sync_cooldown_secs: i64) -> Self
     where
-        S: AccountStore + IntegrationStore + DatasetStore + RecordStore + SyncStateStore + 'static,
+        S: AccountStore + IntegrationStore + DatasetStore + RecordStore + SyncStateStore + EventLog + 'static,
     {
         Self {
             accounts: store.clone(),
             integrations: store.clone(),
             datasets: store.clone(),
             records: store.clone(),
+            events: store.clone(),
+            event_retention_days: DEFAULT_RETENTION_DAYS,
             sync_state: store,
             tokens: Arc::new(Unwired),
             queue: Arc::new(Unwired),
@@ -150,6 +160,35 @@ impl App {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same app keeping events `days`.
+    pub fn with_event_retention_days(mut self, days: u32) -> Self {
+        self.event_retention_days = days;
+        self
+    }
+
+    /// A new event of the caller's account, now.
+    pub fn event(
+        &self,
+        account_id: &str,
+        kind: EventType,
+        message: impl Into<String>,
+        data: serde_json::Value,
+    ) -> Event {
+        Event::new(
+            account_id,
+            kind,
+            message,
+            data,
+            self.clock.now(),
+            self.event_retention_days,
+        )
+    }
+
+    /// Appends `event` to the log (see [`EventLog::record`]).
+    pub async fn log_event(&self, event: Event) {
+        self.events.record(&event).await;
     }
 }
 
@@ -230,6 +269,7 @@ pub async fn handle(app: &App, route: Route, req: Request) -> Response<Body> {
 
 async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Body>, ApiError> {
     let account_id = authenticate(req, app.accounts.as_ref()).await?;
+    refuse_run_as(req)?;
     let call = Call { account_id, route, req };
     match route {
         Route::IntegrationCreate => integration::create(app, &call).await,
@@ -244,5 +284,6 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         Route::DatasetDelete => dataset::delete(app, &call).await,
         Route::RecordList => record::list(app, &call).await,
         Route::RecordFetch => record::fetch(app, &call).await,
+        Route::EventLogList => event::list(app, &call).await,
     }
 }

@@ -3,8 +3,9 @@
 //! and a sync that cannot run (no dataset, no token, no record capacity) is recorded as
 //! `syncStatus: error` with the reason, since no client is there to receive a 409 or 403.
 
-use super::sync::sync_requests;
+use super::sync::{log_requested, sync_requests};
 use super::App;
+use crate::domain::event::EventType;
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{SkippedRun, SyncSummary};
 use crate::domain::sync::ScheduleInput;
@@ -47,7 +48,21 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
                 .finish_sync(&input.account_id, &input.integration_id, &outcome)
                 .await
             {
-                Ok(()) | Err(StoreError::NotFound) => Ok(json!({"result": "skipped", "reason": reason})),
+                Ok(()) => {
+                    let error = outcome.error.unwrap_or_default();
+                    let event = app
+                        .event(
+                            &input.account_id,
+                            EventType::SyncFailed,
+                            error.clone(),
+                            json!({"error": error, "trigger": "schedule"}),
+                        )
+                        .for_integration(&input.integration_id)
+                        .for_dataset(integration.dataset_id.as_deref());
+                    app.log_event(event).await;
+                    Ok(json!({"result": "skipped", "reason": reason}))
+                }
+                Err(StoreError::NotFound) => Ok(json!({"result": "skipped", "reason": reason})),
                 Err(e) => Err(e),
             };
         }
@@ -61,6 +76,7 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
             now.timestamp(),
         )
         .await?;
+    log_requested(app, &integration, Trigger::Scheduled, queued).await;
     Ok(json!({"result": match queued {
         Requested::Queued => "queued",
         Requested::Coalesced => "coalesced into the pending sync",

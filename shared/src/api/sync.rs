@@ -4,12 +4,14 @@
 
 use super::integration::integration_id;
 use super::{App, Call};
+use crate::domain::event::Event;
 use crate::domain::fields::ObjectReader;
+use crate::domain::integration::Integration;
 use crate::domain::sync::Trigger;
 use crate::error::ApiError;
 use crate::http::request::json_object;
 use crate::http::response;
-use crate::sync_requests::{Refusal, RequestError, SyncRequests};
+use crate::sync_requests::{Refusal, RequestError, Requested, SyncRequests};
 use lambda_http::{Body, Response};
 
 /// The sync-request service over the app's ports.
@@ -57,8 +59,23 @@ pub async fn sync(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError
     requests
         .claim_cooldown(&call.account_id, &integration, app.manual_sync_cooldown_secs, now)
         .await?;
-    requests
+    let requested = requests
         .enqueue(&call.account_id, &id, &account, Trigger::Manual, now)
         .await?;
+    log_requested(app, &integration, Trigger::Manual, requested).await;
     Ok(response::id(&id))
+}
+
+/// Writes `sync.requested` for an accepted request.
+pub(crate) async fn log_requested(app: &App, integration: &Integration, trigger: Trigger, requested: Requested) {
+    let event = Event::sync_requested(
+        &integration.account_id,
+        &integration.id,
+        trigger,
+        requested == Requested::Coalesced,
+        app.clock.now(),
+        app.event_retention_days,
+    )
+    .for_dataset(integration.dataset_id.as_deref());
+    app.log_event(event).await;
 }

@@ -9,6 +9,9 @@
 //! | dataset     | `ACCOUNT#<account>` | `DATASET#<id>`   |
 //! | sync run    | `ACCOUNT#<account>` | `SYNC#<integration>` |
 //! | page index  | `SYNCIDX#<integration>` | `PAGE#<page id>` |
+//! | event       | `ACCOUNT#<account>` | `EVENT#<id>`     |
+//!
+//! The main table's TTL attribute is `ttl` (only events carry it).
 //!
 //! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
 //! | item   | pk                  | sk              | created                 |
@@ -28,6 +31,9 @@ pub const BY_CREATED_INDEX: &str = "byCreated";
 /// The records table's TTL attribute (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
+/// The main table's TTL attribute (epoch seconds).
+pub const MAIN_TTL_ATTRIBUTE: &str = "ttl";
+
 /// Sort key of an account item.
 pub const ACCOUNT_SK: &str = "ACCOUNT";
 /// Sort key of an API key item.
@@ -36,6 +42,8 @@ pub const API_KEY_SK: &str = "KEY";
 pub const INTEGRATION_PREFIX: &str = "NOTION#";
 /// Sort key prefix of datasets.
 pub const DATASET_PREFIX: &str = "DATASET#";
+/// Sort key prefix of events.
+pub const EVENT_PREFIX: &str = "EVENT#";
 /// Sort key prefix of records.
 pub const RECORD_PREFIX: &str = "RECORD#";
 
@@ -57,6 +65,11 @@ pub fn integration_sk(id: &str) -> String {
 /// Sort key of a dataset.
 pub fn dataset_sk(id: &str) -> String {
     format!("{DATASET_PREFIX}{id}")
+}
+
+/// Sort key of an event.
+pub fn event_sk(id: &str) -> String {
+    format!("{EVENT_PREFIX}{id}")
 }
 
 /// Sort key of an integration's sync checkpoint (under its account).

@@ -2,7 +2,7 @@
 //! template.yaml declares. Used by the local stack and the tests; production tables come
 //! from the SAM template.
 
-use super::keys::{BY_CREATED_INDEX, CREATED, PK, SK, TTL_ATTRIBUTE};
+use super::keys::{BY_CREATED_INDEX, CREATED, MAIN_TTL_ATTRIBUTE, PK, SK, TTL_ATTRIBUTE};
 use crate::error::StoreError;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
@@ -27,7 +27,7 @@ fn key_element(name: &str, key_type: KeyType) -> Result<KeySchemaElement, StoreE
         .map_err(|e| StoreError::aws("CreateTable", e))
 }
 
-/// Creates the main and records tables unless they exist, and enables TTL on records.
+/// Creates the main and records tables unless they exist, and enables TTL on both.
 pub async fn ensure_tables(client: &Client, table: &str, records_table: &str) -> Result<(), StoreError> {
     let main = client
         .create_table()
@@ -62,14 +62,19 @@ pub async fn ensure_tables(client: &Client, table: &str, records_table: &str) ->
         .await;
     tolerate_existing(records.map(|_| ()))?;
 
+    enable_ttl(client, table, MAIN_TTL_ATTRIBUTE).await?;
+    enable_ttl(client, records_table, TTL_ATTRIBUTE).await
+}
+
+async fn enable_ttl(client: &Client, table: &str, attribute: &str) -> Result<(), StoreError> {
     let ttl = TimeToLiveSpecification::builder()
-        .attribute_name(TTL_ATTRIBUTE)
+        .attribute_name(attribute)
         .enabled(true)
         .build()
         .map_err(|e| StoreError::aws("UpdateTimeToLive", e))?;
     let ttl_result = client
         .update_time_to_live()
-        .table_name(records_table)
+        .table_name(table)
         .time_to_live_specification(ttl)
         .send()
         .await;

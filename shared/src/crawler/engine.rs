@@ -4,6 +4,7 @@
 
 use super::frontier::Frontier;
 use super::run::Run;
+use crate::domain::event::{Event, EventType};
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
 use crate::domain::sync::SyncMessage;
@@ -12,8 +13,8 @@ use crate::error::StoreError;
 use crate::notion::api::NotionConnector;
 use crate::notion::client::RetryPolicy;
 use crate::ports::{
-    AccountStore, Acquired, DatasetStore, IntegrationStore, RecordStore, SyncOutcome, SyncQueue, SyncStateStore,
-    TokenStore,
+    AccountStore, Acquired, DatasetStore, EventLog, IntegrationStore, RecordStore, SyncOutcome, SyncQueue,
+    SyncStateStore, TokenStore,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,6 +68,10 @@ pub struct Crawler {
     pub tokens: Arc<dyn TokenStore>,
     /// Checkpoints, index, status.
     pub state: Arc<dyn SyncStateStore>,
+    /// The event log (`sync.completed`, `sync.failed`).
+    pub events: Arc<dyn EventLog>,
+    /// Days an event is kept.
+    pub event_retention_days: u32,
     /// The sync queue, for continuations.
     pub queue: Arc<dyn SyncQueue>,
     /// Opens the run's Notion session.
@@ -229,6 +234,47 @@ impl Crawler {
         Ok(Ok(cp))
     }
 
+    /// Writes the run's outcome on the integration, then its `sync.completed` or
+    /// `sync.failed` event (none when the integration is gone: `NotFound`).
+    pub(super) async fn record_outcome(
+        &self,
+        msg: &SyncMessage,
+        dataset_id: &str,
+        outcome: &SyncOutcome,
+    ) -> Result<(), StoreError> {
+        self.state
+            .finish_sync(&msg.account_id, &msg.integration_id, outcome)
+            .await?;
+        let summary = serde_json::to_value(&outcome.summary).unwrap_or_default();
+        let (kind, message, data) = match &outcome.error {
+            None => (
+                EventType::SyncCompleted,
+                format!(
+                    "Sync finished: {} pages read, {} records written, {} deleted.",
+                    summary["pagesRead"], summary["recordsWritten"], summary["recordsDeleted"]
+                ),
+                summary,
+            ),
+            Some(error) => (
+                EventType::SyncFailed,
+                format!("Sync failed: {error}"),
+                serde_json::json!({"error": error, "summary": summary}),
+            ),
+        };
+        let event = Event::new(
+            &msg.account_id,
+            kind,
+            message,
+            data,
+            self.clock.now(),
+            self.event_retention_days,
+        )
+        .for_integration(&msg.integration_id)
+        .for_dataset(Some(dataset_id).filter(|d| !d.is_empty()));
+        self.events.record(&event).await;
+        Ok(())
+    }
+
     pub(super) async fn fail(
         &self,
         msg: &SyncMessage,
@@ -248,11 +294,7 @@ impl Crawler {
                 self.now(),
             ))),
         };
-        match self
-            .state
-            .finish_sync(&msg.account_id, &msg.integration_id, &outcome)
-            .await
-        {
+        match self.record_outcome(msg, &cp.dataset_id, &outcome).await {
             Ok(()) | Err(StoreError::NotFound) => {}
             Err(e) => return Err(e),
         }

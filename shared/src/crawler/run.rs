@@ -348,7 +348,7 @@ impl<'a> Run<'a> {
             summary: SyncSummary::Run(Box::new(summary)),
         };
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
-        match self.crawler.state.finish_sync(account, id, &outcome).await {
+        match self.crawler.record_outcome(self.msg, &cp.dataset_id, &outcome).await {
             Ok(()) => {}
             Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
             Err(e) => return Err(e),

@@ -106,6 +106,31 @@ pub struct Integration {
 }
 
 impl Integration {
+    /// A new integration of `account_id` with every field empty, created at `now` (RFC 3339).
+    pub fn new(id: String, account_id: &str, now: &str) -> Self {
+        Self {
+            id,
+            account_id: account_id.to_string(),
+            name: String::new(),
+            description: String::new(),
+            dataset_id: None,
+            blueprint_id: None,
+            has_token: false,
+            sync_schedule: None,
+            expires_in: None,
+            meta: Map::new(),
+            sync_status: None,
+            sync_error: None,
+            last_synced_at: None,
+            last_sync_summary: None,
+            last_manual_sync_at: None,
+            pending_since: None,
+            pending_run_id: None,
+            created_at: now.to_string(),
+            updated_at: now.to_string(),
+        }
+    }
+
     /// The API view: the token masked as `********`, or null when none is stored.
     pub fn to_resource(&self) -> Value {
         json!({
@@ -194,6 +219,31 @@ impl IntegrationPatch {
         })
     }
 
+    /// The names of the fields this patch changes on `current` (API names, for the event
+    /// log): a token sent counts as changed, and its value is never looked at.
+    pub fn changed_fields(&self, current: &Integration) -> Vec<&'static str> {
+        let mut after = current.clone();
+        self.apply_to(&mut after);
+        let mut fields = Vec::new();
+        let mut note = |changed: bool, name: &'static str| {
+            if changed {
+                fields.push(name);
+            }
+        };
+        note(after.name != current.name, "name");
+        note(after.description != current.description, "description");
+        note(after.dataset_id != current.dataset_id, "datasetId");
+        note(after.blueprint_id != current.blueprint_id, "blueprintId");
+        note(
+            matches!(self.token, Patch::Set(_)) || (self.token == Patch::Clear && current.has_token),
+            "token",
+        );
+        note(after.sync_schedule != current.sync_schedule, "syncSchedule");
+        note(after.expires_in != current.expires_in, "expiresIn");
+        note(after.meta != current.meta, "meta");
+        fields
+    }
+
     /// Applies every non-token field to `target`; the token is the caller's business.
     pub fn apply_to(&self, target: &mut Integration) {
         let text = |p: &Patch<String>, current: &mut String| match p {
@@ -249,6 +299,21 @@ mod tests {
     }
 
     #[test]
+    fn changed_fields_name_what_differs_and_never_read_the_token() {
+        let mut current = Integration::new("notion_1".into(), "account_1", "2026-01-01T00:00:00Z");
+        current.name = "Wiki".into();
+        let p = patch(json!({"name": "Wiki", "description": "new", "syncSchedule": "@daily"})).unwrap();
+        assert_eq!(p.changed_fields(&current), ["description", "syncSchedule"]);
+        let p = patch(json!({"token": "secret_x", "meta": {}})).unwrap();
+        assert_eq!(p.changed_fields(&current), ["token"]);
+        // Removing a token that is not there changes nothing; removing one that is does.
+        let p = patch(json!({"token": null})).unwrap();
+        assert!(p.changed_fields(&current).is_empty());
+        current.has_token = true;
+        assert_eq!(p.changed_fields(&current), ["token"]);
+    }
+
+    #[test]
     fn empty_strings_and_nulls_clear() {
         let p =
             patch(json!({"token": "", "syncSchedule": "", "datasetId": "", "expiresIn": null, "meta": null})).unwrap();
@@ -297,25 +362,13 @@ mod tests {
     #[test]
     fn apply_keeps_absent_fields() {
         let mut i = Integration {
-            id: "notion_1".into(),
-            account_id: "a".into(),
             name: "n".into(),
             description: "d".into(),
             dataset_id: Some("dataset_1".into()),
-            blueprint_id: None,
             has_token: true,
             sync_schedule: Some("@daily".into()),
             expires_in: Some(5),
-            meta: Map::new(),
-            sync_status: None,
-            sync_error: None,
-            last_synced_at: None,
-            last_sync_summary: None,
-            last_manual_sync_at: None,
-            pending_since: None,
-            pending_run_id: None,
-            created_at: "t".into(),
-            updated_at: "t".into(),
+            ..Integration::new("notion_1".into(), "a", "t")
         };
         patch(json!({"name": "m", "syncSchedule": null}))
             .unwrap()

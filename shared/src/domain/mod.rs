@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod dataset;
+pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod integration;

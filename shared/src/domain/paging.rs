@@ -31,17 +31,29 @@ pub struct ListQuery {
     pub after: Option<String>,
     /// `meta.KEY=VALUE` filters; every one must match.
     pub meta_filters: Vec<(String, String)>,
+    /// The listing's own filters (`type=`, ...), by name, from those it declares.
+    pub filters: Vec<(String, String)>,
 }
 
 impl ListQuery {
     /// Parses query parameters; unknown parameters are refused so a typo never silently
     /// lists everything.
     pub fn from_params<'a>(params: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self, InputError> {
+        Self::with_filters(params, &[])
+    }
+
+    /// Parses query parameters of a listing that also takes the filters named in
+    /// `filters` (each at most once) instead of `meta.KEY`.
+    pub fn with_filters<'a>(
+        params: impl IntoIterator<Item = (&'a str, &'a str)>,
+        filters: &[&str],
+    ) -> Result<Self, InputError> {
         let mut query = Self {
             take: DEFAULT_TAKE,
             order: Order::Desc,
             after: None,
             meta_filters: Vec::new(),
+            filters: Vec::new(),
         };
         let mut invalid = Vec::new();
         let mut unknown = Vec::new();
@@ -69,15 +81,29 @@ impl ListQuery {
                         })
                     }
                 },
+                _ if filters.contains(&key) => {
+                    if query.filter(key).is_some() {
+                        invalid.push(FieldError::new(key, "may be given once"));
+                    } else {
+                        query.filters.push((key.to_string(), value.to_string()));
+                    }
+                }
                 _ => match key.strip_prefix("meta.") {
-                    Some(name) if !name.is_empty() => query.meta_filters.push((name.to_string(), value.to_string())),
+                    Some(name) if !name.is_empty() && filters.is_empty() => {
+                        query.meta_filters.push((name.to_string(), value.to_string()))
+                    }
                     _ => unknown.push(FieldError::new(key, "is not a known query parameter")),
                 },
             }
         }
         if !unknown.is_empty() {
+            let known = if filters.is_empty() {
+                "cursor, order, take and meta.KEY".to_string()
+            } else {
+                format!("cursor, order, take, {}", filters.join(", "))
+            };
             return Err(InputError::Malformed {
-                message: "The query has unknown parameters; known ones are cursor, order, take and meta.KEY.".into(),
+                message: format!("The query has unknown parameters; known ones are {known}."),
                 details: unknown,
             });
         }
@@ -85,6 +111,16 @@ impl ListQuery {
             return Err(InputError::Invalid(invalid));
         }
         Ok(query)
+    }
+
+    /// The value of the listing's own filter `name`, when given.
+    pub fn filter(&self, name: &str) -> Option<&str> {
+        self.filters.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Whether any filter may drop items, so a page may need more than `take` reads.
+    pub fn is_filtered(&self) -> bool {
+        !self.meta_filters.is_empty() || !self.filters.is_empty()
     }
 
     /// Whether `meta` satisfies every filter. A string value matches its text; any other

@@ -37,6 +37,27 @@ pub async fn account_for_header(header: Option<&str>, accounts: &dyn AccountStor
         .ok_or(ApiError::Unauthenticated("The API key is not valid."))
 }
 
+/// Headers ChatBotKit's SDKs send to act for a sub-account (SPEC §2.4).
+pub const RUN_AS_HEADERS: [&str; 2] = ["x-runas-user-id", "x-runas-child-user-email"];
+
+/// Refuses a request that asks to act for a sub-account: this service has none, and
+/// silently acting on the caller's own account would be wrong.
+pub fn refuse_run_as(req: &Request) -> Result<(), ApiError> {
+    match RUN_AS_HEADERS.iter().find(|name| req.headers().contains_key(**name)) {
+        None => Ok(()),
+        Some(name) => Err(ApiError::BadRequest {
+            message: "This service has no sub-accounts: send the request without the X-RunAs headers, with the API key of the account it is for.".into(),
+            details: vec![crate::error::FieldError::new(
+                match *name {
+                    "x-runas-user-id" => "X-RunAs-User-Id",
+                    _ => "X-RunAs-Child-User-Email",
+                },
+                "is not supported",
+            )],
+        }),
+    }
+}
+
 /// The account making the request.
 pub async fn authenticate(req: &Request, accounts: &dyn AccountStore) -> Result<String, ApiError> {
     if let Some(id) = authorizer_account_id(req) {

@@ -41,6 +41,11 @@ pub fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
     Ok(ListQuery::from_params(req.query_string_parameters().iter())?)
 }
 
+/// The list parameters of a listing with its own `filters` (see [`ListQuery::with_filters`]).
+pub fn list_query_with(req: &Request, filters: &[&str]) -> Result<ListQuery, ApiError> {
+    Ok(ListQuery::with_filters(req.query_string_parameters().iter(), filters)?)
+}
+
 /// Whether the client asked for JSON Lines (`Accept: application/jsonl`).
 pub fn wants_jsonl(req: &Request) -> bool {
     req.headers()

@@ -31,6 +31,8 @@ pub enum Route {
     RecordList,
     /// `GET /dataset/{id}/record/{recordId}/fetch`
     RecordFetch,
+    /// `GET /event/log/list`
+    EventLogList,
 }
 
 /// The path parameters of a matched route, by name.
@@ -47,7 +49,7 @@ pub enum RouteMiss {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 12] = [
+    pub const ALL: [Route; 13] = [
         Self::IntegrationCreate,
         Self::IntegrationList,
         Self::IntegrationFetch,
@@ -60,6 +62,7 @@ impl Route {
         Self::DatasetDelete,
         Self::RecordList,
         Self::RecordFetch,
+        Self::EventLogList,
     ];
 
     /// The HTTP method.
@@ -70,7 +73,8 @@ impl Route {
             | Self::DatasetList
             | Self::DatasetFetch
             | Self::RecordList
-            | Self::RecordFetch => Method::GET,
+            | Self::RecordFetch
+            | Self::EventLogList => Method::GET,
             _ => Method::POST,
         }
     }
@@ -90,6 +94,7 @@ impl Route {
             Self::DatasetDelete => "/api/v1/dataset/{id}/delete",
             Self::RecordList => "/api/v1/dataset/{id}/record/list",
             Self::RecordFetch => "/api/v1/dataset/{id}/record/{recordId}/fetch",
+            Self::EventLogList => "/api/v1/event/log/list",
         }
     }
 
@@ -108,6 +113,7 @@ impl Route {
             Self::DatasetDelete => "dataset-delete",
             Self::RecordList => "record-list",
             Self::RecordFetch => "record-fetch",
+            Self::EventLogList => "event-log-list",
         }
     }
 

@@ -77,6 +77,8 @@ pub fn crawler_over(
         records: app.records,
         tokens: app.tokens,
         state: app.sync_state,
+        events: app.events,
+        event_retention_days: app.event_retention_days,
         queue: app.queue,
         notion,
         clock,

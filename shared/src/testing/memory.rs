@@ -4,6 +4,7 @@
 
 use crate::domain::account::{Account, Plan};
 use crate::domain::dataset::Dataset;
+use crate::domain::event::{Event, EventFilter};
 use crate::domain::integration::{Integration, IntegrationPatch, SyncStatus};
 use crate::domain::paging::{ListQuery, Order};
 use crate::domain::record::Record;
@@ -12,8 +13,8 @@ use crate::domain::schedule::SyncSchedule;
 use crate::domain::sync::SyncMessage;
 use crate::error::StoreError;
 use crate::ports::{
-    AccountStore, Acquired, DatasetStore, IntegrationStore, Page, RecordStore, SyncOutcome, SyncQueue, SyncScheduler,
-    SyncStateStore, TokenStore,
+    AccountStore, Acquired, DatasetStore, EventLog, IntegrationStore, Page, RecordStore, SyncOutcome, SyncQueue,
+    SyncScheduler, SyncStateStore, TokenStore,
 };
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -49,6 +50,8 @@ pub struct MemoryState {
     pub queue: Vec<SyncMessage>,
     /// Schedules by integration.
     pub schedules: HashMap<String, (String, SyncSchedule)>,
+    /// Events by id (ids sort by time).
+    pub events: BTreeMap<String, Event>,
 }
 
 /// In-memory implementation of every port.
@@ -285,6 +288,31 @@ impl RecordStore for MemoryStore {
         let before = s.records.len();
         s.records.retain(|(d, _), _| d != dataset_id);
         Ok((before - s.records.len()) as u64)
+    }
+}
+
+#[async_trait]
+impl EventLog for MemoryStore {
+    async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
+        self.state().events.insert(event.id.clone(), event.clone());
+        Ok(())
+    }
+
+    async fn list_events(
+        &self,
+        account_id: &str,
+        query: &ListQuery,
+        filter: &EventFilter,
+        now: i64,
+    ) -> Result<Page<Event>, StoreError> {
+        let items = self
+            .state()
+            .events
+            .values()
+            .filter(|e| e.account_id == account_id && !e.expired(now) && filter.keeps(e))
+            .map(|e| (e.id.clone(), e.clone()))
+            .collect();
+        Ok(page_of(items, query))
     }
 }
 

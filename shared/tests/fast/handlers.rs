@@ -84,6 +84,7 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
             "{}",
         ),
         (Route::DatasetDelete, format!("/dataset/{DATASET}/delete"), "{}"),
+        (Route::EventLogList, "/event/log/list?take=100".into(), ""),
     ];
     let mut served: Vec<Route> = vec![Route::IntegrationCreate];
     for (route, path, body) in calls {
@@ -96,6 +97,17 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
         "every route is exercised"
     );
     assert_eq!(h.store.take_messages().len(), 1, "the sync route queued one run");
+    let logged: Vec<&str> = h.store.state().events.values().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        logged,
+        [
+            "integration.created",
+            "integration.updated",
+            "sync.requested",
+            "integration.deleted",
+            "dataset.deleted"
+        ]
+    );
     assert!(
         !h.store.state().schedules.contains_key(&id),
         "delete removed the schedule"

@@ -3,12 +3,13 @@
 //! condition is a typed conflict, never a 500.
 //!
 //! One module per resource: [`accounts`] (and API keys), [`integrations`], [`datasets`],
-//! [`records`]; this one holds the store, item mapping, listing, transactions (with
+//! [`records`], [`events`]; this one holds the store, item mapping, listing, transactions (with
 //! [`counter_update`] for every counter and [`Cancelled`] to read which item's condition
 //! failed) and batch writes. The sync state is in [`super::sync_state`].
 
 mod accounts;
 mod datasets;
+mod events;
 mod integrations;
 mod records;
 
@@ -273,7 +274,7 @@ impl DynamoStore {
             None => None,
         };
         let take = query.take as usize;
-        let filtered = !query.meta_filters.is_empty();
+        let filtered = query.is_filtered();
         let mut items: Vec<T> = Vec::with_capacity(take);
         let mut last_returned: Option<String> = None;
         let mut last_examined: Option<String> = None;

@@ -1,0 +1,62 @@
+//! `GET /event/log/list`: the account's event log (SPEC §2.3), newest first by default,
+//! with the same paging and JSON Lines as the other lists and two filters:
+//! `notionIntegrationId=` (also for a deleted integration: its events outlive it) and
+//! `type=`.
+
+use super::{App, Call};
+use crate::domain::event::{EventFilter, EventType};
+use crate::domain::fields::{FieldError, InputError};
+use crate::domain::ids::{self, IdKind};
+use crate::domain::paging::{encode_cursor, ListQuery};
+use crate::error::ApiError;
+use crate::http::request::{list_query_with, wants_jsonl};
+use crate::http::response;
+use lambda_http::{Body, Response};
+
+const INTEGRATION_FILTER: &str = "notionIntegrationId";
+const TYPE_FILTER: &str = "type";
+
+/// Reads the listing's filters; a malformed one is a validation error, never an empty list.
+fn event_filter(query: &ListQuery) -> Result<EventFilter, InputError> {
+    let mut invalid = Vec::new();
+    let integration_id = query.filter(INTEGRATION_FILTER).map(str::to_string);
+    if integration_id
+        .as_deref()
+        .is_some_and(|id| !ids::is_valid(IdKind::Integration, id))
+    {
+        invalid.push(FieldError::new(INTEGRATION_FILTER, "is not an integration id"));
+    }
+    let kind = match query.filter(TYPE_FILTER) {
+        None => None,
+        Some(name) => {
+            let kind = EventType::parse(name);
+            if kind.is_none() {
+                let known: Vec<&str> = EventType::ALL.iter().map(|t| t.as_str()).collect();
+                invalid.push(FieldError::new(
+                    TYPE_FILTER,
+                    format!("must be one of {}", known.join(", ")),
+                ));
+            }
+            kind
+        }
+    };
+    if invalid.is_empty() {
+        Ok(EventFilter { integration_id, kind })
+    } else {
+        Err(InputError::Invalid(invalid))
+    }
+}
+
+/// `GET /event/log/list`
+pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let query = list_query_with(call.req, &[INTEGRATION_FILTER, TYPE_FILTER])?;
+    let filter = event_filter(&query)?;
+    let now = app.clock.now().timestamp();
+    let page = app.events.list_events(&call.account_id, &query, &filter, now).await?;
+    let items = page.items.iter().map(|e| e.to_resource()).collect();
+    Ok(response::page(
+        items,
+        page.next.as_deref().map(encode_cursor),
+        wants_jsonl(call.req),
+    ))
+}
