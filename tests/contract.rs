@@ -68,6 +68,12 @@ fn documented_request_fields_are_exactly_the_accepted_ones() {
     assert_eq!(fields("IntegrationWrite"), accepted);
     let accepted: BTreeSet<String> = DATASET_FIELDS.iter().map(|s| s.to_string()).collect();
     assert_eq!(fields("DatasetWrite"), accepted);
+    let accepted: BTreeSet<String> = shared::domain::record::RECORD_FIELDS
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(fields("RecordCreate"), accepted);
+    assert_eq!(fields("RecordUpdate"), accepted);
 }
 
 /// Checks answers against the document.
@@ -200,6 +206,98 @@ async fn every_answer_of_every_route_matches_the_document() {
     c.check(
         RecordList,
         &env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key).await,
+    );
+    // Records and datasets a user manages.
+    let made = env
+        .post(
+            &format!("/api/v1/dataset/{dataset}/record/create"),
+            &key,
+            &json!({"text": "By hand", "source": "https://example.com", "meta": {"k": 1}}),
+        )
+        .await;
+    c.check(RecordCreate, &made);
+    let mine = made.json()["id"].as_str().unwrap().to_string();
+    c.check(
+        RecordCreate,
+        &env.post(&format!("/api/v1/dataset/{dataset}/record/create"), &key, &json!({}))
+            .await,
+    );
+    c.check(
+        RecordCreate,
+        &env.post(
+            "/api/v1/dataset/dataset_nope/record/create",
+            &key,
+            &json!({"text": "x"}),
+        )
+        .await,
+    );
+    c.check(
+        RecordFetch,
+        &env.get(&format!("/api/v1/dataset/{dataset}/record/{mine}/fetch"), &key)
+            .await,
+    );
+    c.check(
+        RecordUpdate,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/record/{mine}/update"),
+            &key,
+            &json!({"text": "Edited", "meta": null}),
+        )
+        .await,
+    );
+    c.check(
+        RecordUpdate,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/record/{mine}/update"),
+            &key,
+            &json!({"text": 5}),
+        )
+        .await,
+    );
+    c.check(
+        RecordUpdate,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/record/record_nope/update"),
+            &key,
+            &json!({"text": "x"}),
+        )
+        .await,
+    );
+    c.check(
+        RecordDelete,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/record/{mine}/delete"),
+            &key,
+            &json!({}),
+        )
+        .await,
+    );
+    c.check(
+        RecordDelete,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/record/{mine}/delete"),
+            &key,
+            &json!({}),
+        )
+        .await,
+    );
+    c.check(
+        DatasetUpdate,
+        &env.post(
+            &format!("/api/v1/dataset/{dataset}/update"),
+            &key,
+            &json!({"description": "Updated", "meta": {"team": "b"}}),
+        )
+        .await,
+    );
+    c.check(
+        DatasetUpdate,
+        &env.post(&format!("/api/v1/dataset/{dataset}/update"), &key, &json!({"name": 1}))
+            .await,
+    );
+    c.check(
+        DatasetUpdate,
+        &env.post("/api/v1/dataset/dataset_nope/update", &key, &json!({})).await,
     );
 
     // Integrations.

@@ -2,11 +2,11 @@
 //! the AWS adapters in [`crate::aws`] implement them.
 
 use crate::domain::account::Account;
-use crate::domain::dataset::Dataset;
+use crate::domain::dataset::{Dataset, DatasetPatch};
 use crate::domain::event::{Event, EventFilter};
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::paging::ListQuery;
-use crate::domain::record::Record;
+use crate::domain::record::{Record, RecordPatch};
 use crate::error::StoreError;
 use async_trait::async_trait;
 
@@ -60,6 +60,14 @@ pub trait DatasetStore: Send + Sync {
     async fn get_dataset(&self, account_id: &str, id: &str) -> Result<Option<Dataset>, StoreError>;
     /// A page of the account's datasets.
     async fn list_datasets(&self, account_id: &str, query: &ListQuery) -> Result<Page<Dataset>, StoreError>;
+    /// Applies the fields `patch` sets; `NotFound` when the dataset is gone.
+    async fn update_dataset(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: &DatasetPatch,
+        updated_at: &str,
+    ) -> Result<(), StoreError>;
     /// Deletes a dataset and releases its records from the account's record count;
     /// `NotFound` when it is already gone. Records are purged separately.
     async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
@@ -94,6 +102,16 @@ pub trait RecordStore: Send + Sync {
     async fn update_existing_record(&self, account_id: &str, record: &Record) -> Result<(), StoreError> {
         self.put_record(account_id, record).await.map(|_| ())
     }
+    /// Applies the fields `patch` sets to a record that exists and has not expired at `now`;
+    /// `NotFound` otherwise. Counts do not change.
+    async fn update_record(
+        &self,
+        dataset_id: &str,
+        record_id: &str,
+        patch: &RecordPatch,
+        updated_at: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Deletes a record, releasing it from the dataset's and account's counts; absent is fine.
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError>;
     /// Deletes every record of a dataset that no longer exists; returns how many.

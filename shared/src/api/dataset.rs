@@ -1,7 +1,7 @@
-//! `/dataset/...`: create, list, fetch, delete.
+//! `/dataset/...`: create, list, fetch, update, delete.
 
 use super::{App, Call};
-use crate::domain::dataset::{Dataset, NewDataset};
+use crate::domain::dataset::{Dataset, DatasetPatch, NewDataset};
 use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
@@ -66,6 +66,21 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
     Ok(response::json(StatusCode::OK, &dataset.to_resource()))
+}
+
+/// `POST /dataset/{id}/update`: the fields sent, nothing else.
+pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = dataset_id(call)?;
+    let patch = DatasetPatch::from_body(json_object(call.req)?)?;
+    let now = rfc3339(app.clock.now());
+    app.datasets
+        .update_dataset(&call.account_id, &id, &patch, &now)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(RESOURCE),
+            other => other.into(),
+        })?;
+    Ok(response::id(&id))
 }
 
 /// `POST /dataset/{id}/delete`: the dataset goes first, so nothing can write into it,

@@ -71,9 +71,13 @@ pub fn needs(route: Route) -> Needs {
         | Route::DatasetCreate
         | Route::DatasetList
         | Route::DatasetFetch
+        | Route::DatasetUpdate
         | Route::DatasetDelete
         | Route::RecordList
         | Route::RecordFetch
+        | Route::RecordCreate
+        | Route::RecordUpdate
+        | Route::RecordDelete
         | Route::EventLogList => Needs::default(),
     }
 }
@@ -281,9 +285,13 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         Route::DatasetCreate => dataset::create(app, &call).await,
         Route::DatasetList => dataset::list(app, &call).await,
         Route::DatasetFetch => dataset::fetch(app, &call).await,
+        Route::DatasetUpdate => dataset::update(app, &call).await,
         Route::DatasetDelete => dataset::delete(app, &call).await,
         Route::RecordList => record::list(app, &call).await,
         Route::RecordFetch => record::fetch(app, &call).await,
+        Route::RecordCreate => record::create(app, &call).await,
+        Route::RecordUpdate => record::update(app, &call).await,
+        Route::RecordDelete => record::delete(app, &call).await,
         Route::EventLogList => event::list(app, &call).await,
     }
 }

@@ -47,6 +47,34 @@ impl Dataset {
     }
 }
 
+/// A validated dataset update request: `{name?, description?, meta?}`; `null` clears a
+/// field (`""` for the texts, `{}` for `meta`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DatasetPatch {
+    /// `name`.
+    pub name: Patch<String>,
+    /// `description`.
+    pub description: Patch<String>,
+    /// `meta`.
+    pub meta: Patch<Map<String, Value>>,
+}
+
+impl DatasetPatch {
+    /// Reads and validates an update body.
+    pub fn from_body(body: Map<String, Value>) -> Result<Self, InputError> {
+        let mut r = ObjectReader::new(body, DATASET_FIELDS)?;
+        let name = r.string("name", MAX_NAME_CHARS, false);
+        let description = r.string("description", MAX_DESCRIPTION_CHARS, false);
+        let meta = r.object("meta", MAX_META_BYTES);
+        r.finish()?;
+        Ok(Self {
+            name,
+            description,
+            meta,
+        })
+    }
+}
+
 /// A validated dataset create request.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NewDataset {
@@ -64,18 +92,15 @@ pub const DATASET_FIELDS: &[&str] = &["name", "description", "meta"];
 impl NewDataset {
     /// Reads and validates a create body: `{name?, description?, meta?}`.
     pub fn from_body(body: Map<String, Value>) -> Result<Self, InputError> {
-        let mut r = ObjectReader::new(body, DATASET_FIELDS)?;
-        let name = r.string("name", MAX_NAME_CHARS, false);
-        let description = r.string("description", MAX_DESCRIPTION_CHARS, false);
-        let meta = r.object("meta", MAX_META_BYTES);
-        r.finish()?;
+        let DatasetPatch {
+            name,
+            description,
+            meta,
+        } = DatasetPatch::from_body(body)?;
         Ok(Self {
             name: name.apply(None).unwrap_or_default(),
             description: description.apply(None).unwrap_or_default(),
-            meta: match meta {
-                Patch::Set(m) => m,
-                _ => Map::new(),
-            },
+            meta: meta.apply(None).unwrap_or_default(),
         })
     }
 }

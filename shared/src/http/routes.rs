@@ -25,12 +25,20 @@ pub enum Route {
     DatasetList,
     /// `GET /dataset/{id}/fetch`
     DatasetFetch,
+    /// `POST /dataset/{id}/update`
+    DatasetUpdate,
     /// `POST /dataset/{id}/delete`
     DatasetDelete,
     /// `GET /dataset/{id}/record/list`
     RecordList,
     /// `GET /dataset/{id}/record/{recordId}/fetch`
     RecordFetch,
+    /// `POST /dataset/{id}/record/create`
+    RecordCreate,
+    /// `POST /dataset/{id}/record/{recordId}/update`
+    RecordUpdate,
+    /// `POST /dataset/{id}/record/{recordId}/delete`
+    RecordDelete,
     /// `GET /event/log/list`
     EventLogList,
 }
@@ -49,7 +57,7 @@ pub enum RouteMiss {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 17] = [
         Self::IntegrationCreate,
         Self::IntegrationList,
         Self::IntegrationFetch,
@@ -59,9 +67,13 @@ impl Route {
         Self::DatasetCreate,
         Self::DatasetList,
         Self::DatasetFetch,
+        Self::DatasetUpdate,
         Self::DatasetDelete,
         Self::RecordList,
         Self::RecordFetch,
+        Self::RecordCreate,
+        Self::RecordUpdate,
+        Self::RecordDelete,
         Self::EventLogList,
     ];
 
@@ -91,9 +103,13 @@ impl Route {
             Self::DatasetCreate => "/api/v1/dataset/create",
             Self::DatasetList => "/api/v1/dataset/list",
             Self::DatasetFetch => "/api/v1/dataset/{id}/fetch",
+            Self::DatasetUpdate => "/api/v1/dataset/{id}/update",
             Self::DatasetDelete => "/api/v1/dataset/{id}/delete",
             Self::RecordList => "/api/v1/dataset/{id}/record/list",
             Self::RecordFetch => "/api/v1/dataset/{id}/record/{recordId}/fetch",
+            Self::RecordCreate => "/api/v1/dataset/{id}/record/create",
+            Self::RecordUpdate => "/api/v1/dataset/{id}/record/{recordId}/update",
+            Self::RecordDelete => "/api/v1/dataset/{id}/record/{recordId}/delete",
             Self::EventLogList => "/api/v1/event/log/list",
         }
     }
@@ -110,9 +126,13 @@ impl Route {
             Self::DatasetCreate => "dataset-create",
             Self::DatasetList => "dataset-list",
             Self::DatasetFetch => "dataset-fetch",
+            Self::DatasetUpdate => "dataset-update",
             Self::DatasetDelete => "dataset-delete",
             Self::RecordList => "record-list",
             Self::RecordFetch => "record-fetch",
+            Self::RecordCreate => "record-create",
+            Self::RecordUpdate => "record-update",
+            Self::RecordDelete => "record-delete",
             Self::EventLogList => "event-log-list",
         }
     }

@@ -3,11 +3,12 @@
 //! and crawler logic is tested in-process. The AWS adapters are proven against the emulator.
 
 use crate::domain::account::{Account, Plan};
-use crate::domain::dataset::Dataset;
+use crate::domain::dataset::{Dataset, DatasetPatch};
 use crate::domain::event::{Event, EventFilter};
+use crate::domain::fields::Patch;
 use crate::domain::integration::{Integration, IntegrationPatch, SyncStatus};
 use crate::domain::paging::{ListQuery, Order};
-use crate::domain::record::Record;
+use crate::domain::record::{Record, RecordPatch};
 use crate::domain::run::{Checkpoint, PageEntry, RunState};
 use crate::domain::schedule::SyncSchedule;
 use crate::domain::sync::SyncMessage;
@@ -82,6 +83,15 @@ impl MemoryStore {
     /// Takes the messages queued so far.
     pub fn take_messages(&self) -> Vec<SyncMessage> {
         std::mem::take(&mut self.state().queue)
+    }
+}
+
+/// Applies a text patch as the adapters do: cleared means `""`.
+fn patch_text(target: &mut String, patch: &Patch<String>) {
+    match patch {
+        Patch::Absent => {}
+        Patch::Clear => target.clear(),
+        Patch::Set(v) => v.clone_into(target),
     }
 }
 
@@ -211,6 +221,30 @@ impl DatasetStore for MemoryStore {
         Ok(page_of(items, query))
     }
 
+    async fn update_dataset(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: &DatasetPatch,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let dataset = s
+            .datasets
+            .get_mut(id)
+            .filter(|d| d.account_id == account_id)
+            .ok_or(StoreError::NotFound)?;
+        patch_text(&mut dataset.name, &patch.name);
+        patch_text(&mut dataset.description, &patch.description);
+        dataset.meta = patch
+            .meta
+            .clone()
+            .apply(Some(std::mem::take(&mut dataset.meta)))
+            .unwrap_or_default();
+        dataset.updated_at = updated_at.into();
+        Ok(())
+    }
+
     async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
         let mut s = self.state();
         let dataset = s
@@ -265,6 +299,31 @@ impl RecordStore for MemoryStore {
         }
         s.records.insert(key, record.clone());
         Ok(true)
+    }
+
+    async fn update_record(
+        &self,
+        dataset_id: &str,
+        record_id: &str,
+        patch: &RecordPatch,
+        updated_at: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let record = s
+            .records
+            .get_mut(&(dataset_id.to_string(), record_id.to_string()))
+            .filter(|r| !r.is_expired(now))
+            .ok_or(StoreError::NotFound)?;
+        patch_text(&mut record.text, &patch.text);
+        patch_text(&mut record.source, &patch.source);
+        record.meta = patch
+            .meta
+            .clone()
+            .apply(Some(std::mem::take(&mut record.meta)))
+            .unwrap_or_default();
+        record.updated_at = updated_at.into();
+        Ok(())
     }
 
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError> {

@@ -79,6 +79,26 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
         (Route::RecordList, format!("/dataset/{DATASET}/record/list"), ""),
         (Route::RecordFetch, format!("/dataset/{DATASET}/record/rec_1/fetch"), ""),
         (
+            Route::RecordCreate,
+            format!("/dataset/{DATASET}/record/create"),
+            r#"{"text": "by hand"}"#,
+        ),
+        (
+            Route::RecordUpdate,
+            format!("/dataset/{DATASET}/record/rec_1/update"),
+            r#"{"text": "edited"}"#,
+        ),
+        (
+            Route::RecordDelete,
+            format!("/dataset/{DATASET}/record/rec_1/delete"),
+            "{}",
+        ),
+        (
+            Route::DatasetUpdate,
+            format!("/dataset/{DATASET}/update"),
+            r#"{"name": "renamed"}"#,
+        ),
+        (
             Route::IntegrationDelete,
             format!("/integration/notion/{id}/delete"),
             "{}",

@@ -45,6 +45,27 @@ impl DatasetStore for DynamoStore {
         })
     }
 
+    async fn update_dataset(
+        &self,
+        account_id: &str,
+        id: &str,
+        patch: &DatasetPatch,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut expr = UpdateExpression::default();
+        expr.set("updatedAt", s(updated_at));
+        expr.set_text("name", &patch.name);
+        expr.set_text("description", &patch.description);
+        expr.set_meta(&patch.meta);
+        self.update(
+            &self.table,
+            key(keys::account_pk(account_id), keys::dataset_sk(id)),
+            expr,
+            "attribute_exists(pk)",
+        )
+        .await
+    }
+
     async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
         // The count read here must still hold when the delete commits, or a record written
         // in between would be released from the account's count twice or not at all.

@@ -60,13 +60,8 @@ impl IntegrationStore for DynamoStore {
     ) -> Result<(), StoreError> {
         let mut expr = UpdateExpression::default();
         expr.set("updatedAt", s(updated_at));
-        let text = |expr: &mut UpdateExpression, name: &'static str, p: &Patch<String>| match p {
-            Patch::Absent => {}
-            Patch::Clear => expr.set(name, s("")),
-            Patch::Set(v) => expr.set(name, s(v.clone())),
-        };
-        text(&mut expr, "name", &patch.name);
-        text(&mut expr, "description", &patch.description);
+        expr.set_text("name", &patch.name);
+        expr.set_text("description", &patch.description);
         let optional = |expr: &mut UpdateExpression, name: &'static str, p: Patch<AttributeValue>| match p {
             Patch::Absent => {}
             Patch::Clear => expr.remove(name),
@@ -84,27 +79,17 @@ impl IntegrationStore for DynamoStore {
             "expiresIn",
             patch.expires_in.clone().map(|v| AttributeValue::N(v.to_string())),
         );
-        match &patch.meta {
-            Patch::Absent => {}
-            Patch::Clear => expr.set("meta", s(meta_text::to_text(&serde_json::Map::new()))),
-            Patch::Set(m) => expr.set("meta", s(meta_text::to_text(m))),
-        }
+        expr.set_meta(&patch.meta);
         if let Some(has) = has_token {
             expr.set("hasToken", AttributeValue::Bool(has));
         }
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::account_pk(account_id), keys::integration_sk(id))))
-            .update_expression(expr.text())
-            .condition_expression("attribute_exists(pk)")
-            .set_expression_attribute_names(Some(expr.names))
-            .set_expression_attribute_values(Some(expr.values))
-            .return_values(ReturnValue::None)
-            .send()
-            .await
-            .map_err(missing_on_condition("UpdateItem"))?;
-        Ok(())
+        self.update(
+            &self.table,
+            key(keys::account_pk(account_id), keys::integration_sk(id)),
+            expr,
+            "attribute_exists(pk)",
+        )
+        .await
     }
 
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {

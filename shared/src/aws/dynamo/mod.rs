@@ -15,13 +15,13 @@ mod records;
 
 use super::keys::{self, CREATED, PK, SK};
 use crate::domain::account::{hash_api_key, Account, Plan};
-use crate::domain::dataset::Dataset;
+use crate::domain::dataset::{Dataset, DatasetPatch};
 use crate::domain::fields::meta_text;
 use crate::domain::fields::Patch;
 use crate::domain::ids::IdKind;
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::paging::{ListQuery, Order};
-use crate::domain::record::Record;
+use crate::domain::record::{Record, RecordPatch};
 use crate::error::StoreError;
 use crate::ports::{AccountStore, DatasetStore, IntegrationStore, Page, RecordStore};
 use async_trait::async_trait;
@@ -399,6 +399,45 @@ impl DynamoStore {
         }
     }
 
+    /// Applies `expr` to the item at `item_key` under `condition`; `NotFound` when the
+    /// condition fails.
+    async fn update(
+        &self,
+        table: &str,
+        item_key: Item,
+        expr: UpdateExpression,
+        condition: &str,
+    ) -> Result<(), StoreError> {
+        self.update_with(table, item_key, expr, condition, &[]).await
+    }
+
+    /// [`Self::update`] with extra condition placeholder values.
+    async fn update_with(
+        &self,
+        table: &str,
+        item_key: Item,
+        mut expr: UpdateExpression,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<(), StoreError> {
+        for (name, value) in values {
+            expr.values.insert((*name).to_string(), value.clone());
+        }
+        self.client
+            .update_item()
+            .table_name(table)
+            .set_key(Some(item_key))
+            .update_expression(expr.text())
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(expr.names))
+            .set_expression_attribute_values(Some(expr.values))
+            .return_values(ReturnValue::None)
+            .send()
+            .await
+            .map_err(missing_on_condition("UpdateItem"))?;
+        Ok(())
+    }
+
     /// Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed.
     pub(crate) async fn batch_delete(&self, table: &str, item_keys: Vec<Item>) -> Result<(), StoreError> {
         let requests = item_keys
@@ -492,6 +531,24 @@ impl UpdateExpression {
     fn remove(&mut self, attribute: &str) {
         let name = self.name(attribute);
         self.removes.push(name);
+    }
+
+    /// A text field of a patch: absent keeps it, cleared stores `""`.
+    fn set_text(&mut self, attribute: &str, patch: &Patch<String>) {
+        match patch {
+            Patch::Absent => {}
+            Patch::Clear => self.set(attribute, s("")),
+            Patch::Set(v) => self.set(attribute, s(v.clone())),
+        }
+    }
+
+    /// A `meta` patch (stored as JSON text): cleared stores `{}`.
+    fn set_meta(&mut self, patch: &Patch<serde_json::Map<String, serde_json::Value>>) {
+        match patch {
+            Patch::Absent => {}
+            Patch::Clear => self.set("meta", s(meta_text::to_text(&serde_json::Map::new()))),
+            Patch::Set(m) => self.set("meta", s(meta_text::to_text(m))),
+        }
     }
 
     fn text(&self) -> String {

@@ -120,6 +120,30 @@ impl RecordStore for DynamoStore {
         }
     }
 
+    async fn update_record(
+        &self,
+        dataset_id: &str,
+        record_id: &str,
+        patch: &RecordPatch,
+        updated_at: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut expr = UpdateExpression::default();
+        expr.set("updatedAt", s(updated_at));
+        expr.set_text("text", &patch.text);
+        expr.set_text("source", &patch.source);
+        expr.set_meta(&patch.meta);
+        let ttl = expr.name(keys::TTL_ATTRIBUTE);
+        self.update_with(
+            &self.records_table,
+            key(keys::records_pk(dataset_id), keys::record_sk(record_id)),
+            expr,
+            &format!("attribute_exists(pk) AND (attribute_not_exists({ttl}) OR {ttl} > :now)"),
+            &[(":now", AttributeValue::N(now.to_string()))],
+        )
+        .await
+    }
+
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError> {
         let delete = Delete::builder()
             .table_name(&self.records_table)
