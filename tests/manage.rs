@@ -406,3 +406,94 @@ async fn syncs_never_touch_records_by_hand_and_a_deleted_synced_record_returns_w
     assert!(records.iter().any(|r| r["id"] == mine.as_str()));
     assert_eq!(records_used(&env, &account).await, before + 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_dataset_is_deleted_at_once_and_purged_in_the_background() {
+    const RECORDS: usize = 20_000;
+    let env = TestEnv::with_cooldown(0).await;
+    let (account, key) = env.account_with(Plan::default()).await;
+    let dataset = env.create_dataset(&key, &json!({"name": "Big"})).await;
+    let keep = env.create_dataset(&key, &json!({"name": "Neighbour"})).await;
+    let record = |dataset: &str, i: usize| shared::domain::record::Record {
+        id: format!("np_{i:08}"),
+        dataset_id: dataset.to_string(),
+        text: format!("# Page {i}\n\nSome text of page {i}."),
+        source: format!("https://www.notion.so/{i}"),
+        meta: Default::default(),
+        created_at: "2026-12-01T00:00:00Z".into(),
+        updated_at: "2026-12-01T00:00:00Z".into(),
+        expires_at: None,
+    };
+    let many: Vec<_> = (0..RECORDS).map(|i| record(&dataset, i)).collect();
+    env.app.records.put_new_records(&account, &many).await.unwrap();
+    env.app.records.put_record(&account, &record(&keep, 0)).await.unwrap();
+    assert_eq!(records_used(&env, &account).await, RECORDS as u64 + 1);
+
+    // The answer comes at once: the records are unreachable and released from the plan,
+    // but still stored until the queued purge runs.
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+        .await
+        .ok();
+    assert_eq!(records_used(&env, &account).await, 1);
+    env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/np_00000001/fetch"), &key)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(
+        &format!("/api/v1/dataset/{dataset}/record/create"),
+        &key,
+        &json!({"text": "late"}),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+    let stored = |d: String| {
+        let env = &env;
+        async move {
+            let pk = shared::aws::keys::records_pk(&d);
+            let mut n = 0;
+            let mut start = None;
+            loop {
+                let out = env
+                    .dynamodb
+                    .query()
+                    .table_name(&env.config.records_table_name)
+                    .key_condition_expression("pk = :pk")
+                    .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .unwrap();
+                n += out.count;
+                match out.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => return n,
+                }
+            }
+        }
+    };
+    assert_eq!(stored(dataset.clone()).await, RECORDS as i32);
+    assert_eq!(env.queue_depth().await, 1, "one purge job queued");
+
+    // Deleting again while the purge is pending answers the same and queues it again (a
+    // client retrying after a lost answer); a duplicate job is harmless.
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+        .await
+        .ok();
+    assert_eq!(env.queue_depth().await, 2);
+
+    // Each invocation gets almost no time: the purge continues across many of them.
+    let crawler = env.crawler("http://127.0.0.1:9", 3);
+    let handled = env.drain(&crawler, Duration::from_millis(1)).await;
+    assert!(handled >= RECORDS / 1_000, "{handled} invocations");
+    assert_eq!(stored(dataset.clone()).await, 0, "every record purged");
+    assert_eq!(stored(keep.clone()).await, 1, "another dataset's records untouched");
+    assert_eq!(records_used(&env, &account).await, 1, "nothing released twice");
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    let events = env.get("/api/v1/event/log/list?type=dataset.deleted", &key).await.ok();
+    assert_eq!(events["items"][0]["data"]["records"], RECORDS as u64);
+}

@@ -68,9 +68,14 @@ pub trait DatasetStore: Send + Sync {
         patch: &DatasetPatch,
         updated_at: &str,
     ) -> Result<(), StoreError>;
-    /// Deletes a dataset and releases its records from the account's record count;
-    /// `NotFound` when it is already gone. Records are purged separately.
-    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
+    /// Deletes a dataset and releases its records from the account's record count, and in
+    /// the same write leaves a marker saying its records are still to be purged;
+    /// `NotFound` when it is already gone. Returns how many records it held.
+    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<u64, StoreError>;
+    /// Whether a deleted dataset's records are still to be purged (its marker exists).
+    async fn purge_pending(&self, account_id: &str, id: &str) -> Result<bool, StoreError>;
+    /// Removes the purge marker once every record is gone; absent is fine.
+    async fn finish_purge(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
 }
 
 /// Record storage.
@@ -114,8 +119,9 @@ pub trait RecordStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes a record, releasing it from the dataset's and account's counts; absent is fine.
     async fn delete_record(&self, account_id: &str, dataset_id: &str, record_id: &str) -> Result<(), StoreError>;
-    /// Deletes every record of a dataset that no longer exists; returns how many.
-    async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError>;
+    /// Deletes up to `limit` records of a dataset that no longer exists (no counters: the
+    /// dataset's delete released them); returns how many, and whether none is left.
+    async fn purge_records(&self, dataset_id: &str, limit: usize) -> Result<(u64, bool), StoreError>;
 }
 
 /// The account's event log (SPEC §2.3).
@@ -256,6 +262,8 @@ pub trait SyncStateStore: Send + Sync {
 pub trait SyncQueue: Send + Sync {
     /// Queues a run (or its continuation).
     async fn send(&self, message: &crate::domain::sync::SyncMessage) -> Result<(), StoreError>;
+    /// Queues the purge of a deleted dataset's records (or its continuation).
+    async fn send_purge(&self, message: &crate::domain::sync::PurgeMessage) -> Result<(), StoreError>;
 }
 
 /// Where an integration's schedule lives (EventBridge Scheduler).

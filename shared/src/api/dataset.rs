@@ -6,6 +6,7 @@ use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::paging::encode_cursor;
+use crate::domain::sync::PurgeMessage;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, StoreError};
 use crate::http::request::{json_object, list_query, wants_jsonl};
@@ -83,36 +84,49 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     Ok(response::id(&id))
 }
 
-/// `POST /dataset/{id}/delete`: the dataset goes first, so nothing can write into it,
-/// then its records.
+/// `POST /dataset/{id}/delete`: answers at once. The dataset item goes first, in one
+/// transaction that releases its records from the plan and leaves a purge marker, so its
+/// records are unreachable from that moment; a queued job then purges them in the
+/// background ([`crate::crawler::purge`]). While the marker is there, deleting again
+/// re-queues the job and answers the same, so a client retrying after a failed answer
+/// never strands records.
 pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = dataset_id(call)?;
     ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    let dataset = app
-        .datasets
-        .get_dataset(&call.account_id, &id)
-        .await?
-        .ok_or(ApiError::NotFound(RESOURCE))?;
-    app.datasets
-        .delete_dataset(&call.account_id, &id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(RESOURCE),
-            other => other.into(),
-        })?;
-    let purged = app.records.purge_records(&id).await?;
-    tracing::info!(dataset = %id, purged, "dataset deleted");
+    let Some(dataset) = app.datasets.get_dataset(&call.account_id, &id).await? else {
+        if app.datasets.purge_pending(&call.account_id, &id).await? {
+            queue_purge(app, &call.account_id, &id).await?;
+            return Ok(response::id(&id));
+        }
+        return Err(ApiError::NotFound(RESOURCE));
+    };
+    let records = match app.datasets.delete_dataset(&call.account_id, &id).await {
+        Ok(n) => n,
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound(RESOURCE)),
+        Err(other) => return Err(other.into()),
+    };
+    queue_purge(app, &call.account_id, &id).await?;
+    tracing::info!(dataset = %id, records, "dataset deleted; purge queued");
     let event = app
         .event(
             &call.account_id,
             EventType::DatasetDeleted,
             format!(
-                "Dataset {} was deleted with its {purged} records.",
+                "Dataset {} was deleted; its {records} records are being purged.",
                 quoted(&dataset.name)
             ),
-            json!({"recordsPurged": purged}),
+            json!({"records": records}),
         )
         .for_dataset(Some(&id));
     app.log_event(event).await;
     Ok(response::id(&id))
+}
+
+async fn queue_purge(app: &App, account_id: &str, id: &str) -> Result<(), StoreError> {
+    app.queue
+        .send_purge(&PurgeMessage {
+            account_id: account_id.to_string(),
+            purge_dataset_id: id.to_string(),
+        })
+        .await
 }

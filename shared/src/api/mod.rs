@@ -62,7 +62,7 @@ pub fn needs(route: Route) -> Needs {
     };
     match route {
         Route::IntegrationCreate | Route::IntegrationUpdate | Route::IntegrationDelete => manage,
-        Route::IntegrationSync => Needs {
+        Route::IntegrationSync | Route::DatasetDelete => Needs {
             queue: true,
             ..Needs::default()
         },
@@ -72,7 +72,6 @@ pub fn needs(route: Route) -> Needs {
         | Route::DatasetList
         | Route::DatasetFetch
         | Route::DatasetUpdate
-        | Route::DatasetDelete
         | Route::RecordList
         | Route::RecordFetch
         | Route::RecordCreate
@@ -221,6 +220,9 @@ impl TokenStore for Unwired {
 #[async_trait::async_trait]
 impl SyncQueue for Unwired {
     async fn send(&self, _: &crate::domain::sync::SyncMessage) -> Result<(), StoreError> {
+        Err(unwired("queue"))
+    }
+    async fn send_purge(&self, _: &crate::domain::sync::PurgeMessage) -> Result<(), StoreError> {
         Err(unwired("queue"))
     }
 }

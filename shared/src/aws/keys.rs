@@ -10,6 +10,7 @@
 //! | sync run    | `ACCOUNT#<account>` | `SYNC#<integration>` |
 //! | page index  | `SYNCIDX#<integration>` | `PAGE#<page id>` |
 //! | event       | `ACCOUNT#<account>` | `EVENT#<id>`     |
+//! | purge marker | `ACCOUNT#<account>` | `PURGE#<dataset>` |
 //!
 //! The main table's TTL attribute is `ttl` (only events carry it).
 //!
@@ -65,6 +66,11 @@ pub fn integration_sk(id: &str) -> String {
 /// Sort key of a dataset.
 pub fn dataset_sk(id: &str) -> String {
     format!("{DATASET_PREFIX}{id}")
+}
+
+/// Sort key of a deleted dataset's purge marker.
+pub fn purge_sk(dataset_id: &str) -> String {
+    format!("PURGE#{dataset_id}")
 }
 
 /// Sort key of an event.

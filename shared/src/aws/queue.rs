@@ -1,7 +1,7 @@
 //! The sync queue on SQS, and polling it the way the Lambda event source does (for the
 //! local stack and tests).
 
-use crate::domain::sync::SyncMessage;
+use crate::domain::sync::{PurgeMessage, SyncMessage};
 use crate::error::StoreError;
 use crate::ports::SyncQueue;
 use async_trait::async_trait;
@@ -26,9 +26,8 @@ impl SqsSyncQueue {
     }
 }
 
-#[async_trait]
-impl SyncQueue for SqsSyncQueue {
-    async fn send(&self, message: &SyncMessage) -> Result<(), StoreError> {
+impl SqsSyncQueue {
+    async fn send_json(&self, message: &impl serde::Serialize) -> Result<(), StoreError> {
         let body = serde_json::to_string(message).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
         self.client
             .send_message()
@@ -38,6 +37,17 @@ impl SyncQueue for SqsSyncQueue {
             .await
             .map_err(|e| StoreError::aws("SendMessage", e))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl SyncQueue for SqsSyncQueue {
+    async fn send(&self, message: &SyncMessage) -> Result<(), StoreError> {
+        self.send_json(message).await
+    }
+
+    async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
+        self.send_json(message).await
     }
 }
 

@@ -15,6 +15,7 @@ pub mod content;
 pub mod engine;
 pub mod frontier;
 pub mod page;
+pub mod purge;
 pub mod records;
 pub mod run;
 pub mod sqs;

@@ -1,9 +1,9 @@
 //! The SQS entry point shared by the crawler Lambda and the local stack: each message is
-//! one run (or continuation); failures are reported per message so SQS redelivers only
+//! one run (or continuation), or one step of a deleted dataset's purge; failures are reported per message so SQS redelivers only
 //! those, and a message that can never be read is logged and dropped, not retried forever.
 
 use super::engine::{Crawler, RunResult};
-use crate::domain::sync::SyncMessage;
+use crate::domain::sync::{PurgeMessage, QueueMessage, SyncMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -25,14 +25,31 @@ pub async fn handle_batch(crawler: &Crawler, event: SqsEvent, deadline: Instant)
 
 /// Whether the message is done with (succeeded, or can never succeed).
 async fn handle_message(crawler: &Crawler, record: &SqsMessage, deadline: Instant) -> bool {
-    let message: SyncMessage = match record.body.as_deref().map(serde_json::from_str) {
-        Some(Ok(m)) => m,
+    match record.body.as_deref().map(serde_json::from_str) {
+        Some(Ok(QueueMessage::Sync(message))) => handle_sync(crawler, &message, deadline).await,
+        Some(Ok(QueueMessage::Purge(message))) => handle_purge(crawler, &message, deadline).await,
         _ => {
-            tracing::error!("sync message is not a SyncMessage; dropped");
-            return true;
+            tracing::error!("queue message is neither a sync nor a purge; dropped");
+            true
         }
-    };
-    match crawler.run(&message, deadline).await {
+    }
+}
+
+async fn handle_purge(crawler: &Crawler, message: &PurgeMessage, deadline: Instant) -> bool {
+    match crawler.purge(message, deadline).await {
+        Ok(result) => {
+            tracing::info!(dataset = %message.purge_dataset_id, ?result, "purge message handled");
+            true
+        }
+        Err(e) => {
+            tracing::error!(dataset = %message.purge_dataset_id, error = %crate::error::error_chain(&e), "purge failed; the message will be retried");
+            false
+        }
+    }
+}
+
+async fn handle_sync(crawler: &Crawler, message: &SyncMessage, deadline: Instant) -> bool {
+    match crawler.run(message, deadline).await {
         Ok(RunResult::Dropped(why)) => {
             tracing::info!(integration = %message.integration_id, run = %message.run_id, why, "sync message dropped");
             true

@@ -11,7 +11,7 @@ use crate::domain::paging::{ListQuery, Order};
 use crate::domain::record::{Record, RecordPatch};
 use crate::domain::run::{Checkpoint, PageEntry, RunState};
 use crate::domain::schedule::SyncSchedule;
-use crate::domain::sync::SyncMessage;
+use crate::domain::sync::{PurgeMessage, SyncMessage};
 use crate::error::StoreError;
 use crate::ports::{
     AccountStore, Acquired, DatasetStore, EventLog, IntegrationStore, Page, RecordStore, SyncOutcome, SyncQueue,
@@ -49,6 +49,10 @@ pub struct MemoryState {
     pub pages: HashMap<String, BTreeMap<String, PageEntry>>,
     /// Messages sent to the sync queue, oldest first.
     pub queue: Vec<SyncMessage>,
+    /// Purge messages sent to the sync queue, oldest first.
+    pub purge_queue: Vec<PurgeMessage>,
+    /// Purge markers of deleted datasets, by (account, dataset).
+    pub purges: std::collections::BTreeSet<(String, String)>,
     /// Schedules by integration.
     pub schedules: HashMap<String, (String, SyncSchedule)>,
     /// Events by id (ids sort by time).
@@ -245,7 +249,7 @@ impl DatasetStore for MemoryStore {
         Ok(())
     }
 
-    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<u64, StoreError> {
         let mut s = self.state();
         let dataset = s
             .datasets
@@ -257,6 +261,16 @@ impl DatasetStore for MemoryStore {
         if let Some((account, _)) = s.accounts.get_mut(account_id) {
             account.records_used = account.records_used.saturating_sub(dataset.record_count);
         }
+        s.purges.insert((account_id.to_string(), id.to_string()));
+        Ok(dataset.record_count)
+    }
+
+    async fn purge_pending(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
+        Ok(self.state().purges.contains(&(account_id.to_string(), id.to_string())))
+    }
+
+    async fn finish_purge(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.state().purges.remove(&(account_id.to_string(), id.to_string()));
         Ok(())
     }
 }
@@ -342,11 +356,20 @@ impl RecordStore for MemoryStore {
         Ok(())
     }
 
-    async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
+    async fn purge_records(&self, dataset_id: &str, limit: usize) -> Result<(u64, bool), StoreError> {
         let mut s = self.state();
-        let before = s.records.len();
-        s.records.retain(|(d, _), _| d != dataset_id);
-        Ok((before - s.records.len()) as u64)
+        let doomed: Vec<(String, String)> = s
+            .records
+            .keys()
+            .filter(|(d, _)| d == dataset_id)
+            .take(limit)
+            .cloned()
+            .collect();
+        for key in &doomed {
+            s.records.remove(key);
+        }
+        let finished = !s.records.keys().any(|(d, _)| d == dataset_id);
+        Ok((doomed.len() as u64, finished))
     }
 }
 
@@ -587,6 +610,11 @@ impl SyncStateStore for MemoryStore {
 impl SyncQueue for MemoryStore {
     async fn send(&self, message: &SyncMessage) -> Result<(), StoreError> {
         self.state().queue.push(message.clone());
+        Ok(())
+    }
+
+    async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
+        self.state().purge_queue.push(message.clone());
         Ok(())
     }
 }

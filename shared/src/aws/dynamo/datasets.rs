@@ -1,4 +1,5 @@
-//! Dataset items; deleting one releases its records from the account's count.
+//! Dataset items; deleting one releases its records from the account's count and leaves
+//! a purge marker (`PURGE#<dataset>`) until the background purge has removed the records.
 
 use super::*;
 
@@ -66,7 +67,7 @@ impl DatasetStore for DynamoStore {
         .await
     }
 
-    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+    async fn delete_dataset(&self, account_id: &str, id: &str) -> Result<u64, StoreError> {
         // The count read here must still hold when the delete commits, or a record written
         // in between would be released from the account's count twice or not at all.
         for _ in 0..5 {
@@ -88,15 +89,57 @@ impl DatasetStore for DynamoStore {
                 "attribute_exists(pk)",
                 &[],
             )?;
+            let marker = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(to_item(&Keyed {
+                    pk: keys::account_pk(account_id),
+                    sk: keys::purge_sk(id),
+                    data: PurgeMarker {
+                        dataset_id: id.to_string(),
+                        record_count: dataset.record_count,
+                    },
+                })?))
+                .build()
+                .map_err(tx_error)?;
             let result = self
-                .transact(vec![TransactWriteItem::builder().delete(delete).build(), release])
+                .transact(vec![
+                    TransactWriteItem::builder().delete(delete).build(),
+                    release,
+                    TransactWriteItem::builder().put(marker).build(),
+                ])
                 .await;
             match result {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(dataset.record_count),
                 Err(e) if cancelled_conditions(&e).is_some() => continue,
                 Err(e) => return Err(tx_error(e)),
             }
         }
         Err(StoreError::Conflict("records are being written to the dataset"))
     }
+
+    async fn purge_pending(&self, account_id: &str, id: &str) -> Result<bool, StoreError> {
+        let item = self
+            .get(&self.table, key(keys::account_pk(account_id), keys::purge_sk(id)))
+            .await?;
+        Ok(item.is_some())
+    }
+
+    async fn finish_purge(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::account_pk(account_id), keys::purge_sk(id))))
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("DeleteItem", e))?;
+        Ok(())
+    }
+}
+
+/// What a purge marker holds, for an operator reading the table.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PurgeMarker {
+    dataset_id: String,
+    record_count: u64,
 }

@@ -169,13 +169,32 @@ impl RecordStore for DynamoStore {
         }
     }
 
-    async fn purge_records(&self, dataset_id: &str) -> Result<u64, StoreError> {
-        let keys = self
-            .query_all(&self.records_table, keys::records_pk(dataset_id), Some("pk, sk"))
-            .await?;
+    async fn purge_records(&self, dataset_id: &str, limit: usize) -> Result<(u64, bool), StoreError> {
+        let mut keys = Vec::new();
+        let mut start = None;
+        let finished = loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.records_table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(keys::records_pk(dataset_id)))
+                .projection_expression("pk, sk")
+                .limit((limit - keys.len()).min(1_000) as i32)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::aws("Query", e))?;
+            keys.extend(out.items.unwrap_or_default());
+            match out.last_evaluated_key {
+                None => break true,
+                Some(_) if keys.len() >= limit => break false,
+                Some(k) => start = Some(k),
+            }
+        };
         let purged = keys.len() as u64;
         self.batch_delete(&self.records_table, keys).await?;
-        Ok(purged)
+        Ok((purged, finished))
     }
 }
 
