@@ -430,7 +430,11 @@ async fn every_answer_of_every_route_matches_the_document() {
     );
     c.check(
         DatasetDelete,
-        &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
+        &env.post("/api/v1/dataset/dataset_nope/delete", &key, &json!({})).await,
+    );
+    c.check(
+        DatasetDelete,
+        &env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({"x": 1}))
             .await,
     );
 

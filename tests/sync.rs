@@ -1032,3 +1032,47 @@ async fn a_crash_after_checkpoints_resumes_and_deletes_exactly() {
     }
     s.assert_mirrors_workspace().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_shown_while_a_run_is_active_and_cleared_when_it_ends() {
+    let s = setup(40, Plan::default(), unlimited()).await;
+    // 8 requests a second: the run takes several seconds, with a checkpoint every second.
+    let crawler = s.env.crawler(&s.notion_url, 8);
+    s.sync().await;
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let drain = async {
+        s.env.drain(&crawler, BUDGET).await;
+        done.store(true, std::sync::atomic::Ordering::SeqCst);
+    };
+    let watch = async {
+        let mut seen = Vec::new();
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            let state = s.integration_state().await;
+            if !state["syncProgress"].is_null() {
+                assert_eq!(state["syncStatus"], "pending", "{state}");
+                seen.push(state["syncProgress"].clone());
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        seen
+    };
+    let ((), seen) = tokio::join!(drain, watch);
+    assert!(!seen.is_empty(), "progress was shown during the run");
+    let run_id = seen[0]["runId"].as_str().unwrap().to_string();
+    for p in &seen {
+        assert_eq!(p["runId"], run_id.as_str(), "{p}");
+        assert_eq!(p["trigger"], "manual", "{p}");
+        assert!(p["startedAt"].as_str().unwrap().ends_with('Z'), "{p}");
+    }
+    let read: Vec<u64> = seen.iter().map(|p| p["pagesRead"].as_u64().unwrap()).collect();
+    assert!(read.windows(2).all(|w| w[0] <= w[1]), "{read:?}");
+    assert!(
+        seen.iter()
+            .any(|p| p["pagesRead"].as_u64().unwrap() > 0 && p["recordsWritten"].as_u64().unwrap() > 0),
+        "{seen:?}"
+    );
+    let state = s.integration_state().await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert!(state["syncProgress"].is_null(), "{state}");
+    assert_eq!(summary(&state)["runId"], run_id.as_str());
+}

@@ -245,7 +245,15 @@ pub trait SyncStateStore: Send + Sync {
         owner: Option<&str>,
         lease_until: i64,
     ) -> Result<(), StoreError>;
-    /// Writes the run's outcome on the integration; `NotFound` when it was deleted.
+    /// Shows `progress` on the integration; `NotFound` when it was deleted.
+    async fn report_progress(
+        &self,
+        account_id: &str,
+        id: &str,
+        progress: &crate::domain::run::SyncProgress,
+    ) -> Result<(), StoreError>;
+    /// Writes the run's outcome on the integration (and removes its progress); `NotFound`
+    /// when it was deleted.
     async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;
     /// Every page the index knows for the integration.
     async fn load_pages(&self, id: &str) -> Result<Vec<crate::domain::run::PageEntry>, StoreError>;

@@ -6,7 +6,7 @@
 use super::dynamo::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
 use super::keys;
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, PageEntry, RunState};
+use crate::domain::run::{Checkpoint, PageEntry, RunState, SyncProgress};
 use crate::error::StoreError;
 use crate::ports::{Acquired, SyncOutcome, SyncStateStore};
 use async_trait::async_trait;
@@ -234,6 +234,20 @@ impl SyncStateStore for DynamoStore {
         }
     }
 
+    async fn report_progress(&self, account_id: &str, id: &str, progress: &SyncProgress) -> Result<(), StoreError> {
+        self.client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .condition_expression("attribute_exists(pk)")
+            .update_expression("SET syncProgress = :p")
+            .expression_attribute_values(":p", av(progress)?)
+            .send()
+            .await
+            .map_err(missing_on_condition("UpdateItem"))?;
+        Ok(())
+    }
+
     async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError> {
         let status = match outcome.status {
             SyncStatus::Pending => "pending",
@@ -260,6 +274,7 @@ impl SyncStateStore for DynamoStore {
             }
             None => expression.push_str(" REMOVE syncError, pendingRunId, pendingSince"),
         }
+        expression.push_str(", syncProgress");
         request
             .update_expression(expression)
             .send()

@@ -91,7 +91,13 @@ async fn save_progress(
         Err(StoreError::Conflict(_)) => return Ok(false),
         Err(e) => return Err(e),
     }
-    Ok(crawler.integrations.get_integration(account, id).await?.is_some())
+    // Shown on the integration as `syncProgress`; also how a run learns its integration
+    // was deleted.
+    match crawler.state.report_progress(account, id, &cp.progress()).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// One invocation of a run.

@@ -90,6 +90,9 @@ pub struct Integration {
     /// Summary of the last run, as the crawler wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_summary: Option<Value>,
+    /// The active run's progress, written at its checkpoints and removed when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_progress: Option<crate::domain::run::SyncProgress>,
     /// Epoch seconds of the last accepted manual sync (for the cooldown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_manual_sync_at: Option<i64>,
@@ -123,6 +126,7 @@ impl Integration {
             sync_error: None,
             last_synced_at: None,
             last_sync_summary: None,
+            sync_progress: None,
             last_manual_sync_at: None,
             pending_since: None,
             pending_run_id: None,
@@ -147,6 +151,11 @@ impl Integration {
             "syncError": self.sync_error,
             "lastSyncedAt": self.last_synced_at,
             "lastSyncSummary": self.last_sync_summary,
+            // Only while a run is active: a run that died leaves its last progress behind.
+            "syncProgress": match self.sync_status {
+                Some(SyncStatus::Pending) => self.sync_progress.as_ref(),
+                _ => None,
+            },
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
         })

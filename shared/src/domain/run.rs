@@ -350,3 +350,36 @@ mod tests {
         );
     }
 }
+
+/// What the integration shows while a run is active (`syncProgress`), refreshed with every
+/// checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncProgress {
+    /// The run.
+    pub run_id: String,
+    /// What started it.
+    pub trigger: Trigger,
+    /// RFC 3339.
+    pub started_at: String,
+    /// Pages found so far.
+    pub pages_seen: u64,
+    /// Pages read so far.
+    pub pages_read: u64,
+    /// Records written so far.
+    pub records_written: u64,
+}
+
+impl Checkpoint {
+    /// The run's progress as the integration shows it.
+    pub fn progress(&self) -> SyncProgress {
+        SyncProgress {
+            run_id: self.run_id.clone(),
+            trigger: self.trigger,
+            started_at: self.started_at.clone(),
+            pages_seen: self.counters.pages_seen,
+            pages_read: self.counters.pages_read,
+            records_written: self.counters.records_written,
+        }
+    }
+}

@@ -568,6 +568,23 @@ impl SyncStateStore for MemoryStore {
         i.sync_error = outcome.error.clone();
         i.pending_run_id = None;
         i.pending_since = None;
+        i.sync_progress = None;
+        Ok(())
+    }
+
+    async fn report_progress(
+        &self,
+        account_id: &str,
+        id: &str,
+        progress: &crate::domain::run::SyncProgress,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let i = s
+            .integrations
+            .get_mut(id)
+            .filter(|i| i.account_id == account_id)
+            .ok_or(StoreError::NotFound)?;
+        i.sync_progress = Some(progress.clone());
         Ok(())
     }
 
