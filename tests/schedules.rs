@@ -249,3 +249,68 @@ async fn a_schedule_that_cannot_sync_records_why_and_orphans_are_removed() {
     fire(&env, t0, 61).await;
     assert!(stored(&env, &id).await.is_none());
 }
+
+/// The load test of SPEC's consistency rule: 32 clients update `syncSchedule` of one
+/// integration at once, several rounds; after each, EventBridge Scheduler holds exactly
+/// what the item says, every answer is 200 or 409, and each 200 left one event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn concurrent_schedule_updates_leave_scheduler_equal_to_the_item() {
+    const CLIENTS: usize = 32;
+    let env = TestEnv::new().await;
+    let key = env.key().await;
+    let id = env
+        .create_integration(&key, &json!({"name": "contended", "syncSchedule": "@daily"}))
+        .await;
+    let mut accepted = 0;
+    for round in 0..3 {
+        let answers = futures::future::join_all((0..CLIENTS).map(|client| {
+            let (env, key, id) = (&env, &key, &id);
+            async move {
+                // A mix of schedules, removals and other fields beside them.
+                let schedule = match client % 4 {
+                    0 => Value::Null,
+                    1 => json!(format!("{} {} * * *", client, round)),
+                    2 => json!("@hourly"),
+                    _ => json!(format!("*/{} * * * *", 5 + client % 10)),
+                };
+                env.post(
+                    &update(id),
+                    key,
+                    &json!({"syncSchedule": schedule, "description": format!("client {client} round {round}")}),
+                )
+                .await
+            }
+        }))
+        .await;
+        for a in &answers {
+            match a.status.as_u16() {
+                200 => accepted += 1,
+                409 => {
+                    a.assert_error(409, "CONFLICT");
+                }
+                other => panic!("round {round}: {other}: {}", a.text),
+            }
+        }
+        assert!(answers.iter().any(|a| a.status == 200), "round {round}: none accepted");
+        let item = env.fetch_integration(&key, &id).await;
+        let wanted = item["syncSchedule"].as_str().map(|s| {
+            shared::domain::schedule::SyncSchedule::parse(s)
+                .unwrap()
+                .to_eventbridge()
+        });
+        let held = stored(&env, &id).await.map(|s| s.expression);
+        assert_eq!(held, wanted, "round {round}: Scheduler and the item disagree: {item}");
+    }
+    let events = env
+        .get(
+            &format!("/api/v1/event/log/list?take=100&type=integration.updated&notionIntegrationId={id}"),
+            &key,
+        )
+        .await
+        .ok();
+    assert_eq!(
+        events["items"].as_array().unwrap().len(),
+        accepted,
+        "one event per accepted update"
+    );
+}

@@ -37,8 +37,8 @@ pub trait IntegrationStore: Send + Sync {
     async fn get_integration(&self, account_id: &str, id: &str) -> Result<Option<Integration>, StoreError>;
     /// A page of the account's integrations.
     async fn list_integrations(&self, account_id: &str, query: &ListQuery) -> Result<Page<Integration>, StoreError>;
-    /// Atomically applies the fields `patch` sets, plus `has_token` when given;
-    /// `NotFound` when the integration is gone.
+    /// Atomically applies the fields `patch` sets, plus `has_token` when given, if the
+    /// integration is still at `version` (bumping it); `Conflict` when it is not, or is gone.
     async fn update_integration(
         &self,
         account_id: &str,
@@ -46,6 +46,7 @@ pub trait IntegrationStore: Send + Sync {
         patch: &IntegrationPatch,
         has_token: Option<bool>,
         updated_at: &str,
+        version: u64,
     ) -> Result<(), StoreError>;
     /// Deletes an integration; `NotFound` when it is already gone.
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError>;

@@ -1,4 +1,5 @@
-//! `/integration/notion/...`: create, list, fetch, update, delete.
+//! `/integration/notion/...`: create, list, fetch, delete; update is in
+//! [`super::integration_update`].
 //!
 //! The token goes to Secrets Manager, never to DynamoDB. Ordering keeps the two in step
 //! across crashes and retries: a token is written before the item says it exists, and the
@@ -10,7 +11,6 @@ use crate::domain::fields::Patch;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::paging::encode_cursor;
-use crate::domain::schedule::SyncSchedule;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, FieldError, StoreError};
 use crate::http::request::{json_object, list_query, wants_jsonl};
@@ -18,10 +18,10 @@ use crate::http::response;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
-const RESOURCE: &str = "integration";
+pub(crate) const RESOURCE: &str = "integration";
 
 /// Refuses a `datasetId` that is not a dataset of the caller's account.
-async fn check_dataset(app: &App, account_id: &str, patch: &IntegrationPatch) -> Result<(), ApiError> {
+pub(crate) async fn check_dataset(app: &App, account_id: &str, patch: &IntegrationPatch) -> Result<(), ApiError> {
     if let Some(dataset_id) = patch.dataset_id.as_set() {
         if app.datasets.get_dataset(account_id, dataset_id).await?.is_none() {
             return Err(ApiError::Validation(vec![FieldError::new(
@@ -118,102 +118,6 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         lambda_http::http::StatusCode::OK,
         &integration.to_resource(),
     ))
-}
-
-/// `POST /integration/notion/{id}/update`
-///
-/// A schedule change is made in EventBridge Scheduler first; if the rest of the update then
-/// fails, the previous schedule is put back, so the answer and Scheduler agree.
-pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
-    let id = integration_id(call)?;
-    let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
-    let Some(current) = app.integrations.get_integration(&call.account_id, &id).await? else {
-        return Err(ApiError::NotFound(RESOURCE));
-    };
-    check_dataset(app, &call.account_id, &patch).await?;
-    let scheduler = patch.sync_schedule.is_present().then_some(&app.scheduler);
-    if let Some(scheduler) = scheduler {
-        match &patch.sync_schedule {
-            Patch::Set(schedule) => scheduler.put_schedule(&call.account_id, &id, schedule).await?,
-            Patch::Clear => scheduler.delete_schedule(&id).await?,
-            Patch::Absent => {}
-        }
-    }
-    if let Err(err) = apply_update(app, &call.account_id, &id, &patch).await {
-        if let Some(scheduler) = scheduler {
-            let previous = current
-                .sync_schedule
-                .as_deref()
-                .and_then(|s| SyncSchedule::parse(s).ok());
-            let restored = match &previous {
-                Some(schedule) => scheduler.put_schedule(&call.account_id, &id, schedule).await,
-                None => scheduler.delete_schedule(&id).await,
-            };
-            if let Err(e) = restored {
-                tracing::error!(integration = %id, error = %e, "could not restore the previous schedule");
-            }
-        }
-        return Err(err);
-    }
-    tracing::info!(integration = %id, "integration updated");
-    let fields = patch.changed_fields(&current);
-    let mut after = current.clone();
-    patch.apply_to(&mut after);
-    let event = app
-        .event(
-            &call.account_id,
-            EventType::IntegrationUpdated,
-            if fields.is_empty() {
-                format!("Integration {} was updated; no field changed.", quoted(&after.name))
-            } else {
-                format!(
-                    "Integration {} was updated: {}.",
-                    quoted(&after.name),
-                    fields.join(", ")
-                )
-            },
-            json!({"fields": fields}),
-        )
-        .for_integration(&id)
-        .for_dataset(after.dataset_id.as_deref());
-    app.log_event(event).await;
-    Ok(response::id(&id))
-}
-
-/// The token and item part of an update.
-async fn apply_update(app: &App, account_id: &str, id: &str, patch: &IntegrationPatch) -> Result<(), ApiError> {
-    let now = rfc3339(app.clock.now());
-    let not_found = |e: StoreError| match e {
-        StoreError::NotFound => ApiError::NotFound(RESOURCE),
-        other => other.into(),
-    };
-    match &patch.token {
-        Patch::Set(token) => {
-            app.tokens.put_token(account_id, id, token).await?;
-            let updated = app
-                .integrations
-                .update_integration(account_id, id, patch, Some(true), &now)
-                .await;
-            if let Err(StoreError::NotFound) = updated {
-                // Deleted while we wrote the secret: do not leave the token behind.
-                app.tokens.delete_token(id).await?;
-            }
-            updated.map_err(not_found)
-        }
-        Patch::Clear => {
-            app.integrations
-                .update_integration(account_id, id, patch, Some(false), &now)
-                .await
-                .map_err(not_found)?;
-            app.tokens.delete_token(id).await?;
-            Ok(())
-        }
-        Patch::Absent => app
-            .integrations
-            .update_integration(account_id, id, patch, None, &now)
-            .await
-            .map_err(not_found),
-    }
 }
 
 /// `POST /integration/notion/{id}/delete`

@@ -5,6 +5,7 @@ pub mod authorizer;
 pub mod dataset;
 pub mod event;
 pub mod integration;
+pub mod integration_update;
 pub mod record;
 pub mod schedule;
 pub mod sync;
@@ -281,7 +282,7 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         Route::IntegrationCreate => integration::create(app, &call).await,
         Route::IntegrationList => integration::list(app, &call).await,
         Route::IntegrationFetch => integration::fetch(app, &call).await,
-        Route::IntegrationUpdate => integration::update(app, &call).await,
+        Route::IntegrationUpdate => integration_update::update(app, &call).await,
         Route::IntegrationDelete => integration::delete(app, &call).await,
         Route::IntegrationSync => sync::sync(app, &call).await,
         Route::DatasetCreate => dataset::create(app, &call).await,

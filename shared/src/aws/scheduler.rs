@@ -91,38 +91,48 @@ impl SyncScheduler for EventBridgeScheduler {
             integration_id: integration_id.into(),
         };
         let description = format!("Notion sync of {integration_id} ({})", schedule.as_text());
-        let updated = self
-            .client
-            .update_schedule()
-            .name(&name)
-            .group_name(&self.group)
-            .schedule_expression(schedule.to_eventbridge())
-            .schedule_expression_timezone("UTC")
-            .description(&description)
-            .state(ScheduleState::Enabled)
-            .flexible_time_window(Self::window()?)
-            .target(self.target(&input)?)
-            .send()
-            .await;
-        match updated {
-            Ok(_) => return Ok(()),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => {}
-            Err(e) => return Err(StoreError::aws("UpdateSchedule", e)),
+        // Update, else create; two requests creating at once: the loser updates instead.
+        for _ in 0..4 {
+            let updated = self
+                .client
+                .update_schedule()
+                .name(&name)
+                .group_name(&self.group)
+                .schedule_expression(schedule.to_eventbridge())
+                .schedule_expression_timezone("UTC")
+                .description(&description)
+                .state(ScheduleState::Enabled)
+                .flexible_time_window(Self::window()?)
+                .target(self.target(&input)?)
+                .send()
+                .await;
+            match updated {
+                Ok(_) => return Ok(()),
+                Err(e) if e.code() == Some("ResourceNotFoundException") => {}
+                Err(e) => return Err(StoreError::aws("UpdateSchedule", e)),
+            }
+            let created = self
+                .client
+                .create_schedule()
+                .name(&name)
+                .group_name(&self.group)
+                .schedule_expression(schedule.to_eventbridge())
+                .schedule_expression_timezone("UTC")
+                .description(&description)
+                .state(ScheduleState::Enabled)
+                .flexible_time_window(Self::window()?)
+                .target(self.target(&input)?)
+                .send()
+                .await;
+            match created {
+                Ok(_) => return Ok(()),
+                Err(e) if e.code() == Some("ConflictException") => {}
+                Err(e) => return Err(StoreError::aws("CreateSchedule", e)),
+            }
         }
-        self.client
-            .create_schedule()
-            .name(&name)
-            .group_name(&self.group)
-            .schedule_expression(schedule.to_eventbridge())
-            .schedule_expression_timezone("UTC")
-            .description(description)
-            .state(ScheduleState::Enabled)
-            .flexible_time_window(Self::window()?)
-            .target(self.target(&input)?)
-            .send()
-            .await
-            .map_err(|e| StoreError::aws("CreateSchedule", e))?;
-        Ok(())
+        Err(StoreError::Conflict(
+            "the schedule was created and deleted concurrently, repeatedly",
+        ))
     }
 
     async fn delete_schedule(&self, integration_id: &str) -> Result<(), StoreError> {

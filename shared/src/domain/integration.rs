@@ -102,6 +102,10 @@ pub struct Integration {
     /// The pending run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_run_id: Option<String>,
+    /// Bumped by every configuration update, which is conditional on the version it read
+    /// (0 for items written before versions existed).
+    #[serde(default)]
+    pub version: u64,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -130,6 +134,7 @@ impl Integration {
             last_manual_sync_at: None,
             pending_since: None,
             pending_run_id: None,
+            version: 0,
             created_at: now.to_string(),
             updated_at: now.to_string(),
         }

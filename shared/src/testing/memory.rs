@@ -170,13 +170,15 @@ impl IntegrationStore for MemoryStore {
         patch: &IntegrationPatch,
         has_token: Option<bool>,
         updated_at: &str,
+        version: u64,
     ) -> Result<(), StoreError> {
         let mut s = self.state();
         let integration = s
             .integrations
             .get_mut(id)
-            .filter(|i| i.account_id == account_id)
-            .ok_or(StoreError::NotFound)?;
+            .filter(|i| i.account_id == account_id && i.version == version)
+            .ok_or(StoreError::Conflict("the integration changed or is gone"))?;
+        integration.version += 1;
         patch.apply_to(integration);
         if let Some(has) = has_token {
             integration.has_token = has;

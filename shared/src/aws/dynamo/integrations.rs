@@ -57,6 +57,7 @@ impl IntegrationStore for DynamoStore {
         patch: &IntegrationPatch,
         has_token: Option<bool>,
         updated_at: &str,
+        version: u64,
     ) -> Result<(), StoreError> {
         let mut expr = UpdateExpression::default();
         expr.set("updatedAt", s(updated_at));
@@ -83,13 +84,26 @@ impl IntegrationStore for DynamoStore {
         if let Some(has) = has_token {
             expr.set("hasToken", AttributeValue::Bool(has));
         }
-        self.update(
+        expr.set("version", AttributeValue::N((version + 1).to_string()));
+        let version_attr = expr.name("version");
+        let condition = if version == 0 {
+            // Items written before versions existed have none.
+            format!("attribute_exists(pk) AND (attribute_not_exists({version_attr}) OR {version_attr} = :read)")
+        } else {
+            format!("attribute_exists(pk) AND {version_attr} = :read")
+        };
+        self.update_with(
             &self.table,
             key(keys::account_pk(account_id), keys::integration_sk(id)),
             expr,
-            "attribute_exists(pk)",
+            &condition,
+            &[(":read", AttributeValue::N(version.to_string()))],
         )
         .await
+        .map_err(|e| match e {
+            StoreError::NotFound => StoreError::Conflict("the integration changed or is gone"),
+            other => other,
+        })
     }
 
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
