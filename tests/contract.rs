@@ -491,3 +491,72 @@ async fn the_local_stack_serves_the_document() {
     let answer = env.send(Method::GET, shared::http::openapi::PATH, None, &[], "").await;
     assert_eq!(answer.ok(), document());
 }
+
+/// With `TIMESTAMP_FORMAT=epoch_ms` every answer still matches the document, timestamps are
+/// integers of ms (`lastSyncedAt` aside), and a listing's last page carries a cursor whose
+/// page is empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn epoch_ms_answers_match_the_document() {
+    let mut env = TestEnv::with_cooldown(900).await;
+    let mut config = env.config.clone();
+    config.timestamp_format = shared::domain::time::TimestampFormat::EpochMs;
+    let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
+    env.use_app(shared::runtime::build_app(&config, &sdk));
+    let (_, key) = env.account_with(shared::domain::account::Plan::default()).await;
+    let mut c = Contract::new();
+    use Route::*;
+    let dataset = env.create_dataset(&key, &json!({"name": "KB"})).await;
+    let record = env
+        .post(
+            &format!("/api/v1/dataset/{dataset}/record/create"),
+            &key,
+            &json!({"text": "t"}),
+        )
+        .await
+        .ok()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let id = env
+        .create_integration(&key, &json!({"name": "Wiki", "datasetId": dataset}))
+        .await;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let is_ms = |v: &Value| v.as_i64().is_some_and(|ms| (ms - now_ms).abs() < 600_000);
+    let answers = [
+        (DatasetFetch, format!("/api/v1/dataset/{dataset}/fetch")),
+        (RecordFetch, format!("/api/v1/dataset/{dataset}/record/{record}/fetch")),
+        (IntegrationFetch, format!("/api/v1/integration/notion/{id}/fetch")),
+    ];
+    for (route, path) in answers {
+        let a = env.get(&path, &key).await;
+        c.check(route, &a);
+        let body = a.json();
+        assert!(
+            is_ms(&body["createdAt"]) && is_ms(&body["updatedAt"]),
+            "{route:?}: {body}"
+        );
+    }
+    let lists = [
+        (DatasetList, "/api/v1/dataset/list".to_string()),
+        (RecordList, format!("/api/v1/dataset/{dataset}/record/list")),
+        (IntegrationList, "/api/v1/integration/notion/list".to_string()),
+        (EventLogList, "/api/v1/event/log/list".to_string()),
+    ];
+    for (route, path) in lists {
+        let a = env.get(&path, &key).await;
+        c.check(route, &a);
+        let body = a.json();
+        let items = body["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{route:?}");
+        assert!(
+            items.iter().all(|i| is_ms(&i["createdAt"]) && is_ms(&i["updatedAt"])),
+            "{route:?}: {body}"
+        );
+        let end = body["cursor"].as_str().expect("the last page carries a cursor");
+        let past = env.get(&format!("{path}?cursor={end}"), &key).await;
+        c.check(route, &past);
+        let past = past.json();
+        assert_eq!(past["items"], json!([]), "{route:?}");
+        assert_eq!(past["cursor"], end, "{route:?}: the end stays the end");
+    }
+}

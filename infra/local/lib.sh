@@ -8,6 +8,7 @@ CFN_LINT_SPEC='cfn-lint==1.58.0'
 SAM_SPEC='aws-sam-cli==1.170.0'
 SCHEMATHESIS_SPEC='schemathesis==4.32.5'
 HYPOTHESIS_SPEC='hypothesis==6.170.15'
+CHATBOTKIT_SPEC='chatbotkit==0.6.0'
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
@@ -21,9 +22,9 @@ ensure_python_tools() {
     log "creating $VENV"
     python3 -m venv "$VENV" || { apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null && python3 -m venv "$VENV"; }
   fi
-  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint' >/dev/null 2>&1 || [ ! -x "$VENV/bin/sam" ] || [ ! -x "$VENV/bin/st" ]; then
-    log "installing moto server, cfn-lint, the SAM CLI and schemathesis into $VENV (pip)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC" "$SCHEMATHESIS_SPEC" "$HYPOTHESIS_SPEC"
+  if ! "$VENV/bin/python" -c 'import moto, flask, cfnlint, chatbotkit' >/dev/null 2>&1 || [ ! -x "$VENV/bin/sam" ] || [ ! -x "$VENV/bin/st" ]; then
+    log "installing moto server, cfn-lint, the SAM CLI, schemathesis and ChatBotKit's SDK into $VENV (pip)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "$MOTO_SPEC" "$CFN_LINT_SPEC" "$SAM_SPEC" "$SCHEMATHESIS_SPEC" "$HYPOTHESIS_SPEC" "$CHATBOTKIT_SPEC"
   fi
 }
 

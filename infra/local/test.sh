@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test: formatting, clippy, the template lint, unit tests, the
-# integration tests against a fresh AWS emulator on a free port, and the API fuzzing.
+# integration tests against a fresh AWS emulator on a free port, ChatBotKit's Python SDK
+# against the local stack, and the API fuzzing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
@@ -28,6 +29,9 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --features shared/testing --no-fail-fast
 fi
+
+log "ChatBotKit's Python SDK through every route it has (epoch_ms)"
+bash infra/local/sdk.sh
 
 log "fuzzing the API (schemathesis, from the OpenAPI document)"
 bash infra/local/fuzz.sh

@@ -29,6 +29,8 @@ pub struct Config {
     pub schedule_role_arn: Option<String>,
     /// Days an event-log entry is kept (`EVENT_LOG_RETENTION_DAYS`, 1 or more).
     pub event_log_retention_days: u32,
+    /// How answers write timestamps (`TIMESTAMP_FORMAT`: `rfc3339` or `epoch_ms`).
+    pub timestamp_format: crate::domain::time::TimestampFormat,
 }
 
 impl Config {
@@ -75,6 +77,11 @@ impl Config {
                 0 => return Err(ConfigError::Invalid("EVENT_LOG_RETENTION_DAYS", "0".into())),
                 days => days,
             },
+            timestamp_format: match optional("TIMESTAMP_FORMAT") {
+                None => Default::default(),
+                Some(name) => crate::domain::time::TimestampFormat::parse(&name)
+                    .ok_or(ConfigError::Invalid("TIMESTAMP_FORMAT", name))?,
+            },
         })
     }
 }
@@ -106,6 +113,10 @@ mod tests {
         assert_eq!(c.notion_api_url, "https://api.notion.com");
         assert_eq!(c.sync_queue_url, None);
         assert_eq!(c.event_log_retention_days, 90);
+        assert_eq!(c.timestamp_format, crate::domain::time::TimestampFormat::Rfc3339);
+        let epoch = Config::from_lookup(base(Some(("TIMESTAMP_FORMAT", "epoch_ms")))).unwrap();
+        assert_eq!(epoch.timestamp_format, crate::domain::time::TimestampFormat::EpochMs);
+        assert!(Config::from_lookup(base(Some(("TIMESTAMP_FORMAT", "unix")))).is_err());
         assert!(Config::from_lookup(base(Some(("EVENT_LOG_RETENTION_DAYS", "0")))).is_err());
         let err = Config::from_lookup(base(Some(("NOTION_MAX_RPS", "fast")))).unwrap_err();
         assert_eq!(
@@ -120,6 +131,7 @@ mod tests {
             "MANUAL_SYNC_COOLDOWN_SECS" | "NOTION_MAX_RPS" | "CRAWLER_CONCURRENCY" | "EVENT_LOG_RETENTION_DAYS" => {
                 Some("7".into())
             }
+            "TIMESTAMP_FORMAT" => Some("epoch_ms".into()),
             other => Some(format!("v-{other}")),
         })
         .unwrap();

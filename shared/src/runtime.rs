@@ -26,7 +26,9 @@ fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
         config.table_name.clone(),
         config.records_table_name.clone(),
     ));
-    App::new(store, config.manual_sync_cooldown_secs).with_event_retention_days(config.event_log_retention_days)
+    App::new(store, config.manual_sync_cooldown_secs)
+        .with_event_retention_days(config.event_log_retention_days)
+        .with_timestamp_format(config.timestamp_format)
 }
 
 fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<dyn TokenStore> {

@@ -113,6 +113,7 @@ impl TestEnv {
             schedule_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:schedule-trigger".into()),
             schedule_role_arn: Some("arn:aws:iam::000000000000:role/notion-scheduler".into()),
             event_log_retention_days: 90,
+            timestamp_format: Default::default(),
         };
         let scheduler = aws_sdk_scheduler::Client::new(&sdk);
         shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)

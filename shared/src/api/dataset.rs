@@ -5,13 +5,11 @@ use crate::domain::dataset::{Dataset, DatasetPatch, NewDataset};
 use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::paging::encode_cursor;
 use crate::domain::sync::PurgeMessage;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, StoreError};
-use crate::http::request::{json_object, list_query, wants_jsonl};
+use crate::http::request::{json_object, list_query};
 use crate::http::response;
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
@@ -49,13 +47,10 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
 /// `GET /dataset/list`
 pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let query = list_query(call.req)?;
-    let page = app.datasets.list_datasets(&call.account_id, &query).await?;
-    let items = page.items.iter().map(Dataset::to_resource).collect();
-    Ok(response::page(
-        items,
-        page.next.as_deref().map(encode_cursor),
-        wants_jsonl(call.req),
-    ))
+    app.list(call, &query, Dataset::to_resource, || {
+        app.datasets.list_datasets(&call.account_id, &query)
+    })
+    .await
 }
 
 /// `GET /dataset/{id}/fetch`
@@ -66,7 +61,7 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         .get_dataset(&call.account_id, &id)
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
-    Ok(response::json(StatusCode::OK, &dataset.to_resource()))
+    Ok(app.resource(dataset.to_resource()))
 }
 
 /// `POST /dataset/{id}/update`: the fields sent, nothing else.

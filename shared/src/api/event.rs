@@ -4,13 +4,12 @@
 //! `type=`.
 
 use super::{App, Call};
-use crate::domain::event::{EventFilter, EventType};
+use crate::domain::event::{Event, EventFilter, EventType};
 use crate::domain::fields::{FieldError, InputError};
 use crate::domain::ids::{self, IdKind};
-use crate::domain::paging::{encode_cursor, ListQuery};
+use crate::domain::paging::ListQuery;
 use crate::error::ApiError;
-use crate::http::request::{list_query_with, wants_jsonl};
-use crate::http::response;
+use crate::http::request::list_query_with;
 use lambda_http::{Body, Response};
 
 const INTEGRATION_FILTER: &str = "notionIntegrationId";
@@ -52,11 +51,8 @@ pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError
     let query = list_query_with(call.req, &[INTEGRATION_FILTER, TYPE_FILTER])?;
     let filter = event_filter(&query)?;
     let now = app.clock.now().timestamp();
-    let page = app.events.list_events(&call.account_id, &query, &filter, now).await?;
-    let items = page.items.iter().map(|e| e.to_resource()).collect();
-    Ok(response::page(
-        items,
-        page.next.as_deref().map(encode_cursor),
-        wants_jsonl(call.req),
-    ))
+    app.list(call, &query, Event::to_resource, || {
+        app.events.list_events(&call.account_id, &query, &filter, now)
+    })
+    .await
 }

@@ -10,10 +10,9 @@ use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::Patch;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::integration::{Integration, IntegrationPatch};
-use crate::domain::paging::encode_cursor;
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, FieldError, StoreError};
-use crate::http::request::{json_object, list_query, wants_jsonl};
+use crate::http::request::{json_object, list_query};
 use crate::http::response;
 use lambda_http::{Body, Response};
 use serde_json::json;
@@ -97,13 +96,10 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
 /// `GET /integration/notion/list`
 pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let query = list_query(call.req)?;
-    let page = app.integrations.list_integrations(&call.account_id, &query).await?;
-    let items = page.items.iter().map(Integration::to_resource).collect();
-    Ok(response::page(
-        items,
-        page.next.as_deref().map(encode_cursor),
-        wants_jsonl(call.req),
-    ))
+    app.list(call, &query, Integration::to_resource, || {
+        app.integrations.list_integrations(&call.account_id, &query)
+    })
+    .await
 }
 
 /// `GET /integration/notion/{id}/fetch`
@@ -114,10 +110,7 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         .get_integration(&call.account_id, &id)
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
-    Ok(response::json(
-        lambda_http::http::StatusCode::OK,
-        &integration.to_resource(),
-    ))
+    Ok(app.resource(integration.to_resource()))
 }
 
 /// `POST /integration/notion/{id}/delete`

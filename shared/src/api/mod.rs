@@ -11,16 +11,20 @@ pub mod schedule;
 pub mod sync;
 
 use crate::domain::event::{Event, EventType, DEFAULT_RETENTION_DAYS};
-use crate::domain::time::{Clock, SystemClock};
+use crate::domain::paging::{encode_cursor, ListQuery, END_POSITION};
+use crate::domain::time::{Clock, SystemClock, TimestampFormat};
 use crate::error::{ApiError, StoreError};
 use crate::http::auth::{authenticate, refuse_run_as};
 use crate::http::request::path_param;
+use crate::http::request::wants_jsonl;
+use crate::http::response;
 use crate::http::routes::Route;
 use crate::ports::{
     AccountStore, DatasetStore, EventLog, IntegrationStore, RecordStore, SyncQueue, SyncScheduler, SyncStateStore,
     TokenStore,
 };
 use lambda_http::{Body, Request, Response};
+use serde_json::Value;
 use std::sync::Arc;
 
 /// Which adapters beside DynamoDB's stores a route uses. The runtime builds only those,
@@ -117,6 +121,8 @@ pub struct App {
     pub manual_sync_cooldown_secs: i64,
     /// The current time.
     pub clock: Arc<dyn Clock>,
+    /// How answers write timestamps (`TIMESTAMP_FORMAT`).
+    pub timestamp_format: TimestampFormat,
 }
 
 impl App {
@@ -139,6 +145,7 @@ impl App {
             scheduler: Arc::new(Unwired),
             manual_sync_cooldown_secs,
             clock: Arc::new(SystemClock),
+            timestamp_format: TimestampFormat::default(),
         }
     }
 
@@ -164,6 +171,55 @@ impl App {
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
+    }
+
+    /// The same app answering timestamps in `format`.
+    pub fn with_timestamp_format(mut self, format: TimestampFormat) -> Self {
+        self.timestamp_format = format;
+        self
+    }
+
+    /// One resource view as the API answers it (timestamps in the configured format).
+    pub fn present(&self, mut view: Value) -> Value {
+        self.timestamp_format.present(&mut view);
+        view
+    }
+
+    /// `200` with one resource.
+    pub fn resource(&self, view: Value) -> Response<Body> {
+        response::json(lambda_http::http::StatusCode::OK, &self.present(view))
+    }
+
+    /// `200` with a page of a listing. Past the last page the cursor is null, or in
+    /// `epoch_ms` mode the cursor past the end (the SDKs type `cursor` as a string).
+    pub fn page(&self, call: &Call<'_>, items: Vec<Value>, next: Option<&str>) -> Response<Body> {
+        let items = items.into_iter().map(|v| self.present(v)).collect();
+        let cursor = match (next, self.timestamp_format) {
+            (Some(position), _) => Some(encode_cursor(position)),
+            (None, TimestampFormat::EpochMs) => Some(encode_cursor(END_POSITION)),
+            (None, TimestampFormat::Rfc3339) => None,
+        };
+        response::page(items, cursor, wants_jsonl(call.req))
+    }
+
+    /// Answers a list route: an empty page past the end, else the page `fetch` reads.
+    pub(crate) async fn list<T, F, Fut>(
+        &self,
+        call: &Call<'_>,
+        query: &ListQuery,
+        view: impl Fn(&T) -> Value,
+        fetch: F,
+    ) -> Result<Response<Body>, ApiError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<crate::ports::Page<T>, StoreError>>,
+    {
+        if query.past_end {
+            return Ok(self.page(call, Vec::new(), None));
+        }
+        let page = fetch().await?;
+        let items = page.items.iter().map(view).collect();
+        Ok(self.page(call, items, page.next.as_deref()))
     }
 
     /// The same app keeping events `days`.

@@ -8,13 +8,11 @@ use super::dataset::dataset_id;
 use super::{App, Call};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
-use crate::domain::paging::encode_cursor;
 use crate::domain::record::{Record, RecordPatch};
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, StoreError};
-use crate::http::request::{json_object, list_query, wants_jsonl};
+use crate::http::request::{json_object, list_query};
 use crate::http::response;
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 
 const RESOURCE: &str = "record";
@@ -34,13 +32,10 @@ pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError
     let query = list_query(call.req)?;
     let dataset = owned_dataset(app, call).await?;
     let now = app.clock.now().timestamp();
-    let page = app.records.list_records(&dataset, &query, now).await?;
-    let items = page.items.iter().map(Record::to_resource).collect();
-    Ok(response::page(
-        items,
-        page.next.as_deref().map(encode_cursor),
-        wants_jsonl(call.req),
-    ))
+    app.list(call, &query, Record::to_resource, || {
+        app.records.list_records(&dataset, &query, now)
+    })
+    .await
 }
 
 /// The record id in the path, or 404 when it is not even well-formed.
@@ -114,5 +109,5 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         .get_record(&dataset, &record_id, now)
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
-    Ok(response::json(StatusCode::OK, &record.to_resource()))
+    Ok(app.resource(record.to_resource()))
 }

@@ -177,7 +177,9 @@ impl Event {
         self.expires_at <= now
     }
 
-    /// The API view: `{id, type, notionIntegrationId?, datasetId?, message, data, createdAt}`.
+    /// The API view: `{id, type, notionIntegrationId?, datasetId?, message, data,
+    /// createdAt, updatedAt}`. Events never change: `updatedAt` is `createdAt`, there
+    /// because ChatBotKit's SDKs require it on every event.
     pub fn to_resource(&self) -> Value {
         let mut out = json!({
             "id": self.id,
@@ -185,6 +187,7 @@ impl Event {
             "message": self.message,
             "data": self.data,
             "createdAt": self.created_at,
+            "updatedAt": self.created_at,
         });
         if let Some(id) = &self.notion_integration_id {
             out["notionIntegrationId"] = json!(id);

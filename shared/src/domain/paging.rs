@@ -33,7 +33,12 @@ pub struct ListQuery {
     pub meta_filters: Vec<(String, String)>,
     /// The listing's own filters (`type=`, ...), by name, from those it declares.
     pub filters: Vec<(String, String)>,
+    /// The cursor is the one a last page carries in `epoch_ms` mode: the page is empty.
+    pub past_end: bool,
 }
+
+/// The store position of the cursor past a listing's end; no store key looks like it.
+pub const END_POSITION: &str = "~end";
 
 impl ListQuery {
     /// Parses query parameters; unknown parameters are refused so a typo never silently
@@ -54,6 +59,7 @@ impl ListQuery {
             after: None,
             meta_filters: Vec::new(),
             filters: Vec::new(),
+            past_end: false,
         };
         let mut invalid = Vec::new();
         let mut unknown = Vec::new();
@@ -73,6 +79,7 @@ impl ListQuery {
                 },
                 "cursor" if value.is_empty() => {}
                 "cursor" => match decode_cursor(value) {
+                    Some(position) if position == END_POSITION => query.past_end = true,
                     Some(position) => query.after = Some(position),
                     None => {
                         return Err(InputError::Malformed {

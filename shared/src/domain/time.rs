@@ -1,4 +1,5 @@
-//! Timestamps: RFC 3339 UTC strings with second precision, as SPEC shows them.
+//! Timestamps: RFC 3339 UTC strings with second precision, as SPEC shows them, and the
+//! wire format the API presents them in (`TIMESTAMP_FORMAT`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -18,6 +19,54 @@ impl Clock for SystemClock {
     }
 }
 
+/// How the API writes `createdAt`, `updatedAt` and `expiresAt` (`TIMESTAMP_FORMAT`).
+/// Stored values are always RFC 3339; only answers change.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimestampFormat {
+    /// `"2025-11-22T15:30:00Z"`, the seed's format (the default).
+    #[default]
+    Rfc3339,
+    /// Milliseconds since the epoch, as ChatBotKit's official SDKs type them. A listing's
+    /// last page then also carries a cursor (past the end: the next page is empty), since
+    /// the SDKs type `cursor` as a string.
+    EpochMs,
+}
+
+/// The timestamp fields of a resource that [`TimestampFormat`] applies to;
+/// `lastSyncedAt` stays RFC 3339 in both formats, as the SDKs type it.
+pub const PRESENTED_TIMESTAMPS: [&str; 3] = ["createdAt", "updatedAt", "expiresAt"];
+
+impl TimestampFormat {
+    /// The format named `name` (`rfc3339` or `epoch_ms`).
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "rfc3339" => Some(Self::Rfc3339),
+            "epoch_ms" => Some(Self::EpochMs),
+            _ => None,
+        }
+    }
+
+    /// Rewrites the top-level timestamps of one resource view (never inside `meta` or
+    /// `data`, which hold the client's and the run's own fields).
+    pub fn present(self, resource: &mut serde_json::Value) {
+        if self == Self::Rfc3339 {
+            return;
+        }
+        let Some(fields) = resource.as_object_mut() else { return };
+        for name in PRESENTED_TIMESTAMPS {
+            if let Some(value) = fields.get_mut(name) {
+                let ms = value
+                    .as_str()
+                    .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                    .map(|t| t.timestamp_millis());
+                if let Some(ms) = ms {
+                    *value = serde_json::Value::from(ms);
+                }
+            }
+        }
+    }
+}
+
 /// Formats `t` the way every API timestamp is written: `2025-11-22T15:30:00Z`.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -31,6 +80,27 @@ pub fn rfc3339_from_epoch(secs: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn epoch_ms_rewrites_only_top_level_timestamps() {
+        let mut v = serde_json::json!({
+            "createdAt": "2025-11-22T15:30:00Z", "updatedAt": "2025-11-22T15:30:01Z",
+            "expiresAt": "1970-01-01T00:01:40Z", "lastSyncedAt": "2025-11-22T15:30:00Z",
+            "meta": {"createdAt": "2025-11-22T15:30:00Z"}
+        });
+        let original = v.clone();
+        TimestampFormat::Rfc3339.present(&mut v);
+        assert_eq!(v, original);
+        TimestampFormat::EpochMs.present(&mut v);
+        assert_eq!(v["createdAt"], 1_763_825_400_000i64);
+        assert_eq!(v["updatedAt"], 1_763_825_401_000i64);
+        assert_eq!(v["expiresAt"], 100_000);
+        assert_eq!(v["lastSyncedAt"], "2025-11-22T15:30:00Z");
+        assert_eq!(v["meta"]["createdAt"], "2025-11-22T15:30:00Z");
+        assert_eq!(TimestampFormat::parse("epoch_ms"), Some(TimestampFormat::EpochMs));
+        assert_eq!(TimestampFormat::parse("rfc3339"), Some(TimestampFormat::Rfc3339));
+        assert_eq!(TimestampFormat::parse("unix"), None);
+    }
 
     #[test]
     fn formats_like_the_spec() {
