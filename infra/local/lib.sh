@@ -41,7 +41,7 @@ free_port() {
 
 # Starts moto (infra/local/moto_server.py) on a free loopback port; sets MOTO_PID and exports AWS_ENDPOINT_URL.
 start_moto() {
-  local port log_file=".local/moto.log"
+  local port log_file="${MOTO_LOG:-.local/moto.log}"
   port=$(free_port)
   mkdir -p .local
   # moto's server with DynamoDB calls serialized, as DynamoDB's own writes are atomic.

@@ -145,6 +145,12 @@ DynamoResult.execute_result = _fast_execute_result
 
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
+    if os.environ.get("MOTO_IAM_RESOURCES") == "1":
+        # The deploy rehearsal: IAM checks the resources each call touches (moto_iam.py).
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import moto_iam
+
+        moto_iam.install()
     app = DomainDispatcherApplication(create_backend_app)
 
     def serialized(environ, start_response):

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every check and test: formatting, clippy, the template lint, unit tests, the
+# Runs every check and test: formatting, clippy, the template lint, the deploy rehearsal
+# and its negative controls, unit tests, the
 # integration tests against a fresh AWS emulator on a free port, ChatBotKit's Python SDK
 # against the local stack, and the API fuzzing.
 set -euo pipefail
@@ -17,6 +18,11 @@ log "cfn-lint template.yaml"
 "$VENV/bin/cfn-lint" template.yaml
 log "sam validate --lint"
 SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION="${AWS_REGION:-us-east-1}" "$VENV/bin/sam" validate --lint --template template.yaml
+
+log "deploy rehearsal: template.yaml translated, deployed to moto with IAM enforced, every route run"
+bash infra/local/rehearse.sh template.yaml
+log "deploy rehearsal negative controls: three broken copies of the template must fail"
+"$VENV/bin/python" infra/local/rehearse_controls.py
 
 emulator_credentials
 unset AWS_ENDPOINT_URL
