@@ -207,6 +207,24 @@ def resolve(value, physical, made):
     raise Finding(f"the rehearsal cannot resolve {value}")
 
 
+def exists(kind, value):
+    """Whether the resource an environment value names exists in the emulator."""
+    try:
+        if kind == "AWS::DynamoDB::Table":
+            client("dynamodb").describe_table(TableName=value)
+        elif kind == "AWS::SQS::Queue":
+            client("sqs").get_queue_attributes(QueueUrl=value, AttributeNames=["QueueArn"])
+        elif kind == "AWS::Lambda::Function":
+            client("lambda").get_function(FunctionName=value)
+        elif kind == "AWS::IAM::Role":
+            client("iam").get_role(RoleName=value.rsplit("/", 1)[-1])
+        elif kind == "AWS::Scheduler::ScheduleGroup":
+            client("scheduler").get_schedule_group(Name=value)
+        return True
+    except Exception:  # botocore's ClientError for a missing resource
+        return False
+
+
 def check_environment(translated, skipped, made):
     """Every function's environment as deployed: each variable the template sets is there
     and not null; variables naming a skipped resource get the value the rehearsal made."""
@@ -223,11 +241,17 @@ def check_environment(translated, skipped, made):
         env = dict(config.get("Environment", {}).get("Variables", {}))
         wanted = resource["Properties"].get("Environment", {}).get("Variables", {})
         for key, template_value in wanted.items():
-            target = template_value.get("Ref") if isinstance(template_value, dict) else None
+            target = None
+            if isinstance(template_value, dict):
+                target = template_value.get("Ref") or (template_value.get("Fn::GetAtt") or [None])[0]
             if target in skipped:
                 env[key] = made[target]
             elif env.get(key) in (None, "None", ""):
                 problems.append(f"{name}: environment variable {key} did not resolve ({template_value})")
+                continue
+            kind = translated["Resources"].get(target, {}).get("Type")
+            if kind and not exists(kind, str(env[key])):
+                problems.append(f"{name}: environment variable {key}={env[key]} names no {kind}")
         binary = resource.get("Metadata", {}).get("BuildProperties", {}).get("Binary")
         if not binary:
             problems.append(f"{name}: no Metadata.BuildProperties.Binary")
