@@ -5,6 +5,7 @@
 
 pub mod generate;
 pub mod model;
+pub mod oauth;
 pub mod render;
 pub mod server;
 

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local] [--rps 3]
-//!                 [--reading documented]
+//!                 [--reading documented] [--oauth-client-id ID --oauth-client-secret SECRET]
 //! ```
 //! `--rps 0` disables the rate limit. `--reading` picks how the markdown endpoint reads
 //! the points Notion's documents leave open (`notion_emulator::render::Reading::ALL`). Faults: `POST /__emulator/faults` with
@@ -26,6 +26,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut rps = 3u32;
     let mut reading = notion_emulator::render::Reading::DOCUMENTED;
+    let mut oauth_id: Option<String> = None;
+    let mut oauth_secret: Option<String> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
@@ -36,6 +38,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => options.seed = value.parse()?,
             "--token" => options.token = value.clone(),
             "--rps" => rps = value.parse()?,
+            "--oauth-client-id" => oauth_id = Some(value.clone()),
+            "--oauth-client-secret" => oauth_secret = Some(value.clone()),
             "--reading" => {
                 reading = notion_emulator::render::Reading::named(value).ok_or_else(|| {
                     let names: Vec<&str> = notion_emulator::render::Reading::ALL.iter().map(|(n, _)| *n).collect();
@@ -54,6 +58,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..Config::default()
     };
     let emulator = Emulator::new(workspace, config);
+    if let (Some(id), Some(secret)) = (&oauth_id, &oauth_secret) {
+        // A public connection: GET /v1/oauth/authorize approves at once, POST /v1/oauth/token
+        // exchanges codes (see notion_emulator::oauth).
+        emulator.enable_oauth(id, secret);
+    }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     println!(
         "Notion emulator at http://127.0.0.1:{port} ({pages} pages, token {}, {} rps)",

@@ -82,6 +82,7 @@ pub struct Emulator {
     faults: Mutex<VecDeque<Fault>>,
     log: Mutex<Vec<LoggedRequest>>,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    oauth: Mutex<crate::oauth::OAuthState>,
     started: Instant,
 }
 
@@ -98,6 +99,7 @@ impl Emulator {
             faults: Mutex::new(VecDeque::new()),
             log: Mutex::new(Vec::new()),
             windows: Mutex::new(HashMap::new()),
+            oauth: Mutex::new(crate::oauth::OAuthState::default()),
             started: Instant::now(),
         })
     }
@@ -110,6 +112,27 @@ impl Emulator {
     /// Changes the configuration.
     pub fn configure(&self, f: impl FnOnce(&mut Config)) {
         f(&mut lock(&self.config));
+    }
+
+    /// Makes the workspace a public connection's: its OAuth endpoints answer `client_id`
+    /// with `client_secret` (see [`crate::oauth`]).
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str) {
+        lock(&self.oauth).client = Some((client_id.to_string(), client_secret.to_string()));
+    }
+
+    /// Whether the simulated user cancels at the consent page from now on.
+    pub fn oauth_deny(&self, deny: bool) {
+        lock(&self.oauth).deny = deny;
+    }
+
+    /// Token exchanges answered so far for `grant_type`.
+    pub fn oauth_exchanges(&self, grant_type: &str) -> u32 {
+        lock(&self.oauth).exchanges.get(grant_type).copied().unwrap_or(0)
+    }
+
+    /// Revokes an access token (as when it expires): the API answers it 401 from now on.
+    pub fn revoke_token(&self, token: &str) {
+        self.with_workspace(|ws| ws.tokens.remove(token));
     }
 
     /// Queues a fault.
@@ -224,6 +247,9 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     if let Some(admin) = path.strip_prefix("/__emulator/") {
         return admin_route(emu, &parts.method, admin, &body);
     }
+    if let Some(answer) = oauth_route(emu, &parts, &path, &query, &body) {
+        return answer;
+    }
     if parts.headers.get("notion-version").is_none() {
         return error(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.");
     }
@@ -307,6 +333,50 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
             query_data_source(ws, &normalize(id), &body, config.result_cap)
         }
         _ => error(400, "invalid_request_url", "Invalid request URL."),
+    })
+}
+
+/// `/v1/oauth/authorize` and `/v1/oauth/token` (see [`crate::oauth`]); none for other paths.
+fn oauth_route(
+    emu: &Emulator,
+    parts: &axum::http::request::Parts,
+    path: &str,
+    query: &str,
+    body: &[u8],
+) -> Option<Response> {
+    use crate::oauth::Answer;
+    let answer = match (&parts.method, path) {
+        (&Method::GET, "/v1/oauth/authorize") => lock(&emu.oauth).authorize(query),
+        (&Method::POST, "/v1/oauth/token") => {
+            if let Some(fault) = emu.take_fault(path, false).filter(|f| f.status != 0) {
+                return Some(error(
+                    fault.status,
+                    "internal_server_error",
+                    "Unexpected error occurred.",
+                ));
+            }
+            let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let mut oauth = lock(&emu.oauth);
+            emu.with_workspace(|ws| oauth.token(authorization, &body, ws))
+        }
+        _ => return None,
+    };
+    Some(match answer {
+        Answer::Json(status, body) => json_response(status, &body),
+        Answer::Redirect(to) => {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::FOUND;
+            if let Ok(location) = HeaderValue::from_str(&to) {
+                response.headers_mut().insert(header::LOCATION, location);
+            }
+            response
+        }
+        Answer::Text(status, text) => {
+            let mut response = Response::new(Body::from(text));
+            *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+            response
+        }
     })
 }
 
