@@ -2,6 +2,34 @@
 
 use crate::error::ConfigError;
 
+/// A secret value: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(********)")
+    }
+}
+
+/// Where the OAuth client secret comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientSecret {
+    /// `NOTION_OAUTH_CLIENT_SECRET` (the local stack).
+    Value(Secret),
+    /// `NOTION_OAUTH_CLIENT_SECRET_ARN`: read from Secrets Manager at cold start (deployed).
+    Arn(String),
+}
+
+/// The public Notion connection behind "Connect with Notion" (SPEC §2.5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OAuthConfig {
+    /// `NOTION_OAUTH_CLIENT_ID`.
+    pub client_id: String,
+    /// The client secret, or where to read it.
+    pub client_secret: ClientSecret,
+}
+
 /// Names of the AWS resources a function works with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -31,6 +59,10 @@ pub struct Config {
     pub event_log_retention_days: u32,
     /// How answers write timestamps (`TIMESTAMP_FORMAT`: `rfc3339` or `epoch_ms`).
     pub timestamp_format: crate::domain::time::TimestampFormat,
+    /// The public connection, when both its id and secret are configured.
+    pub oauth: Option<OAuthConfig>,
+    /// The API's public origin (`PUBLIC_BASE_URL`); the request's own host when unset.
+    pub public_base_url: Option<String>,
 }
 
 impl Config {
@@ -77,6 +109,22 @@ impl Config {
                 0 => return Err(ConfigError::Invalid("EVENT_LOG_RETENTION_DAYS", "0".into())),
                 days => days,
             },
+            oauth: match (
+                optional("NOTION_OAUTH_CLIENT_ID"),
+                optional("NOTION_OAUTH_CLIENT_SECRET"),
+                optional("NOTION_OAUTH_CLIENT_SECRET_ARN"),
+            ) {
+                (Some(client_id), Some(secret), _) => Some(OAuthConfig {
+                    client_id,
+                    client_secret: ClientSecret::Value(Secret(secret)),
+                }),
+                (Some(client_id), None, Some(arn)) => Some(OAuthConfig {
+                    client_id,
+                    client_secret: ClientSecret::Arn(arn),
+                }),
+                _ => None,
+            },
+            public_base_url: optional("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
             timestamp_format: match optional("TIMESTAMP_FORMAT") {
                 None => Default::default(),
                 Some(name) => crate::domain::time::TimestampFormat::parse(&name)
@@ -113,6 +161,19 @@ mod tests {
         assert_eq!(c.notion_api_url, "https://api.notion.com");
         assert_eq!(c.sync_queue_url, None);
         assert_eq!(c.event_log_retention_days, 90);
+        assert_eq!(c.oauth, None);
+        let oauth = Config::from_lookup(|n| match n {
+            "TABLE_NAME" | "RECORDS_TABLE_NAME" | "SECRET_PREFIX" => Some("x".to_string()),
+            "NOTION_OAUTH_CLIENT_ID" => Some("cid".into()),
+            "NOTION_OAUTH_CLIENT_SECRET" => Some("very-secret".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(oauth.oauth.as_ref().unwrap().client_id, "cid");
+        assert!(
+            !format!("{oauth:?}").contains("very-secret"),
+            "Debug never shows the secret"
+        );
         assert_eq!(c.timestamp_format, crate::domain::time::TimestampFormat::Rfc3339);
         let epoch = Config::from_lookup(base(Some(("TIMESTAMP_FORMAT", "epoch_ms")))).unwrap();
         assert_eq!(epoch.timestamp_format, crate::domain::time::TimestampFormat::EpochMs);

@@ -50,6 +50,15 @@ pub trait IntegrationStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Deletes an integration; `NotFound` when it is already gone.
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
+    /// Records an OAuth connection: a token is stored, and `workspace` is what it reaches
+    /// (bumping the version); `NotFound` when the integration is gone.
+    async fn connect_workspace(
+        &self,
+        account_id: &str,
+        id: &str,
+        workspace: &crate::domain::oauth::Workspace,
+        updated_at: &str,
+    ) -> Result<(), StoreError>;
 }
 
 /// Dataset storage.
@@ -152,6 +161,44 @@ pub trait EventLog: Send + Sync {
     ) -> Result<Page<Event>, StoreError>;
 }
 
+/// Pending OAuth authorizations (SPEC §2.5): single-use, expiring.
+#[async_trait]
+pub trait OAuthStates: Send + Sync {
+    /// Stores a new state.
+    async fn put_oauth_state(&self, state: &crate::domain::oauth::OAuthState) -> Result<(), StoreError>;
+    /// Removes and returns a state, so it can be used once; none when unknown or used.
+    async fn take_oauth_state(&self, state: &str) -> Result<Option<crate::domain::oauth::OAuthState>, StoreError>;
+}
+
+/// Why Notion's token endpoint gave no grant.
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    /// Notion answered with an error (`invalid_grant`, `invalid_client`, ...).
+    #[error("Notion refused the token request ({status} {code})")]
+    Refused {
+        /// HTTP status.
+        status: u16,
+        /// Notion's error code.
+        code: String,
+    },
+    /// Notion could not be reached or answered something unreadable.
+    #[error("Notion's token endpoint failed: {0}")]
+    Unavailable(String),
+}
+
+/// Notion's OAuth token endpoint, with our public connection's credentials.
+#[async_trait]
+pub trait NotionOAuth: Send + Sync {
+    /// Exchanges an authorization code (`grant_type: authorization_code`).
+    async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+    ) -> Result<crate::domain::oauth::TokenGrant, OAuthError>;
+    /// Gets new tokens with a refresh token (`grant_type: refresh_token`).
+    async fn refresh(&self, refresh_token: &str) -> Result<crate::domain::oauth::TokenGrant, OAuthError>;
+}
+
 /// Notion tokens, one secret per integration.
 #[async_trait]
 pub trait TokenStore: Send + Sync {
@@ -159,6 +206,9 @@ pub trait TokenStore: Send + Sync {
     async fn put_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError>;
     /// Deletes the integration's token at once (no recovery window); absent is fine.
     async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError>;
+    /// Stores a new version of an existing secret (refreshed OAuth tokens); `NotFound`
+    /// when the secret is gone. Returns the new version's id.
+    async fn rotate_token(&self, integration_id: &str, token: &str) -> Result<String, StoreError>;
     /// The integration's token and its version id: the current one, or `version` (what a
     /// running sync started with); none when absent.
     async fn get_token(
@@ -253,6 +303,11 @@ pub trait SyncStateStore: Send + Sync {
         id: &str,
         progress: &crate::domain::run::SyncProgress,
     ) -> Result<(), StoreError>;
+    /// Takes the integration's token-refresh lock until `until` unless another holder's is
+    /// still valid at `now`: one OAuth refresh at a time per integration. False when held.
+    async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError>;
+    /// Releases the token-refresh lock.
+    async fn release_token_refresh(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
     /// Writes the run's outcome on the integration (and removes its progress); `NotFound`
     /// when it was deleted.
     async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;

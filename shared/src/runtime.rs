@@ -19,6 +19,30 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request
 use lambda_http::{service_fn, Error, LambdaEvent, Request};
 use std::sync::Arc;
 
+/// Notion's token endpoint with the configured client secret, when OAuth is configured.
+fn notion_oauth(config: &Config, sdk: &SdkConfig) -> Option<Arc<dyn crate::ports::NotionOAuth>> {
+    use crate::notion::oauth::{HttpNotionOAuth, SecretSource};
+    let oauth = config.oauth.as_ref()?;
+    install_tls_provider();
+    let source = match &oauth.client_secret {
+        crate::config::ClientSecret::Value(secret) => SecretSource::Value(secret.0.clone()),
+        crate::config::ClientSecret::Arn(arn) => {
+            SecretSource::SecretsManager(aws_sdk_secretsmanager::Client::new(sdk), arn.clone())
+        }
+    };
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("notion-integrations/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .ok()?;
+    Some(Arc::new(HttpNotionOAuth::new(
+        http,
+        &config.notion_api_url,
+        &oauth.client_id,
+        source,
+    )))
+}
+
 /// The app over DynamoDB's stores alone, with the configuration's settings.
 fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
     let store = Arc::new(DynamoStore::new(
@@ -29,6 +53,12 @@ fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
     App::new(store, config.manual_sync_cooldown_secs)
         .with_event_retention_days(config.event_log_retention_days)
         .with_timestamp_format(config.timestamp_format)
+        .with_oauth(
+            config.oauth.as_ref().map(|o| o.client_id.clone()),
+            &config.notion_api_url,
+            config.public_base_url.clone(),
+            None,
+        )
 }
 
 fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<dyn TokenStore> {
@@ -88,6 +118,7 @@ impl Wiring for StoresOnly {
         tokens: false,
         queue: false,
         scheduler: Scheduling::None,
+        oauth: false,
     };
 
     fn wire(app: App, _: &Config, _: &SdkConfig) -> Result<App, ConfigError> {
@@ -103,6 +134,7 @@ impl Wiring for WithQueue {
         tokens: false,
         queue: true,
         scheduler: Scheduling::None,
+        oauth: false,
     };
 
     fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
@@ -131,12 +163,32 @@ impl Wiring for WithTokensAndSchedules {
         tokens: true,
         queue: false,
         scheduler: Scheduling::Manage,
+        oauth: false,
     };
 
     fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
         Ok(app
             .with_tokens(secrets(config, sdk))
             .with_scheduler(eventbridge(config, sdk, Scheduling::Manage)?))
+    }
+}
+
+/// DynamoDB, tokens and Notion's token endpoint: the OAuth callback.
+pub struct WithTokensAndOAuth;
+
+impl Wiring for WithTokensAndOAuth {
+    const PROVIDES: Needs = Needs {
+        tokens: true,
+        queue: false,
+        scheduler: Scheduling::None,
+        oauth: true,
+    };
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        let mut app = app.with_tokens(secrets(config, sdk));
+        // Unconfigured, the route answers its 409 page rather than failing to start.
+        app.oauth = notion_oauth(config, sdk);
+        Ok(app)
     }
 }
 
@@ -152,6 +204,7 @@ pub fn build_wired<W: Wiring>(config: &Config, sdk: &SdkConfig, needs: Needs) ->
 /// tokens always, the queue and the scheduler when configured.
 pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
     let mut app = stores_app(config, sdk).with_tokens(secrets(config, sdk));
+    app.oauth = notion_oauth(config, sdk);
     if let Ok(queue) = sqs(config, sdk) {
         app = app.with_queue(queue);
     }
@@ -196,6 +249,7 @@ pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSetting
         event_retention_days: app.event_retention_days,
         queue,
         notion: Arc::new(notion),
+        oauth: app.oauth.clone(),
         clock: app.clock.clone(),
         settings,
     })
@@ -209,9 +263,10 @@ pub async fn run_crawler() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = Config::from_env()?;
     let sdk = crate::aws::clients::sdk_config_from_env().await;
-    let app = stores_app(&config, &sdk)
+    let mut app = stores_app(&config, &sdk)
         .with_tokens(secrets(&config, &sdk))
         .with_queue(sqs(&config, &sdk)?);
+    app.oauth = notion_oauth(&config, &sdk);
     let crawler = build_crawler(&config, &app, None)?;
     let crawler = &crawler;
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

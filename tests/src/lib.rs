@@ -114,6 +114,8 @@ impl TestEnv {
             schedule_role_arn: Some("arn:aws:iam::000000000000:role/notion-scheduler".into()),
             event_log_retention_days: 90,
             timestamp_format: Default::default(),
+            oauth: None,
+            public_base_url: None,
         };
         let scheduler = aws_sdk_scheduler::Client::new(&sdk);
         shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)

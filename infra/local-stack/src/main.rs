@@ -27,11 +27,17 @@ fn config() -> Result<Config, BoxError> {
         ("RECORDS_TABLE_NAME", "notion-local-records"),
         ("SECRET_PREFIX", "notion-integrations/local/"),
     ];
+    // The OAuth callback's origin: this stack's own address unless told otherwise.
+    let origin = format!(
+        "http://127.0.0.1:{}",
+        std::env::var("PORT").unwrap_or_else(|_| "3000".into())
+    );
     Ok(Config::from_lookup(|name| {
         std::env::var(name)
             .ok()
             .filter(|v| !v.is_empty())
             .or_else(|| defaults.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string()))
+            .or_else(|| (name == "PUBLIC_BASE_URL").then(|| origin.clone()))
     })?)
 }
 

@@ -6,6 +6,7 @@ pub mod dataset;
 pub mod event;
 pub mod integration;
 pub mod integration_update;
+pub mod oauth;
 pub mod record;
 pub mod schedule;
 pub mod sync;
@@ -37,6 +38,8 @@ pub struct Needs {
     pub queue: bool,
     /// Integration schedules (EventBridge Scheduler).
     pub scheduler: Scheduling,
+    /// Notion's OAuth token endpoint with the client secret.
+    pub oauth: bool,
 }
 
 /// What a route does with schedules.
@@ -54,7 +57,10 @@ pub enum Scheduling {
 impl Needs {
     /// Whether `self` provides everything `other` asks for.
     pub fn covers(self, other: Needs) -> bool {
-        (self.tokens || !other.tokens) && (self.queue || !other.queue) && self.scheduler >= other.scheduler
+        (self.tokens || !other.tokens)
+            && (self.queue || !other.queue)
+            && (self.oauth || !other.oauth)
+            && self.scheduler >= other.scheduler
     }
 }
 
@@ -64,11 +70,17 @@ pub fn needs(route: Route) -> Needs {
         tokens: true,
         queue: false,
         scheduler: Scheduling::Manage,
+        oauth: false,
     };
     match route {
         Route::IntegrationCreate | Route::IntegrationUpdate | Route::IntegrationDelete => manage,
         Route::IntegrationSync | Route::DatasetDelete => Needs {
             queue: true,
+            ..Needs::default()
+        },
+        Route::OAuthCallback => Needs {
+            tokens: true,
+            oauth: true,
             ..Needs::default()
         },
         Route::IntegrationList
@@ -82,7 +94,8 @@ pub fn needs(route: Route) -> Needs {
         | Route::RecordCreate
         | Route::RecordUpdate
         | Route::RecordDelete
-        | Route::EventLogList => Needs::default(),
+        | Route::EventLogList
+        | Route::IntegrationAuthenticate => Needs::default(),
     }
 }
 
@@ -91,6 +104,7 @@ pub const SCHEDULE_TRIGGER_NEEDS: Needs = Needs {
     tokens: false,
     queue: true,
     scheduler: Scheduling::Remove,
+    oauth: false,
 };
 
 /// The adapters a handler may use, built once per process. Adapters a function was not
@@ -109,6 +123,16 @@ pub struct App {
     pub sync_state: Arc<dyn SyncStateStore>,
     /// The event log.
     pub events: Arc<dyn EventLog>,
+    /// Pending OAuth authorizations.
+    pub oauth_states: Arc<dyn crate::ports::OAuthStates>,
+    /// Notion's token endpoint with our client secret; none where not wired or configured.
+    pub oauth: Option<Arc<dyn crate::ports::NotionOAuth>>,
+    /// The public connection's client id (`NOTION_OAUTH_CLIENT_ID`), when OAuth is configured.
+    pub oauth_client_id: Option<String>,
+    /// `NOTION_API_URL`, where the browser is sent to authorize.
+    pub notion_api_url: String,
+    /// The API's public origin (`PUBLIC_BASE_URL`); the request's host when none.
+    pub public_base_url: Option<String>,
     /// Days an event is kept (`EVENT_LOG_RETENTION_DAYS`).
     pub event_retention_days: u32,
     /// Notion tokens.
@@ -130,7 +154,14 @@ impl App {
     /// store, queue or scheduler: add those a route needs with the `with_*` methods.
     pub fn new<S>(store: Arc<S>, manual_sync_cooldown_secs: i64) -> Self
     where
-        S: AccountStore + IntegrationStore + DatasetStore + RecordStore + SyncStateStore + EventLog + 'static,
+        S: AccountStore
+            + IntegrationStore
+            + DatasetStore
+            + RecordStore
+            + SyncStateStore
+            + EventLog
+            + crate::ports::OAuthStates
+            + 'static,
     {
         Self {
             accounts: store.clone(),
@@ -138,6 +169,11 @@ impl App {
             datasets: store.clone(),
             records: store.clone(),
             events: store.clone(),
+            oauth_states: store.clone(),
+            oauth: None,
+            oauth_client_id: None,
+            notion_api_url: "https://api.notion.com".into(),
+            public_base_url: None,
             event_retention_days: DEFAULT_RETENTION_DAYS,
             sync_state: store,
             tokens: Arc::new(Unwired),
@@ -170,6 +206,22 @@ impl App {
     /// The same app on another clock.
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
+        self
+    }
+
+    /// The same app with "Connect with Notion" configured: the client id, Notion's URL and
+    /// the API's public origin; `oauth` (the token endpoint) where the route exchanges codes.
+    pub fn with_oauth(
+        mut self,
+        client_id: Option<String>,
+        notion_api_url: &str,
+        public_base_url: Option<String>,
+        oauth: Option<Arc<dyn crate::ports::NotionOAuth>>,
+    ) -> Self {
+        self.oauth_client_id = client_id;
+        self.notion_api_url = notion_api_url.trim_end_matches('/').to_string();
+        self.public_base_url = public_base_url;
+        self.oauth = oauth;
         self
     }
 
@@ -269,6 +321,9 @@ impl TokenStore for Unwired {
     async fn delete_token(&self, _: &str) -> Result<(), StoreError> {
         Err(unwired("tokens"))
     }
+    async fn rotate_token(&self, _: &str, _: &str) -> Result<String, StoreError> {
+        Err(unwired("tokens"))
+    }
     async fn get_token(&self, _: &str, _: Option<&str>) -> Result<Option<(String, String)>, StoreError> {
         Err(unwired("tokens"))
     }
@@ -331,6 +386,10 @@ pub async fn handle(app: &App, route: Route, req: Request) -> Response<Body> {
 }
 
 async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Body>, ApiError> {
+    if route == Route::OAuthCallback {
+        // Public: the browser comes back from Notion; the answer is always a page.
+        return Ok(oauth::callback(app, req).await);
+    }
     let account_id = authenticate(req, app.accounts.as_ref()).await?;
     refuse_run_as(req)?;
     let call = Call { account_id, route, req };
@@ -341,6 +400,8 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         Route::IntegrationUpdate => integration_update::update(app, &call).await,
         Route::IntegrationDelete => integration::delete(app, &call).await,
         Route::IntegrationSync => sync::sync(app, &call).await,
+        Route::IntegrationAuthenticate => oauth::authenticate(app, &call).await,
+        Route::OAuthCallback => Ok(oauth::callback(app, call.req).await),
         Route::DatasetCreate => dataset::create(app, &call).await,
         Route::DatasetList => dataset::list(app, &call).await,
         Route::DatasetFetch => dataset::fetch(app, &call).await,

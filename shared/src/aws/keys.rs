@@ -11,8 +11,9 @@
 //! | page index  | `SYNCIDX#<integration>` | `PAGE#<page id>` |
 //! | event       | `ACCOUNT#<account>` | `EVENT#<id>`     |
 //! | purge marker | `ACCOUNT#<account>` | `PURGE#<dataset>` |
+//! | OAuth state | `OAUTH#<state>`     | `STATE`          |
 //!
-//! The main table's TTL attribute is `ttl` (only events carry it).
+//! The main table's TTL attribute is `ttl` (events and OAuth states carry it).
 //!
 //! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
 //! | item   | pk                  | sk              | created                 |
@@ -66,6 +67,11 @@ pub fn integration_sk(id: &str) -> String {
 /// Sort key of a dataset.
 pub fn dataset_sk(id: &str) -> String {
     format!("{DATASET_PREFIX}{id}")
+}
+
+/// Key of a pending OAuth authorization.
+pub fn oauth_state_key(state: &str) -> (String, String) {
+    (format!("OAUTH#{state}"), "STATE".to_string())
 }
 
 /// Sort key of a deleted dataset's purge marker.

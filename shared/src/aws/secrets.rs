@@ -88,6 +88,21 @@ impl TokenStore for SecretsManagerTokens {
         }
     }
 
+    async fn rotate_token(&self, integration_id: &str, token: &str) -> Result<String, StoreError> {
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(self.secret_name(integration_id))
+            .secret_string(token)
+            .send()
+            .await;
+        match out {
+            Ok(out) => Ok(out.version_id.unwrap_or_default()),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Err(StoreError::NotFound),
+            Err(e) => Err(StoreError::aws("PutSecretValue", e)),
+        }
+    }
+
     async fn get_token(
         &self,
         integration_id: &str,

@@ -234,6 +234,37 @@ impl SyncStateStore for DynamoStore {
         }
     }
 
+    async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("SET refreshingUntil = :until")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(refreshingUntil) OR refreshingUntil < :now)",
+            )
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
+            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .send()
+            .await;
+        held(result, "UpdateItem")
+    }
+
+    async fn release_token_refresh(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
+        // Conditional, so a deleted integration is not re-created as a bare item.
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("REMOVE refreshingUntil")
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        held(result, "UpdateItem").map(|_| ())
+    }
+
     async fn report_progress(&self, account_id: &str, id: &str, progress: &SyncProgress) -> Result<(), StoreError> {
         self.client()
             .update_item()

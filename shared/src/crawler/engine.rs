@@ -76,6 +76,9 @@ pub struct Crawler {
     pub queue: Arc<dyn SyncQueue>,
     /// Opens the run's Notion session.
     pub notion: Arc<dyn NotionConnector>,
+    /// Notion's token endpoint, to refresh an OAuth-connected integration's token after a
+    /// 401; none when OAuth is not configured.
+    pub oauth: Option<Arc<dyn crate::ports::NotionOAuth>>,
     /// Clock.
     pub clock: Arc<dyn Clock>,
     /// Settings.
@@ -149,7 +152,7 @@ impl Crawler {
         {
             return Ok(RunResult::Dropped("the integration was deleted"));
         }
-        let Some((token, _)) = self
+        let Some((secret, _)) = self
             .tokens
             .get_token(&msg.integration_id, cp.secret_version.as_deref())
             .await?
@@ -169,6 +172,7 @@ impl Crawler {
             .await?
             .map(|a| a.plan)
             .unwrap_or_default();
+        let token = crate::domain::oauth::Credentials::decode(&secret).access_token;
         let notion = self
             .notion
             .connect(&token, &cp.recent_requests, self.clock.now().timestamp_millis());
@@ -232,6 +236,81 @@ impl Crawler {
             return self.fail(msg, cp, owner, problem).await.map(Err);
         }
         Ok(Ok(cp))
+    }
+
+    /// After a 401: for an OAuth-connected integration with a refresh token, gets new tokens
+    /// (one refresh at a time per integration, through a lock on its item) and returns the
+    /// secret version holding them; none when there is nothing to refresh or it failed.
+    /// A run that used `used_version` and finds a newer one uses it without refreshing.
+    pub(super) async fn refresh_token(
+        &self,
+        msg: &SyncMessage,
+        used_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        use crate::domain::oauth::Credentials;
+        let Some(oauth) = &self.oauth else { return Ok(None) };
+        let (account, id) = (&msg.account_id, &msg.integration_id);
+        let newer = |version: &str| Some(version) != used_version;
+        let Some((secret, version)) = self.tokens.get_token(id, None).await? else {
+            return Ok(None);
+        };
+        if newer(&version) {
+            return Ok(Some(version));
+        }
+        let Some(refresh) = Credentials::decode(&secret).refresh_token else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if !self.state.claim_token_refresh(account, id, now, now + 60).await? {
+            // Another invocation is refreshing: wait for the version it stores.
+            for _ in 0..30 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                if let Some((_, version)) = self.tokens.get_token(id, None).await? {
+                    if newer(&version) {
+                        return Ok(Some(version));
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        // Re-read under the lock: a refresh may have finished since the first read.
+        let current = self.tokens.get_token(id, None).await?;
+        let result = match current {
+            Some((_, version)) if newer(&version) => Ok(Some(version)),
+            Some(_) => match oauth.refresh(&refresh).await {
+                Ok(grant) => self
+                    .tokens
+                    .rotate_token(id, &Credentials::granted(&grant).encode())
+                    .await
+                    .map(Some),
+                Err(e) => {
+                    tracing::warn!(integration = %id, error = %e, "the OAuth token refresh was refused");
+                    Ok(None)
+                }
+            },
+            None => Ok(None),
+        };
+        self.state.release_token_refresh(account, id).await?;
+        match result {
+            Ok(version) => {
+                if version.is_some() {
+                    tracing::info!(integration = %id, "OAuth token refreshed after a 401");
+                }
+                Ok(version)
+            }
+            Err(StoreError::NotFound) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::refresh_token`], for the tests of its one-at-a-time rule.
+    #[cfg(feature = "testing")]
+    pub async fn refresh_token_for_tests(
+        &self,
+        msg: &SyncMessage,
+        used_version: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
+        self.refresh_token(msg, used_version).await
     }
 
     /// Writes the run's outcome on the integration, then its `sync.completed` or

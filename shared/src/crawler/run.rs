@@ -290,9 +290,21 @@ impl<'a> Run<'a> {
         self.finish(deadline).await
     }
 
+    /// Notion refused the token. An OAuth-connected integration gets its token refreshed
+    /// once per run and the run continues with it in a new invocation (pages not yet
+    /// written stay pending); otherwise, or when that fails, the run ends in error.
     async fn unauthorized(mut self) -> Result<RunResult, StoreError> {
         self.flush(false).await?;
         self.sync_counters();
+        let used = self.frontier.checkpoint().secret_version.clone();
+        if !self.frontier.checkpoint().token_refreshed {
+            if let Some(version) = self.crawler.refresh_token(self.msg, used.as_deref()).await? {
+                let cp = self.frontier.checkpoint_mut();
+                cp.token_refreshed = true;
+                cp.secret_version = Some(version);
+                return self.continue_later().await;
+            }
+        }
         let cp = self.frontier.checkpoint().clone();
         self.crawler.fail(self.msg, cp, &self.owner, UNAUTHORIZED_ERROR).await
     }

@@ -90,6 +90,9 @@ pub struct Integration {
     /// Summary of the last run, as the crawler wrote it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_summary: Option<Value>,
+    /// The Notion workspace an OAuth connection reaches; none for a pasted token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace: Option<crate::domain::oauth::Workspace>,
     /// The active run's progress, written at its checkpoints and removed when it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_progress: Option<crate::domain::run::SyncProgress>,
@@ -131,6 +134,7 @@ impl Integration {
             last_synced_at: None,
             last_sync_summary: None,
             sync_progress: None,
+            workspace: None,
             last_manual_sync_at: None,
             pending_since: None,
             pending_run_id: None,
@@ -156,6 +160,7 @@ impl Integration {
             "syncError": self.sync_error,
             "lastSyncedAt": self.last_synced_at,
             "lastSyncSummary": self.last_sync_summary,
+            "workspace": self.workspace,
             // Only while a run is active: a run that died leaves its last progress behind.
             "syncProgress": match self.sync_status {
                 Some(SyncStatus::Pending) => self.sync_progress.as_ref(),

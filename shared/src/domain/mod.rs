@@ -7,6 +7,7 @@ pub mod event;
 pub mod fields;
 pub mod ids;
 pub mod integration;
+pub mod oauth;
 pub mod paging;
 pub mod record;
 pub mod run;

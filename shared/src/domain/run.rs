@@ -109,6 +109,9 @@ pub struct Checkpoint {
     /// Whether something stopped the enumeration from being complete (no deletions then).
     #[serde(default)]
     pub incomplete: bool,
+    /// Whether this run already refreshed its OAuth token after a 401 (it does so once).
+    #[serde(default)]
+    pub token_refreshed: bool,
     /// Why a listing (search or a data source) fell short of the whole workspace: Notion's
     /// 10,000-result cap, or cursors that kept expiring. Known pages the listings did not
     /// return are then checked one by one before anything is deleted.

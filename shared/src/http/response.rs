@@ -46,3 +46,24 @@ pub fn page(items: Vec<Value>, cursor: Option<String>, jsonl: bool) -> Response<
     }
     response
 }
+
+/// An HTML page (the OAuth callback's answers).
+pub fn html(status: StatusCode, page: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Text(page.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    response
+}
+
+/// `302 Found` to `location` (a URL the caller gave and we checked).
+pub fn redirect(location: &str) -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::FOUND;
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    response
+}

@@ -19,6 +19,10 @@ pub enum Route {
     IntegrationDelete,
     /// `POST /integration/notion/{id}/sync`
     IntegrationSync,
+    /// `POST /integration/notion/{id}/authenticate`
+    IntegrationAuthenticate,
+    /// `GET /integration/notion/oauth/callback` (public: Notion sends the browser here)
+    OAuthCallback,
     /// `POST /dataset/create`
     DatasetCreate,
     /// `GET /dataset/list`
@@ -57,13 +61,15 @@ pub enum RouteMiss {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 17] = [
+    pub const ALL: [Route; 19] = [
         Self::IntegrationCreate,
         Self::IntegrationList,
         Self::IntegrationFetch,
         Self::IntegrationUpdate,
         Self::IntegrationDelete,
         Self::IntegrationSync,
+        Self::IntegrationAuthenticate,
+        Self::OAuthCallback,
         Self::DatasetCreate,
         Self::DatasetList,
         Self::DatasetFetch,
@@ -86,7 +92,8 @@ impl Route {
             | Self::DatasetFetch
             | Self::RecordList
             | Self::RecordFetch
-            | Self::EventLogList => Method::GET,
+            | Self::EventLogList
+            | Self::OAuthCallback => Method::GET,
             _ => Method::POST,
         }
     }
@@ -100,6 +107,8 @@ impl Route {
             Self::IntegrationUpdate => "/api/v1/integration/notion/{id}/update",
             Self::IntegrationDelete => "/api/v1/integration/notion/{id}/delete",
             Self::IntegrationSync => "/api/v1/integration/notion/{id}/sync",
+            Self::IntegrationAuthenticate => "/api/v1/integration/notion/{id}/authenticate",
+            Self::OAuthCallback => "/api/v1/integration/notion/oauth/callback",
             Self::DatasetCreate => "/api/v1/dataset/create",
             Self::DatasetList => "/api/v1/dataset/list",
             Self::DatasetFetch => "/api/v1/dataset/{id}/fetch",
@@ -123,6 +132,8 @@ impl Route {
             Self::IntegrationUpdate => "integration-update",
             Self::IntegrationDelete => "integration-delete",
             Self::IntegrationSync => "integration-sync",
+            Self::IntegrationAuthenticate => "integration-authenticate",
+            Self::OAuthCallback => "oauth-callback",
             Self::DatasetCreate => "dataset-create",
             Self::DatasetList => "dataset-list",
             Self::DatasetFetch => "dataset-fetch",
@@ -135,6 +146,11 @@ impl Route {
             Self::RecordDelete => "record-delete",
             Self::EventLogList => "event-log-list",
         }
+    }
+
+    /// Whether the route takes no API key (API Gateway serves it without the authorizer).
+    pub fn is_public(self) -> bool {
+        matches!(self, Self::OAuthCallback)
     }
 
     /// The path parameters when `path` matches this route's template. Anything before

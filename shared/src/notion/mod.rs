@@ -8,6 +8,7 @@ pub mod enhanced;
 pub mod limiter;
 pub mod markdown;
 pub mod model;
+pub mod oauth;
 
 /// The `Notion-Version` header every request carries.
 pub const NOTION_VERSION: &str = "2025-09-03";

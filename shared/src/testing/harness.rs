@@ -81,6 +81,7 @@ pub fn crawler_over(
         event_retention_days: app.event_retention_days,
         queue: app.queue,
         notion,
+        oauth: app.oauth,
         clock,
         settings,
     }

@@ -57,6 +57,10 @@ pub struct MemoryState {
     pub schedules: HashMap<String, (String, SyncSchedule)>,
     /// Events by id (ids sort by time).
     pub events: BTreeMap<String, Event>,
+    /// Token-refresh locks: integration → held until (epoch seconds).
+    pub refresh_locks: HashMap<String, i64>,
+    /// Pending OAuth states by value.
+    pub oauth_states: HashMap<String, crate::domain::oauth::OAuthState>,
 }
 
 /// In-memory implementation of every port.
@@ -182,8 +186,29 @@ impl IntegrationStore for MemoryStore {
         patch.apply_to(integration);
         if let Some(has) = has_token {
             integration.has_token = has;
+            integration.workspace = None;
         }
         integration.updated_at = updated_at.into();
+        Ok(())
+    }
+
+    async fn connect_workspace(
+        &self,
+        account_id: &str,
+        id: &str,
+        workspace: &crate::domain::oauth::Workspace,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let integration = s
+            .integrations
+            .get_mut(id)
+            .filter(|i| i.account_id == account_id)
+            .ok_or(StoreError::NotFound)?;
+        integration.has_token = true;
+        integration.workspace = Some(workspace.clone());
+        integration.updated_at = updated_at.into();
+        integration.version += 1;
         Ok(())
     }
 
@@ -376,6 +401,18 @@ impl RecordStore for MemoryStore {
 }
 
 #[async_trait]
+impl crate::ports::OAuthStates for MemoryStore {
+    async fn put_oauth_state(&self, state: &crate::domain::oauth::OAuthState) -> Result<(), StoreError> {
+        self.state().oauth_states.insert(state.state.clone(), state.clone());
+        Ok(())
+    }
+
+    async fn take_oauth_state(&self, state: &str) -> Result<Option<crate::domain::oauth::OAuthState>, StoreError> {
+        Ok(self.state().oauth_states.remove(state))
+    }
+}
+
+#[async_trait]
 impl EventLog for MemoryStore {
     async fn append_event(&self, event: &Event) -> Result<(), StoreError> {
         self.state().events.insert(event.id.clone(), event.clone());
@@ -413,6 +450,14 @@ impl TokenStore for MemoryStore {
     async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError> {
         self.state().tokens.remove(integration_id);
         Ok(())
+    }
+
+    async fn rotate_token(&self, integration_id: &str, token: &str) -> Result<String, StoreError> {
+        let mut s = self.state();
+        let versions = s.tokens.get_mut(integration_id).ok_or(StoreError::NotFound)?;
+        let version = format!("v{}", versions.len() + 1);
+        versions.push((token.into(), version.clone()));
+        Ok(version)
     }
 
     async fn get_token(
@@ -571,6 +616,24 @@ impl SyncStateStore for MemoryStore {
         i.pending_run_id = None;
         i.pending_since = None;
         i.sync_progress = None;
+        Ok(())
+    }
+
+    async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        // As the adapter's condition: a missing integration is a lock not taken.
+        if s.integrations.get(id).is_none_or(|i| i.account_id != account_id) {
+            return Ok(false);
+        }
+        if s.refresh_locks.get(id).is_some_and(|held| *held >= now) {
+            return Ok(false);
+        }
+        s.refresh_locks.insert(id.to_string(), until);
+        Ok(true)
+    }
+
+    async fn release_token_refresh(&self, _account_id: &str, id: &str) -> Result<(), StoreError> {
+        self.state().refresh_locks.remove(id);
         Ok(())
     }
 

@@ -83,6 +83,8 @@ impl IntegrationStore for DynamoStore {
         expr.set_meta(&patch.meta);
         if let Some(has) = has_token {
             expr.set("hasToken", AttributeValue::Bool(has));
+            // A pasted (or removed) token ends an OAuth connection.
+            expr.remove("workspace");
         }
         expr.set("version", AttributeValue::N((version + 1).to_string()));
         let version_attr = expr.name("version");
@@ -104,6 +106,32 @@ impl IntegrationStore for DynamoStore {
             StoreError::NotFound => StoreError::Conflict("the integration changed or is gone"),
             other => other,
         })
+    }
+
+    async fn connect_workspace(
+        &self,
+        account_id: &str,
+        id: &str,
+        workspace: &crate::domain::oauth::Workspace,
+        updated_at: &str,
+    ) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::account_pk(account_id), keys::integration_sk(id))))
+            .update_expression(
+                "SET hasToken = :t, workspace = :w, updatedAt = :u, version = if_not_exists(version, :zero) + :one",
+            )
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":t", AttributeValue::Bool(true))
+            .expression_attribute_values(":w", av(workspace)?)
+            .expression_attribute_values(":u", s(updated_at))
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map_err(missing_on_condition("UpdateItem"))?;
+        Ok(())
     }
 
     async fn delete_integration(&self, account_id: &str, id: &str) -> Result<(), StoreError> {

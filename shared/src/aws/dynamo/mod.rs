@@ -11,6 +11,7 @@ mod accounts;
 mod datasets;
 mod events;
 mod integrations;
+mod oauth;
 mod records;
 
 use super::keys::{self, CREATED, PK, SK};
