@@ -47,7 +47,15 @@ fn every_route_is_documented_and_every_documented_operation_is_a_route() {
             .unwrap_or_else(|| panic!("{route:?} ({path}) is not documented"))[route.method().as_str().to_lowercase()];
         assert!(op.is_object(), "{route:?}: {} {path} is not documented", route.method());
         assert!(op["responses"]["200"].is_object(), "{route:?} documents its success");
-        assert!(op["responses"]["401"].is_object(), "{route:?} documents 401");
+        if route.is_public() {
+            assert_eq!(
+                op["security"],
+                serde_json::json!([]),
+                "{route:?} is documented as public"
+            );
+        } else {
+            assert!(op["responses"]["401"].is_object(), "{route:?} documents 401");
+        }
     }
     assert_eq!(documented.len(), Route::ALL.len());
     assert_eq!(doc["components"]["securitySchemes"]["bearerAuth"]["scheme"], "bearer");
@@ -136,7 +144,27 @@ impl Contract {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_of_every_route_matches_the_document() {
-    let env = TestEnv::with_cooldown(900).await;
+    let mut env = TestEnv::with_cooldown(900).await;
+    // Connect with Notion configured, with the Notion emulator as Notion.
+    let notion = notion_emulator::Emulator::new(
+        notion_emulator::generate::generate(&notion_emulator::generate::Options {
+            pages: 2,
+            seed: 1,
+            token: "secret_contract".into(),
+        }),
+        notion_emulator::Config::default(),
+    );
+    notion.enable_oauth("contract-client", "contract-secret");
+    let notion_url = notion_emulator::spawn(notion.clone()).await.unwrap();
+    let mut config = env.config.clone();
+    config.notion_api_url = notion_url;
+    config.public_base_url = Some("http://127.0.0.1:9".into());
+    config.oauth = Some(shared::config::OAuthConfig {
+        client_id: "contract-client".into(),
+        client_secret: shared::config::ClientSecret::Value(shared::config::Secret("contract-secret".into())),
+    });
+    let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
+    env.use_app(shared::runtime::build_app(&config, &sdk));
     let (account, key) = env.account_with(shared::domain::account::Plan::default()).await;
     let mut c = Contract::new();
     use Route::*;
@@ -384,6 +412,34 @@ async fn every_answer_of_every_route_matches_the_document() {
     c.check(IntegrationSync, &sync(id.clone()).await);
     c.check(IntegrationSync, &sync(id.clone()).await);
     c.check(IntegrationSync, &sync("notion_nope".into()).await);
+    // Connect with Notion: the authorize URL, then Notion's redirect back to the callback.
+    let authenticate = format!("/api/v1/integration/notion/{id}/authenticate");
+    let a = env.post(&authenticate, &key, &json!({})).await;
+    c.check(IntegrationAuthenticate, &a);
+    c.check(
+        IntegrationAuthenticate,
+        &env.post(&authenticate, &key, &json!({"returnUrl": "http://example.com/"}))
+            .await,
+    );
+    c.check(
+        IntegrationAuthenticate,
+        &env.post("/api/v1/integration/notion/notion_nope/authenticate", &key, &json!({}))
+            .await,
+    );
+    shared::runtime::install_tls_provider();
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(a.json()["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let back = consent.headers()["location"].to_str().unwrap();
+    let back = &back[back.find("/api/v1/").unwrap()..];
+    c.check(OAuthCallback, &env.get(back, "no-key-needed").await);
+    c.check(OAuthCallback, &env.get(back, "no-key-needed").await);
+
     // Plan limit: an account with no record capacity left.
     let (_, full_key) = env
         .account_with(shared::domain::account::Plan {

@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 import uuid
 import zipfile
@@ -277,12 +278,12 @@ def check_api(translated):
     authorizer; returns (method, path template) → (function logical name, keyed)."""
     with open(os.path.join(ROOT, "shared", "api", "openapi.json")) as f:
         document = json.load(f)
-    public = {"/api/v1/openapi.json"}
+    unrouted = {"/api/v1/openapi.json"}
     body = translated["Resources"]["HttpApi"]["Properties"]["Body"]
     routes = {}
     problems = []
     for path, operations in document["paths"].items():
-        if path in public:
+        if path in unrouted:
             continue
         for method, operation in operations.items():
             deployed = body.get("paths", {}).get(path, {}).get(method)
@@ -296,7 +297,10 @@ def check_api(translated):
                 continue
             function = target.group(1)
             keyed = any("ApiKeyAuthorizer" in s for s in deployed.get("security", []))
-            if not keyed:
+            public = operation.get("security") == []
+            if public and keyed:
+                problems.append(f"{method.upper()} {path}: a public route behind the authorizer")
+            if not public and not keyed:
                 problems.append(f"{method.upper()} {path}: no authorizer on a keyed route")
             routes[(method.upper(), path)] = (function, keyed)
             description = translated["Resources"][function]["Properties"].get("Description", "")
@@ -633,9 +637,26 @@ def scenario(gateway, functions, function_info, notion_token):
     expect(200, "POST", f"{base}/integration/notion/{integration}/update", {"syncSchedule": "30 2 * * 1-5", "token": notion_token})
     expect(200, "POST", f"{base}/integration/notion/{integration}/sync", {})
     run_queue(functions, function_info)
+    # Connect with Notion: the authorize URL, Notion's consent (the emulator approves), the
+    # public callback storing the granted tokens.
+    authorize = expect(200, "POST", f"{base}/integration/notion/{integration}/authenticate", {}).get("url", "")
+    callback = consent(authorize)
+    status, page = gateway.call("GET", callback.split("?")[0], key, query=callback.split("?", 1)[1] if "?" in callback else "")
+    if status != 200 or "is connected" not in str(page):
+        problems.append(f"GET the OAuth callback: {status} {str(page)[:300]}")
+    # The access token expires: the crawler refreshes it (its client secret and the
+    # integration's secret) and the sync completes.
+    crawler_secrets = client("secretsmanager", function_info["CrawlerFunction"]["credentials"])
+    prefix = function_info["CrawlerFunction"]["env"]["SECRET_PREFIX"]
+    granted = json.loads(crawler_secrets.get_secret_value(SecretId=f"{prefix}{integration}")["SecretString"])
+    revoke(granted["accessToken"])
+    expect(200, "POST", f"{base}/integration/notion/{integration}/sync", {})
+    run_queue(functions, function_info)
     state = expect(200, "GET", f"{base}/integration/notion/{integration}/fetch")
     if state.get("syncStatus") != "synced":
-        problems.append(f"the manual sync ended {state.get('syncStatus')}: {state.get('syncError')}")
+        problems.append(f"the sync after the token refresh ended {state.get('syncStatus')}: {state.get('syncError')}")
+    if not state.get("workspace"):
+        problems.append(f"the OAuth callback recorded no workspace: {state}")
     # What a fired schedule does: EventBridge Scheduler invokes the trigger with this input.
     account = os.environ["REHEARSAL_ACCOUNT_ID"]
     triggered = functions.invoke("ScheduleTriggerFunction", {"accountId": account, "integrationId": integration})
@@ -655,6 +676,31 @@ def scenario(gateway, functions, function_info, notion_token):
         problems.append(f"routes the scenario never called: {untried}")
     if problems:
         raise Finding("the scenario:\n" + "\n".join(problems))
+
+
+def consent(authorize_url):
+    """The browser at Notion's consent page: where Notion sends it back (not followed)."""
+
+    class Stay(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    try:
+        urllib.request.build_opener(Stay).open(authorize_url, timeout=10)
+    except urllib.error.HTTPError as redirect:
+        location = redirect.headers.get("Location", "")
+        return location[location.find("/api/v1/"):]
+    raise Finding(f"Notion's authorize URL did not redirect: {authorize_url}")
+
+
+def revoke(token):
+    request = urllib.request.Request(
+        os.environ["REHEARSAL_NOTION_URL"] + "/__emulator/revoke",
+        data=json.dumps({"token": token}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    urllib.request.urlopen(request, timeout=10).read()
 
 
 def run_queue(functions, function_info, rounds=50):
@@ -700,7 +746,18 @@ def main():
     translated = translate(template)
     lint(translated, workdir)
     log(f"translated and linted ({len(translated['Resources'])} resources)")
-    parameters = {"NotionApiUrl": notion_url, "NotionMaxRps": "50"}
+    # Connect with Notion configured as a deployer would: the client secret in Secrets Manager.
+    secret_arn = client("secretsmanager").create_secret(
+        Name="rehearsal/notion-oauth-client-secret", SecretString=os.environ["REHEARSAL_OAUTH_CLIENT_SECRET"]
+    )["ARN"]
+    parameters = {
+        "NotionApiUrl": notion_url,
+        "NotionMaxRps": "50",
+        "ManualSyncCooldownSecs": "0",
+        "NotionOAuthClientId": os.environ["REHEARSAL_OAUTH_CLIENT_ID"],
+        "NotionOAuthClientSecretArn": secret_arn,
+        "PublicBaseUrl": "https://rehearsal.example",
+    }
     PARAMETERS.update({k: str(v.get("Default")) for k, v in translated.get("Parameters", {}).items()})
     PARAMETERS.update(parameters)
     physical, skipped = deploy(translated, parameters)
@@ -708,7 +765,7 @@ def main():
     log(f"stack created; created what moto skips: {sorted(skipped)}")
     functions = check_environment(translated, skipped, made)
     routes = check_api(translated)
-    log(f"API wiring: {len(routes)} routes, each to its function, behind the authorizer")
+    log(f"API wiring: {len(routes)} routes, each to its function, keyed ones behind the authorizer")
     attach_managed_policies(translated, physical)
     assume_roles(functions)
     # Accounts are made by an operator with admin rights (local-stack create-account).

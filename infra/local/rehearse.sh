@@ -25,7 +25,9 @@ export MOTO_IAM_DENIALS="$workdir/denials.jsonl"
 MOTO_IAM_RESOURCES=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_LOG="$workdir/moto.log" start_moto
 notion_port=$(free_port)
 token="secret_rehearsal_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
+oauth_secret="oauth_$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
 target/debug/notion-emulator --port "$notion_port" --pages 10 --seed 3 --token "$token" --rps 0 \
+  --oauth-client-id rehearsal-client --oauth-client-secret "$oauth_secret" \
   >"$workdir/notion.log" 2>&1 &
 notion_pid=$!
 cleanup_rehearsal() {
@@ -36,5 +38,6 @@ cleanup_rehearsal() {
 trap cleanup_rehearsal EXIT
 
 REHEARSAL_NOTION_URL="http://127.0.0.1:$notion_port" REHEARSAL_NOTION_TOKEN="$token" \
+  REHEARSAL_OAUTH_CLIENT_ID=rehearsal-client REHEARSAL_OAUTH_CLIENT_SECRET="$oauth_secret" \
   REHEARSAL_API_KEY="sk_rehearsal_$(python3 -c 'import secrets; print(secrets.token_hex(16))')" \
   "$VENV/bin/python" infra/local/rehearse.py "$template" "$workdir"

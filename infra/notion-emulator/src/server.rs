@@ -382,6 +382,13 @@ fn oauth_route(
 
 fn admin_route(emu: &Emulator, method: &Method, route: &str, body: &[u8]) -> Response {
     match (method.clone(), route) {
+        (Method::POST, "revoke") => {
+            // Revokes an access token, as when it expires: `{"token": "..."}`.
+            let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let token = body.get("token").and_then(Value::as_str).unwrap_or_default();
+            emu.revoke_token(token);
+            json_response(200, &json!({"revoked": token}))
+        }
         (Method::GET, "requests") => json_response(
             200,
             &json!({"requests": emu.requests(), "maxPerSecond": emu.max_requests_per_second()}),
