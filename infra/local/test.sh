@@ -39,5 +39,8 @@ fi
 log "ChatBotKit's Python SDK through every route it has (epoch_ms)"
 bash infra/local/sdk.sh
 
+log "Connect with Notion in a real browser (headless Chromium)"
+bash infra/local/browser.sh
+
 log "fuzzing the API (schemathesis, from the OpenAPI document)"
 bash infra/local/fuzz.sh
