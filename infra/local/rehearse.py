@@ -43,6 +43,7 @@ import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
+from botocore.exceptions import ClientError
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 REGION = "us-east-1"
@@ -640,16 +641,21 @@ def scenario(gateway, functions, function_info, notion_token):
     # Connect with Notion: the authorize URL, Notion's consent (the emulator approves), the
     # public callback storing the granted tokens.
     authorize = expect(200, "POST", f"{base}/integration/notion/{integration}/authenticate", {}).get("url", "")
-    callback = consent(authorize)
-    status, page = gateway.call("GET", callback.split("?")[0], key, query=callback.split("?", 1)[1] if "?" in callback else "")
-    if status != 200 or "is connected" not in str(page):
-        problems.append(f"GET the OAuth callback: {status} {str(page)[:300]}")
-    # The access token expires: the crawler refreshes it (its client secret and the
-    # integration's secret) and the sync completes.
-    crawler_secrets = client("secretsmanager", function_info["CrawlerFunction"]["credentials"])
-    prefix = function_info["CrawlerFunction"]["env"]["SECRET_PREFIX"]
-    granted = json.loads(crawler_secrets.get_secret_value(SecretId=f"{prefix}{integration}")["SecretString"])
-    revoke(granted["accessToken"])
+    if authorize:
+        callback = consent(authorize)
+        path, _, query = callback.partition("?")
+        status, page = gateway.call("GET", path, key, query=query)
+        if status != 200 or "is connected" not in str(page):
+            problems.append(f"GET the OAuth callback: {status} {str(page)[:300]}")
+        # The access token expires: the crawler refreshes it (its client secret and the
+        # integration's secret) and the sync completes.
+        crawler_secrets = client("secretsmanager", function_info["CrawlerFunction"]["credentials"])
+        prefix = function_info["CrawlerFunction"]["env"]["SECRET_PREFIX"]
+        try:
+            granted = json.loads(crawler_secrets.get_secret_value(SecretId=f"{prefix}{integration}")["SecretString"])
+            revoke(granted.get("accessToken", ""))
+        except (ValueError, AttributeError, ClientError) as e:
+            problems.append(f"the connected integration's secret could not be read: {e}")
     expect(200, "POST", f"{base}/integration/notion/{integration}/sync", {})
     run_queue(functions, function_info)
     state = expect(200, "GET", f"{base}/integration/notion/{integration}/fetch")
