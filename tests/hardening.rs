@@ -468,7 +468,8 @@ async fn tokens_never_leave_secrets_manager() {
         .init();
     let first = "secret_HYGIENE_first_4f1c9a7e2b";
     let second = "ntn_HYGIENE_second_93b2d1c5e8";
-    let env = TestEnv::with_cooldown(0).await;
+    let client_secret = "HYGIENE-oauth-client-secret-7d3e";
+    let mut env = TestEnv::with_cooldown(0).await;
     let workspace = notion_emulator::generate::generate(&notion_emulator::generate::Options {
         pages: 12,
         seed: 7,
@@ -481,7 +482,19 @@ async fn tokens_never_leave_secrets_manager() {
             ..Default::default()
         },
     );
+    emulator.enable_oauth("hygiene-client", client_secret);
     let notion_url = notion_emulator::spawn(emulator.clone()).await.unwrap();
+    // Connect with Notion configured too: its client secret and the tokens it grants are
+    // as secret as a pasted token.
+    let mut config = env.config.clone();
+    config.notion_api_url = notion_url.clone();
+    config.public_base_url = Some("http://127.0.0.1:9".into());
+    config.oauth = Some(shared::config::OAuthConfig {
+        client_id: "hygiene-client".into(),
+        client_secret: shared::config::ClientSecret::Value(shared::config::Secret(client_secret.into())),
+    });
+    let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
+    env.use_app(shared::runtime::build_app(&config, &sdk));
     let key = env.key().await;
     let mut answers: Vec<Answer> = Vec::new();
     let mut sqs_bodies = Vec::new();
@@ -551,6 +564,54 @@ async fn tokens_never_leave_secrets_manager() {
     stored.extend(env.scan_items(&env.config.table_name).await);
     stored.extend(env.scan_items(&env.config.records_table_name).await);
 
+    // Connect with Notion, then a 401 that refreshes the granted token, then a sync.
+    let authorized = env
+        .post(
+            &format!("/api/v1/integration/notion/{id}/authenticate"),
+            &key,
+            &json!({}),
+        )
+        .await;
+    let consent = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(authorized.json()["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    answers.push(authorized);
+    let back = consent.headers()["location"].to_str().unwrap().to_string();
+    let connected = env.get(&back[back.find("/api/v1/").unwrap()..], "unused").await;
+    assert_eq!(connected.status, 200, "{}", connected.text);
+    answers.push(connected);
+    let granted: Value = serde_json::from_str(&env.secret_value(&id).await.unwrap()).unwrap();
+    let granted_tokens: Vec<String> = ["accessToken", "refreshToken"]
+        .iter()
+        .map(|k| granted[k].as_str().unwrap().to_string())
+        .collect();
+    emulator.revoke_token(&granted_tokens[0]);
+    answers.push(env.post(&sync, &key, &json!({})).await);
+    env.drain(&crawler, std::time::Duration::from_secs(300)).await;
+    let refreshed = env.get(&format!("/api/v1/integration/notion/{id}/fetch"), &key).await;
+    assert_eq!(refreshed.json()["syncStatus"], "synced", "{}", refreshed.text);
+    answers.push(refreshed);
+    assert_eq!(
+        emulator.oauth_exchanges("refresh_token"),
+        1,
+        "positive control: a refresh happened"
+    );
+    let after: Value = serde_json::from_str(&env.secret_value(&id).await.unwrap()).unwrap();
+    let mut oauth_secrets = granted_tokens.clone();
+    oauth_secrets.extend(
+        ["accessToken", "refreshToken"]
+            .iter()
+            .map(|k| after[k].as_str().unwrap().to_string()),
+    );
+    oauth_secrets.push(client_secret.to_string());
+    answers.push(env.get("/api/v1/event/log/list?take=100", &key).await);
+    stored.extend(env.scan_items(&env.config.table_name).await);
+
     answers.push(
         env.post(&format!("/api/v1/integration/notion/{id}/delete"), &key, &json!({}))
             .await,
@@ -583,6 +644,9 @@ async fn tokens_never_leave_secrets_manager() {
             assert!(!text.contains(token), "the token appears in {place}");
             // Nor a recognisable part of it.
             assert!(!text.contains("HYGIENE"), "part of the token appears in {place}");
+        }
+        for secret in &oauth_secrets {
+            assert!(!text.contains(secret.as_str()), "an OAuth secret appears in {place}");
         }
     }
 }
