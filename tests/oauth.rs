@@ -104,6 +104,15 @@ impl Stack {
     async fn secret(&self, id: &str) -> Option<String> {
         self.env.secret_value(id).await
     }
+
+    /// Asserts that a failed flow stored nothing on the integration or in its secret.
+    async fn assert_unchanged(&self, id: &str, before: &Value, label: &str) {
+        let now = self.env.fetch_integration(&self.key, id).await;
+        assert_eq!(now["token"], Value::Null, "{label}");
+        assert_eq!(now["workspace"], Value::Null, "{label}");
+        assert_eq!(now["updatedAt"], before["updatedAt"], "{label}");
+        assert_eq!(self.secret(id).await, None, "{label}");
+    }
 }
 
 async fn page(response: reqwest::Response) -> (u16, String, String) {
@@ -244,16 +253,6 @@ async fn every_failure_answers_a_page_and_stores_nothing() {
     let s = stack(true).await;
     let id = s.integration().await;
     let before = s.env.fetch_integration(&s.key, &id).await;
-    let unchanged = |label: &'static str| {
-        let (s, id, before) = (&s, id.clone(), before.clone());
-        async move {
-            let now = s.env.fetch_integration(&s.key, &id).await;
-            assert_eq!(now["token"], Value::Null, "{label}");
-            assert_eq!(now["workspace"], Value::Null, "{label}");
-            assert_eq!(now["updatedAt"], before["updatedAt"], "{label}");
-            assert_eq!(s.secret(&id).await, None, "{label}");
-        }
-    };
     let callback = format!("{}/api/v1/integration/notion/oauth/callback", s.base);
 
     // The user cancels at Notion's consent page.
@@ -262,7 +261,7 @@ async fn every_failure_answers_a_page_and_stores_nothing() {
     let (status, _, html) = page(browser(None).get(&url).send().await.unwrap()).await;
     assert_eq!(status, 400);
     assert!(html.contains("Access was not granted"), "{html}");
-    unchanged("access_denied").await;
+    s.assert_unchanged(&id, &before, "access_denied").await;
     s.emulator.oauth_deny(false);
 
     // A state used twice: the second use is refused.
@@ -283,16 +282,6 @@ async fn every_failure_answers_a_page_and_stores_nothing() {
         .await
         .ok();
     let before = s.env.fetch_integration(&s.key, &id).await;
-    let unchanged = |label: &'static str| {
-        let (s, id, before) = (&s, id.clone(), before.clone());
-        async move {
-            let now = s.env.fetch_integration(&s.key, &id).await;
-            assert_eq!(now["token"], Value::Null, "{label}");
-            assert_eq!(now["workspace"], Value::Null, "{label}");
-            assert_eq!(now["updatedAt"], before["updatedAt"], "{label}");
-            assert_eq!(s.secret(&id).await, None, "{label}");
-        }
-    };
 
     // Unknown and malformed states.
     for query in [
@@ -307,7 +296,7 @@ async fn every_failure_answers_a_page_and_stores_nothing() {
         assert!(content_type.starts_with("text/html"), "{query}");
         assert!(html.contains("<h1>Notion was not connected</h1>"), "{query}: {html}");
     }
-    unchanged("bad states").await;
+    s.assert_unchanged(&id, &before, "bad states").await;
 
     // An expired state.
     let expired = shared::domain::oauth::OAuthState::new(
@@ -340,7 +329,7 @@ async fn every_failure_answers_a_page_and_stores_nothing() {
     let (status, _, html) = page(browser(None).get(&url).send().await.unwrap()).await;
     assert_eq!(status, 400);
     assert!(html.contains("did not accept"), "{html}");
-    unchanged("failed exchange").await;
+    s.assert_unchanged(&id, &before, "failed exchange").await;
 
     // Another account cannot start a flow for this integration.
     let (_, stranger) = s.env.account_with(Plan::default()).await;

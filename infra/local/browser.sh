@@ -50,16 +50,7 @@ cleanup_browser() {
 trap 'cleanup_browser; stop_moto' EXIT
 
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 150); do
-  if python3 -c "import urllib.request; urllib.request.urlopen('$base/api/v1/openapi.json', timeout=1)" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    cat .local/browser-stack.log >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for_stack "$base" "$stack_pid" .local/browser-stack.log
 
 log "Connect with Notion in headless Chromium"
 # Run from beside its node_modules, where ES module imports resolve.

@@ -30,16 +30,7 @@ cleanup_fuzz() { kill "$stack_pid" 2>/dev/null || true; wait "$stack_pid" 2>/dev
 trap 'cleanup_fuzz; stop_moto' EXIT
 
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 150); do
-  if python3 -c "import urllib.request; urllib.request.urlopen('$base/api/v1/openapi.json', timeout=1)" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    cat .local/fuzz-stack.log >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for_stack "$base" "$stack_pid" .local/fuzz-stack.log
 
 log "schemathesis: ${FUZZ_EXAMPLES:-30} examples per operation"
 # One worker: with two threads, CPython 3.11 before 3.11.8 (the machine's python3) can raise

@@ -61,6 +61,25 @@ start_moto() {
   exit 1
 }
 
+# Waits until the local stack at $1 (base URL) answers, or fails with its log ($3) if its
+# process ($2) died.
+wait_for_stack() {
+  local base=$1 pid=$2 log_file=$3
+  for _ in $(seq 1 150); do
+    if python3 -c "import urllib.request; urllib.request.urlopen('$base/api/v1/openapi.json', timeout=1)" >/dev/null 2>&1; then
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      cat "$log_file" >&2
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "the local stack at $base did not answer; its log:" >&2
+  cat "$log_file" >&2
+  exit 1
+}
+
 stop_moto() {
   if [ -n "${MOTO_PID:-}" ]; then kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true; fi
 }

@@ -36,16 +36,7 @@ cleanup_sdk() {
 trap 'cleanup_sdk; stop_moto' EXIT
 
 base="http://127.0.0.1:$port"
-for _ in $(seq 1 150); do
-  if python3 -c "import urllib.request; urllib.request.urlopen('$base/api/v1/openapi.json', timeout=1)" >/dev/null 2>&1; then
-    break
-  fi
-  if ! kill -0 "$stack_pid" 2>/dev/null; then
-    cat .local/sdk-stack.log >&2
-    exit 1
-  fi
-  sleep 0.2
-done
+wait_for_stack "$base" "$stack_pid" .local/sdk-stack.log
 
 log "ChatBotKit's Python SDK against the local stack (epoch_ms)"
 if ! BASE_URL="$base" API_KEY="$key" NOTION_TOKEN="$token" "$VENV/bin/python" tests/sdk/python_sdk.py; then
