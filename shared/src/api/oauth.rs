@@ -22,7 +22,7 @@ use crate::domain::oauth::{
 };
 use crate::domain::time::rfc3339;
 use crate::error::{ApiError, StoreError};
-use crate::http::request::json_object;
+use crate::http::request::{json_object, query_params};
 use crate::http::response;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -144,8 +144,9 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
             NOT_CONFIGURED.into(),
         ));
     };
-    let query = req.query_string_parameters();
-    let (code, state, error) = (query.first("code"), query.first("state"), query.first("error"));
+    let query = query_params(req);
+    let get = |name: &str| query.get(name).map(String::as_str);
+    let (code, state, error) = (get("code"), get("state"), get("error"));
     let Some(state) = state.filter(|s| is_state_shaped(s)) else {
         return Ok(Outcome::failure(
             "This link is not a valid sign-in link (it has no state of ours). Start again from your app.",

@@ -8,7 +8,16 @@ use shared::api::{self, Needs, Scheduling};
 use shared::http::routes::Route;
 
 fn app_with(h: &Harness, needs: Needs) -> App {
-    let mut app = App::new(h.store.clone(), 900).with_clock(h.clock.clone());
+    // Connect with Notion configured (its client id is configuration, not an adapter).
+    let mut app = App::new(h.store.clone(), 900).with_clock(h.clock.clone()).with_oauth(
+        Some("client-id".into()),
+        "https://api.notion.com",
+        Some("https://api.example.com".into()),
+        None,
+    );
+    if needs.oauth {
+        app.oauth = Some(std::sync::Arc::new(shared::testing::MemoryOAuth::default()));
+    }
     if needs.tokens {
         app = app.with_tokens(h.store.clone());
     }
@@ -107,6 +116,36 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
         (Route::EventLogList, "/event/log/list?take=100".into(), ""),
     ];
     let mut served: Vec<Route> = vec![Route::IntegrationCreate];
+    // Connect with Notion, on an integration of its own (the one above gets deleted).
+    let other = call(&h, Route::IntegrationCreate, "/integration/notion/create", "{}")
+        .await
+        .1["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, answer) = call(
+        &h,
+        Route::IntegrationAuthenticate,
+        &format!("/integration/notion/{other}/authenticate"),
+        "{}",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer["url"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://api.notion.com/v1/oauth/authorize?"));
+    served.push(Route::IntegrationAuthenticate);
+    let state = h.store.state().oauth_states.keys().next().unwrap().clone();
+    let (status, _) = call(
+        &h,
+        Route::OAuthCallback,
+        &format!("/integration/notion/oauth/callback?code=c&state={state}"),
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "the callback connected");
+    served.push(Route::OAuthCallback);
     for (route, path, body) in calls {
         let (status, answer) = call(&h, route, &path, body).await;
         assert_eq!(status, 200, "{route:?}: {answer}");
@@ -122,6 +161,8 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
         logged,
         [
             "integration.created",
+            "integration.created",
+            "integration.updated",
             "integration.updated",
             "sync.requested",
             "integration.deleted",
