@@ -90,6 +90,11 @@ async fn ids_of_another_account_answer_404_on_every_route_and_change_nothing() {
         (Method::POST, format!("/api/v1/integration/notion/{i}/sync"), json!({})),
         (
             Method::POST,
+            format!("/api/v1/integration/notion/{i}/authenticate"),
+            json!({}),
+        ),
+        (
+            Method::POST,
             format!("/api/v1/integration/notion/{i}/delete"),
             json!({}),
         ),

@@ -25,8 +25,9 @@ use crate::http::response;
 use lambda_http::{Body, Response};
 use serde_json::json;
 
-/// Tries of a versioned write before answering 409.
-pub const MAX_ATTEMPTS: u32 = 8;
+/// Tries of a versioned write before answering 409 (with backoff between them: about 1 s
+/// in all at worst).
+pub const MAX_ATTEMPTS: u32 = 10;
 /// Rounds of [`reconcile_schedule`] before giving up (each needs a concurrent change to
 /// land between its two reads to go round again).
 const MAX_RECONCILE_ROUNDS: u32 = 16;
@@ -51,7 +52,13 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         }
         match tried {
             Ok(Tried::Written(replaced)) => break replaced,
-            Ok(Tried::Stale) if attempt < MAX_ATTEMPTS => continue,
+            Ok(Tried::Stale) if attempt < MAX_ATTEMPTS => {
+                // Back off with jitter, so writers racing on one item spread out.
+                let cap = 10u64 << attempt.min(5);
+                let wait = rand::RngExt::random_range(&mut rand::rng(), cap / 2..=cap);
+                tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                continue;
+            }
             Ok(Tried::Stale) => {
                 return Err(ApiError::Conflict(
                     "The integration was changed by other requests at the same time; retry the update.".into(),
