@@ -21,7 +21,7 @@ calls whose query string it rebuilds out of order (Scheduler's GET and DELETE wi
 `groupName`): the signature is checked against the request as it was sent.
 
 `install()` fails loudly when moto's internals it relies on have changed, so a moto upgrade
-cannot silently turn these checks off.
+cannot silently turn these checks off. `MOTO_IAM_DEBUG=1` prints every check to moto's log.
 """
 
 import inspect
