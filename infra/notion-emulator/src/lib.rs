@@ -8,6 +8,7 @@ pub mod model;
 pub mod oauth;
 pub mod render;
 pub mod server;
+pub mod webhooks;
 
 pub use server::{Config, Emulator, Fault};
 use std::net::SocketAddr;

@@ -90,6 +90,9 @@ pub struct Workspace {
     pub data_sources: HashMap<String, String>,
     /// Tokens Notion accepts.
     pub tokens: HashSet<String>,
+    /// Changes since the emulator last looked, as webhook event types with their entity
+    /// (`("page.content_updated", page id, "page")`); the emulator turns them into deliveries.
+    pub changes: Vec<(&'static str, String, &'static str)>,
     next_id: u64,
     clock: i64,
 }
@@ -121,6 +124,11 @@ impl Workspace {
         )
     }
 
+    /// The workspace clock's current time (epoch seconds), without advancing it.
+    pub fn now(&self) -> i64 {
+        self.clock
+    }
+
     /// Advances the clock by one second and returns it.
     pub fn tick(&mut self) -> i64 {
         self.clock += 1;
@@ -146,6 +154,8 @@ impl Workspace {
                 p.children.push(id.clone());
                 p.last_edited = now;
             }
+            // A child page is a block of its parent: the parent's content changed too.
+            self.changes.push(("page.content_updated", parent_id.clone(), "page"));
         }
         let page = Page {
             id: id.clone(),
@@ -160,6 +170,7 @@ impl Workspace {
             children: Vec::new(),
         };
         self.pages.insert(id.clone(), page);
+        self.changes.push(("page.created", id.clone(), "page"));
         id
     }
 
@@ -180,6 +191,9 @@ impl Workspace {
             p.children.push(id.clone());
         } else if let Some(b) = self.blocks.get_mut(parent) {
             b.children.push(id.clone());
+        }
+        if let Some(page) = self.page_of(&id) {
+            self.changes.push(("page.content_updated", page, "page"));
         }
         id
     }
@@ -270,6 +284,7 @@ impl Workspace {
         }
         if let Some(page) = self.page_of(block) {
             self.touch(&page);
+            self.changes.push(("page.content_updated", page, "page"));
         }
     }
 
@@ -279,6 +294,17 @@ impl Workspace {
         if let Some(p) = self.pages.get_mut(page) {
             p.in_trash = true;
             p.last_edited = now;
+            self.changes.push(("page.deleted", page.to_string(), "page"));
+        }
+    }
+
+    /// Restores a page from the trash.
+    pub fn restore_page(&mut self, page: &str) {
+        let now = self.tick();
+        if let Some(p) = self.pages.get_mut(page) {
+            p.in_trash = false;
+            p.last_edited = now;
+            self.changes.push(("page.undeleted", page.to_string(), "page"));
         }
     }
 

@@ -83,7 +83,20 @@ pub struct Emulator {
     log: Mutex<Vec<LoggedRequest>>,
     windows: Mutex<HashMap<String, VecDeque<Instant>>>,
     oauth: Mutex<crate::oauth::OAuthState>,
+    webhooks: Mutex<Webhooks>,
     started: Instant,
+}
+
+/// Webhook subscriptions, how deliveries behave, and what was delivered.
+#[derive(Default)]
+struct Webhooks {
+    subscriptions: Vec<crate::webhooks::Subscription>,
+    config: crate::webhooks::DeliveryConfig,
+    /// Also emit an event naming a page the token cannot read, with every batch.
+    inaccessible: bool,
+    next: u64,
+    log: Arc<Mutex<Vec<crate::webhooks::Delivery>>>,
+    http: Option<reqwest::Client>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -92,7 +105,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl Emulator {
     /// An emulator serving `workspace`.
-    pub fn new(workspace: Workspace, config: Config) -> Arc<Self> {
+    pub fn new(mut workspace: Workspace, config: Config) -> Arc<Self> {
+        // Building the workspace is not a change anyone subscribed to.
+        workspace.changes.clear();
         Arc::new(Self {
             workspace: Mutex::new(workspace),
             config: Mutex::new(config),
@@ -100,13 +115,120 @@ impl Emulator {
             log: Mutex::new(Vec::new()),
             windows: Mutex::new(HashMap::new()),
             oauth: Mutex::new(crate::oauth::OAuthState::default()),
+            webhooks: Mutex::new(Webhooks::default()),
             started: Instant::now(),
         })
     }
 
-    /// Runs `f` on the workspace (to read or mutate it).
+    /// Runs `f` on the workspace (to read or mutate it); what it changed is delivered to
+    /// the webhook subscriptions, if any (see [`crate::webhooks`]).
     pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        f(&mut lock(&self.workspace))
+        let (result, changes, clock) = {
+            let mut ws = lock(&self.workspace);
+            let result = f(&mut ws);
+            let changes = std::mem::take(&mut ws.changes);
+            (result, changes, ws.now())
+        };
+        if !changes.is_empty() {
+            self.deliver(changes, clock);
+        }
+        result
+    }
+
+    /// Subscribes `url` to the workspace's events: sends the handshake (the verification
+    /// token, unsigned) and returns the token, which signs every later delivery.
+    pub fn subscribe_webhook(&self, url: &str) -> String {
+        let mut hooks = lock(&self.webhooks);
+        hooks.next += 1;
+        let subscription = crate::webhooks::Subscription {
+            url: url.to_string(),
+            verification_token: format!(
+                "secret_whv_{:016x}{:04x}",
+                self.started.elapsed().as_nanos(),
+                hooks.next
+            ),
+            id: format!("5b5b5b5b-0000-4000-8000-{:012x}", hooks.next),
+        };
+        let token = subscription.verification_token.clone();
+        hooks.subscriptions.push(subscription.clone());
+        let http = hooks.http.get_or_insert_with(reqwest::Client::new).clone();
+        let log = hooks.log.clone();
+        tokio::spawn(async move {
+            let delivery = crate::webhooks::handshake(&http, &subscription).await;
+            lock(&log).push(delivery);
+        });
+        token
+    }
+
+    /// Changes how deliveries behave (attempts, backoff, duplicates, order).
+    pub fn configure_webhooks(&self, f: impl FnOnce(&mut crate::webhooks::DeliveryConfig)) {
+        f(&mut lock(&self.webhooks).config);
+    }
+
+    /// With every batch of events, also send one naming a page the token cannot read.
+    pub fn webhook_inaccessible_events(&self, on: bool) {
+        lock(&self.webhooks).inaccessible = on;
+    }
+
+    /// Every delivery so far (handshakes included), in the order they finished.
+    pub fn webhook_deliveries(&self) -> Vec<crate::webhooks::Delivery> {
+        lock(&lock(&self.webhooks).log).clone()
+    }
+
+    fn deliver(&self, mut changes: Vec<(&'static str, String, &'static str)>, clock: i64) {
+        let mut hooks = lock(&self.webhooks);
+        if hooks.subscriptions.is_empty() {
+            return;
+        }
+        if hooks.inaccessible {
+            changes.push((
+                "page.content_updated",
+                "00000000-dead-4000-8000-000000000000".into(),
+                "page",
+            ));
+        }
+        let mut events = Vec::new();
+        for (kind, entity, entity_type) in changes {
+            hooks.next += 1;
+            events.push((
+                format!("e7e7e7e7-0000-4000-8000-{:012x}", hooks.next),
+                kind,
+                entity,
+                entity_type,
+            ));
+        }
+        if hooks.config.reverse {
+            events.reverse();
+        }
+        let timestamp = render::time(clock);
+        let http = hooks.http.get_or_insert_with(reqwest::Client::new).clone();
+        for subscription in hooks.subscriptions.clone() {
+            let (http, config, log, events, timestamp) = (
+                http.clone(),
+                hooks.config.clone(),
+                hooks.log.clone(),
+                events.clone(),
+                timestamp.clone(),
+            );
+            tokio::spawn(async move {
+                for (id, kind, entity, entity_type) in &events {
+                    let times = if config.duplicate { 2 } else { 1 };
+                    for _ in 0..times {
+                        let delivery = crate::webhooks::deliver(
+                            &http,
+                            &subscription,
+                            &config,
+                            id,
+                            kind,
+                            (entity, entity_type),
+                            &timestamp,
+                        )
+                        .await;
+                        lock(&log).push(delivery);
+                    }
+                }
+            });
+        }
     }
 
     /// Changes the configuration.
