@@ -87,6 +87,12 @@ pub struct Emulator {
     started: Instant,
 }
 
+/// The HTTP client deliveries go out with.
+fn delivery_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 /// Webhook subscriptions, how deliveries behave, and what was delivered.
 #[derive(Default)]
 struct Webhooks {
@@ -151,7 +157,7 @@ impl Emulator {
         };
         let token = subscription.verification_token.clone();
         hooks.subscriptions.push(subscription.clone());
-        let http = hooks.http.get_or_insert_with(reqwest::Client::new).clone();
+        let http = hooks.http.get_or_insert_with(delivery_client).clone();
         let log = hooks.log.clone();
         tokio::spawn(async move {
             let delivery = crate::webhooks::handshake(&http, &subscription).await;
@@ -201,7 +207,7 @@ impl Emulator {
             events.reverse();
         }
         let timestamp = render::time(clock);
-        let http = hooks.http.get_or_insert_with(reqwest::Client::new).clone();
+        let http = hooks.http.get_or_insert_with(delivery_client).clone();
         for subscription in hooks.subscriptions.clone() {
             let (http, config, log, events, timestamp) = (
                 http.clone(),
