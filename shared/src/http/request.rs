@@ -36,28 +36,39 @@ fn is_json_media_type(value: &str) -> bool {
     media == "application/json" || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
-/// The list parameters of the query string.
-pub fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
-    Ok(ListQuery::from_params(req.query_string_parameters().iter())?)
-}
-
-/// The query parameters: API Gateway's pre-parsed ones, or, for a request that carries
-/// them only in its URI (built in-process), parsed from it. The first value of each.
-pub fn query_params(req: &Request) -> std::collections::HashMap<String, String> {
+/// Every query parameter, repeated ones included: API Gateway's pre-parsed ones, or, for a
+/// request that carries them only in its URI (built in-process), parsed from it.
+fn query_pairs(req: &Request) -> Vec<(String, String)> {
     let parsed = req.query_string_parameters();
     if !parsed.is_empty() {
         return parsed.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     }
+    form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The query parameters, the first value of each.
+pub fn query_params(req: &Request) -> std::collections::HashMap<String, String> {
     let mut params = std::collections::HashMap::new();
-    for (k, v) in form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()) {
-        params.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    for (k, v) in query_pairs(req) {
+        params.entry(k).or_insert(v);
     }
     params
 }
 
+/// The list parameters of the query string.
+pub fn list_query(req: &Request) -> Result<ListQuery, ApiError> {
+    list_query_with(req, &[])
+}
+
 /// The list parameters of a listing with its own `filters` (see [`ListQuery::with_filters`]).
 pub fn list_query_with(req: &Request, filters: &[&str]) -> Result<ListQuery, ApiError> {
-    Ok(ListQuery::with_filters(req.query_string_parameters().iter(), filters)?)
+    let pairs = query_pairs(req);
+    Ok(ListQuery::with_filters(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        filters,
+    )?)
 }
 
 /// Whether the client asked for JSON Lines (`Accept: application/jsonl`).

@@ -103,6 +103,18 @@ fn patch_text(target: &mut String, patch: &Patch<String>) {
     }
 }
 
+/// Applies a `meta` patch as the adapters do: cleared means `{}`.
+fn patch_meta(
+    target: &mut serde_json::Map<String, serde_json::Value>,
+    patch: &Patch<serde_json::Map<String, serde_json::Value>>,
+) {
+    match patch {
+        Patch::Absent => {}
+        Patch::Clear => target.clear(),
+        Patch::Set(m) => m.clone_into(target),
+    }
+}
+
 fn page_of<T: Clone>(mut items: Vec<(String, T)>, query: &ListQuery) -> Page<T> {
     if query.order == Order::Desc {
         items.reverse();
@@ -267,11 +279,7 @@ impl DatasetStore for MemoryStore {
             .ok_or(StoreError::NotFound)?;
         patch_text(&mut dataset.name, &patch.name);
         patch_text(&mut dataset.description, &patch.description);
-        dataset.meta = patch
-            .meta
-            .clone()
-            .apply(Some(std::mem::take(&mut dataset.meta)))
-            .unwrap_or_default();
+        patch_meta(&mut dataset.meta, &patch.meta);
         dataset.updated_at = updated_at.into();
         Ok(())
     }
@@ -358,11 +366,7 @@ impl RecordStore for MemoryStore {
             .ok_or(StoreError::NotFound)?;
         patch_text(&mut record.text, &patch.text);
         patch_text(&mut record.source, &patch.source);
-        record.meta = patch
-            .meta
-            .clone()
-            .apply(Some(std::mem::take(&mut record.meta)))
-            .unwrap_or_default();
+        patch_meta(&mut record.meta, &patch.meta);
         record.updated_at = updated_at.into();
         Ok(())
     }
