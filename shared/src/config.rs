@@ -63,6 +63,9 @@ pub struct Config {
     pub oauth: Option<OAuthConfig>,
     /// The API's public origin (`PUBLIC_BASE_URL`); the request's own host when unset.
     pub public_base_url: Option<String>,
+    /// Seconds webhook events are coalesced before their targeted run
+    /// (`WEBHOOK_DEBOUNCE_SECS`, 0 to 900).
+    pub webhook_debounce_secs: u32,
 }
 
 impl Config {
@@ -125,6 +128,16 @@ impl Config {
                 _ => None,
             },
             public_base_url: optional("PUBLIC_BASE_URL").map(|u| u.trim_end_matches('/').to_string()),
+            webhook_debounce_secs: match number(
+                "WEBHOOK_DEBOUNCE_SECS",
+                optional("WEBHOOK_DEBOUNCE_SECS"),
+                crate::domain::webhook::DEFAULT_DEBOUNCE_SECS,
+            )? {
+                secs if secs > crate::domain::webhook::MAX_DEBOUNCE_SECS => {
+                    return Err(ConfigError::Invalid("WEBHOOK_DEBOUNCE_SECS", secs.to_string()))
+                }
+                secs => secs,
+            },
             timestamp_format: match optional("TIMESTAMP_FORMAT") {
                 None => Default::default(),
                 Some(name) => crate::domain::time::TimestampFormat::parse(&name)
@@ -189,9 +202,11 @@ mod tests {
     #[test]
     fn reads_every_variable() {
         let c = Config::from_lookup(|n| match n {
-            "MANUAL_SYNC_COOLDOWN_SECS" | "NOTION_MAX_RPS" | "CRAWLER_CONCURRENCY" | "EVENT_LOG_RETENTION_DAYS" => {
-                Some("7".into())
-            }
+            "MANUAL_SYNC_COOLDOWN_SECS"
+            | "NOTION_MAX_RPS"
+            | "CRAWLER_CONCURRENCY"
+            | "EVENT_LOG_RETENTION_DAYS"
+            | "WEBHOOK_DEBOUNCE_SECS" => Some("7".into()),
             "TIMESTAMP_FORMAT" => Some("epoch_ms".into()),
             other => Some(format!("v-{other}")),
         })
@@ -206,5 +221,11 @@ mod tests {
             (7, 7, 7)
         );
         assert_eq!(c.event_log_retention_days, 7);
+        assert_eq!(c.webhook_debounce_secs, 7);
+        let too_long = Config::from_lookup(|n| match n {
+            "WEBHOOK_DEBOUNCE_SECS" => Some("901".into()),
+            other => Some(format!("v-{other}")),
+        });
+        assert!(too_long.is_err(), "SQS cannot delay a message past 900 s");
     }
 }

@@ -218,15 +218,24 @@ pub trait TokenStore: Send + Sync {
     ) -> Result<Option<(String, String)>, StoreError>;
 }
 
+/// What a new run takes over from the integration's previous run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PreviousRun {
+    /// Its [`Checkpoint::recent_requests`](crate::domain::run::Checkpoint), so the new
+    /// run's rate limiter continues from them.
+    pub recent_requests: Vec<i64>,
+    /// When it started (RFC 3339): a targeted run lists rows edited since then.
+    pub started_at: Option<String>,
+}
+
 /// How acquiring a run's lease went.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Acquired {
     /// The run was in progress and this invocation now holds its lease.
     Resumed(Box<crate::domain::run::Checkpoint>),
-    /// The run has not started: build its checkpoint and call `start_run`. Carries the
-    /// previous run's [`Checkpoint::recent_requests`](crate::domain::run::Checkpoint),
-    /// so the new run's rate limiter continues from them.
-    NotStarted(Vec<i64>),
+    /// The run has not started: build its checkpoint and call `start_run`. Carries what
+    /// the new run takes over from the previous one.
+    NotStarted(PreviousRun),
     /// Another invocation holds the lease (a duplicate delivery): drop this message.
     Busy,
     /// The run already finished (a late duplicate): drop this message.
@@ -328,6 +337,13 @@ pub trait SyncQueue: Send + Sync {
     async fn send(&self, message: &crate::domain::sync::SyncMessage) -> Result<(), StoreError>;
     /// Queues the purge of a deleted dataset's records (or its continuation).
     async fn send_purge(&self, message: &crate::domain::sync::PurgeMessage) -> Result<(), StoreError>;
+    /// Queues the flush of an integration's webhook work, delivered after `delay_secs`
+    /// (at most 900, SQS's limit).
+    async fn send_flush(
+        &self,
+        message: &crate::domain::webhook::WebhookFlush,
+        delay_secs: u32,
+    ) -> Result<(), StoreError>;
 }
 
 /// Where an integration's schedule lives (EventBridge Scheduler).
@@ -342,4 +358,56 @@ pub trait SyncScheduler: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Removes the integration's schedule; absent is fine.
     async fn delete_schedule(&self, integration_id: &str) -> Result<(), StoreError>;
+}
+
+/// Integrations' webhooks (SPEC §2.2): the id → account lookup of the public route, the
+/// webhook's state, repeated-event detection and the work waiting for a targeted run.
+#[async_trait]
+pub trait WebhookStore: Send + Sync {
+    /// Makes the integration's webhook known (idempotent: an existing one is kept).
+    async fn register_webhook(&self, account_id: &str, integration_id: &str) -> Result<(), StoreError>;
+    /// The webhook of an integration id, whoever owns it; none when unknown.
+    async fn get_webhook(
+        &self,
+        integration_id: &str,
+    ) -> Result<Option<crate::domain::webhook::WebhookState>, StoreError>;
+    /// Removes the webhook of a deleted integration, with its pending work; absent is fine.
+    async fn delete_webhook(&self, integration_id: &str) -> Result<(), StoreError>;
+    /// Notes a handshake at `at` unless a signed event already used the stored token.
+    async fn accept_handshake(
+        &self,
+        integration_id: &str,
+        at: &str,
+    ) -> Result<crate::domain::webhook::HandshakeOutcome, StoreError>;
+    /// Whether an event id was already recorded for this integration.
+    async fn event_seen(&self, integration_id: &str, event_id: &str) -> Result<bool, StoreError>;
+    /// Remembers an event id until `expires_at` (epoch seconds); a conditional put, so a
+    /// concurrent repeat finds it.
+    async fn remember_event(&self, integration_id: &str, event_id: &str, expires_at: i64) -> Result<(), StoreError>;
+    /// Adds work keys to the pending set and notes a signed event at `at`; `NotFound` when
+    /// the webhook is gone.
+    async fn add_work(
+        &self,
+        integration_id: &str,
+        keys: &[String],
+        at: &str,
+    ) -> Result<crate::domain::webhook::Recorded, StoreError>;
+    /// Claims the queueing of a flush at `now`, unless one was queued after `stale_before`
+    /// (a flush is on its way). True when the caller must queue it.
+    async fn claim_flush(&self, integration_id: &str, now: i64, stale_before: i64) -> Result<bool, StoreError>;
+    /// Releases the flush claim (the flush arrived, or could not be queued).
+    async fn release_flush(&self, integration_id: &str) -> Result<(), StoreError>;
+    /// Removes exactly these keys from the pending set (work added since stays).
+    async fn take_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError>;
+}
+
+/// Webhook verification tokens, one secret per integration beside its Notion token.
+#[async_trait]
+pub trait WebhookTokens: Send + Sync {
+    /// Creates or replaces the integration's verification token.
+    async fn put_webhook_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError>;
+    /// The integration's verification token; none when no handshake stored one.
+    async fn get_webhook_token(&self, integration_id: &str) -> Result<Option<String>, StoreError>;
+    /// Deletes it at once; absent is fine.
+    async fn delete_webhook_token(&self, integration_id: &str) -> Result<(), StoreError>;
 }

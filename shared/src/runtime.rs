@@ -12,7 +12,7 @@ use crate::domain::sync::ScheduleInput;
 use crate::error::ConfigError;
 use crate::http::routes::Route;
 use crate::notion::client::HttpNotion;
-use crate::ports::{SyncQueue, SyncScheduler, TokenStore};
+use crate::ports::{SyncQueue, SyncScheduler};
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::SqsEvent;
 use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
@@ -53,6 +53,7 @@ fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
     App::new(store, config.manual_sync_cooldown_secs)
         .with_event_retention_days(config.event_log_retention_days)
         .with_timestamp_format(config.timestamp_format)
+        .with_webhook_debounce(config.webhook_debounce_secs)
         .with_oauth(
             config.oauth.as_ref().map(|o| o.client_id.clone()),
             &config.notion_api_url,
@@ -61,7 +62,7 @@ fn stores_app(config: &Config, sdk: &SdkConfig) -> App {
         )
 }
 
-fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<dyn TokenStore> {
+fn secrets(config: &Config, sdk: &SdkConfig) -> Arc<SecretsManagerTokens> {
     Arc::new(SecretsManagerTokens::new(
         aws_sdk_secretsmanager::Client::new(sdk),
         config.secret_prefix.clone(),
@@ -119,6 +120,7 @@ impl Wiring for StoresOnly {
         queue: false,
         scheduler: Scheduling::None,
         oauth: false,
+        webhook_tokens: false,
     };
 
     fn wire(app: App, _: &Config, _: &SdkConfig) -> Result<App, ConfigError> {
@@ -135,6 +137,7 @@ impl Wiring for WithQueue {
         queue: true,
         scheduler: Scheduling::None,
         oauth: false,
+        webhook_tokens: false,
     };
 
     fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
@@ -164,12 +167,51 @@ impl Wiring for WithTokensAndSchedules {
         queue: false,
         scheduler: Scheduling::Manage,
         oauth: false,
+        webhook_tokens: true,
+    };
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        let secrets = secrets(config, sdk);
+        Ok(app
+            .with_tokens(secrets.clone())
+            .with_webhook_tokens(secrets)
+            .with_scheduler(eventbridge(config, sdk, Scheduling::Manage)?))
+    }
+}
+
+/// DynamoDB, webhook verification tokens and the sync queue: the public webhook route.
+pub struct WithWebhookTokensAndQueue;
+
+impl Wiring for WithWebhookTokensAndQueue {
+    const PROVIDES: Needs = Needs {
+        tokens: false,
+        queue: true,
+        scheduler: Scheduling::None,
+        oauth: false,
+        webhook_tokens: true,
     };
 
     fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
         Ok(app
-            .with_tokens(secrets(config, sdk))
-            .with_scheduler(eventbridge(config, sdk, Scheduling::Manage)?))
+            .with_webhook_tokens(secrets(config, sdk))
+            .with_queue(sqs(config, sdk)?))
+    }
+}
+
+/// DynamoDB and webhook verification tokens: the webhook fetch route.
+pub struct WithWebhookTokens;
+
+impl Wiring for WithWebhookTokens {
+    const PROVIDES: Needs = Needs {
+        tokens: false,
+        queue: false,
+        scheduler: Scheduling::None,
+        oauth: false,
+        webhook_tokens: true,
+    };
+
+    fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
+        Ok(app.with_webhook_tokens(secrets(config, sdk)))
     }
 }
 
@@ -182,6 +224,7 @@ impl Wiring for WithTokensAndOAuth {
         queue: false,
         scheduler: Scheduling::None,
         oauth: true,
+        webhook_tokens: false,
     };
 
     fn wire(app: App, config: &Config, sdk: &SdkConfig) -> Result<App, ConfigError> {
@@ -203,7 +246,10 @@ pub fn build_wired<W: Wiring>(config: &Config, sdk: &SdkConfig, needs: Needs) ->
 /// Builds every adapter the configuration allows (the local stack, tests, benchmarks):
 /// tokens always, the queue and the scheduler when configured.
 pub fn build_app(config: &Config, sdk: &SdkConfig) -> App {
-    let mut app = stores_app(config, sdk).with_tokens(secrets(config, sdk));
+    let secrets = secrets(config, sdk);
+    let mut app = stores_app(config, sdk)
+        .with_tokens(secrets.clone())
+        .with_webhook_tokens(secrets);
     app.oauth = notion_oauth(config, sdk);
     if let Ok(queue) = sqs(config, sdk) {
         app = app.with_queue(queue);
@@ -248,6 +294,7 @@ pub fn build_crawler(config: &Config, app: &App, settings: Option<CrawlerSetting
         events: app.events.clone(),
         event_retention_days: app.event_retention_days,
         queue,
+        webhooks: app.webhooks.clone(),
         notion: Arc::new(notion),
         oauth: app.oauth.clone(),
         clock: app.clock.clone(),

@@ -116,6 +116,7 @@ impl TestEnv {
             timestamp_format: Default::default(),
             oauth: None,
             public_base_url: None,
+            webhook_debounce_secs: 1,
         };
         let scheduler = aws_sdk_scheduler::Client::new(&sdk);
         shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)

@@ -62,6 +62,11 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         }
         return Err(err.into());
     }
+    // The public webhook route finds the owner through this item; a failure here is mended
+    // by the first `webhook/fetch`.
+    if let Err(e) = app.webhooks.register_webhook(&call.account_id, &integration.id).await {
+        tracing::warn!(error = %e, integration = %integration.id, "webhook not registered; webhook/fetch will");
+    }
     if let Patch::Set(schedule) = &patch.sync_schedule {
         if let Err(err) = app
             .scheduler
@@ -125,6 +130,8 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
     // and neither outlives its integration.
     app.scheduler.delete_schedule(&id).await?;
     app.tokens.delete_token(&id).await?;
+    app.webhook_tokens.delete_webhook_token(&id).await?;
+    app.webhooks.delete_webhook(&id).await?;
     match app.integrations.delete_integration(&call.account_id, &id).await {
         Ok(()) | Err(StoreError::NotFound) => {}
         Err(other) => return Err(other.into()),

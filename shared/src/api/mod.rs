@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod record;
 pub mod schedule;
 pub mod sync;
+pub mod webhook;
 
 use crate::domain::event::{Event, EventType, DEFAULT_RETENTION_DAYS};
 use crate::domain::paging::{encode_cursor, ListQuery, END_POSITION};
@@ -40,6 +41,8 @@ pub struct Needs {
     pub scheduler: Scheduling,
     /// Notion's OAuth token endpoint with the client secret.
     pub oauth: bool,
+    /// Webhook verification tokens (Secrets Manager, `webhook-*` secrets only).
+    pub webhook_tokens: bool,
 }
 
 /// What a route does with schedules.
@@ -60,6 +63,7 @@ impl Needs {
         (self.tokens || !other.tokens)
             && (self.queue || !other.queue)
             && (self.oauth || !other.oauth)
+            && (self.webhook_tokens || !other.webhook_tokens)
             && self.scheduler >= other.scheduler
     }
 }
@@ -71,9 +75,24 @@ pub fn needs(route: Route) -> Needs {
         queue: false,
         scheduler: Scheduling::Manage,
         oauth: false,
+        webhook_tokens: false,
     };
     match route {
-        Route::IntegrationCreate | Route::IntegrationUpdate | Route::IntegrationDelete => manage,
+        Route::IntegrationCreate | Route::IntegrationUpdate => manage,
+        // Deleting an integration deletes its webhook's verification token too.
+        Route::IntegrationDelete => Needs {
+            webhook_tokens: true,
+            ..manage
+        },
+        Route::WebhookReceive => Needs {
+            queue: true,
+            webhook_tokens: true,
+            ..Needs::default()
+        },
+        Route::WebhookFetch => Needs {
+            webhook_tokens: true,
+            ..Needs::default()
+        },
         Route::IntegrationSync | Route::DatasetDelete => Needs {
             queue: true,
             ..Needs::default()
@@ -105,6 +124,7 @@ pub const SCHEDULE_TRIGGER_NEEDS: Needs = Needs {
     queue: true,
     scheduler: Scheduling::Remove,
     oauth: false,
+    webhook_tokens: false,
 };
 
 /// The adapters a handler may use, built once per process. Adapters a function was not
@@ -125,6 +145,12 @@ pub struct App {
     pub events: Arc<dyn EventLog>,
     /// Pending OAuth authorizations.
     pub oauth_states: Arc<dyn crate::ports::OAuthStates>,
+    /// Integrations' webhooks.
+    pub webhooks: Arc<dyn crate::ports::WebhookStore>,
+    /// Webhook verification tokens.
+    pub webhook_tokens: Arc<dyn crate::ports::WebhookTokens>,
+    /// Seconds webhook events are coalesced (`WEBHOOK_DEBOUNCE_SECS`).
+    pub webhook_debounce_secs: u32,
     /// Notion's token endpoint with our client secret; none where not wired or configured.
     pub oauth: Option<Arc<dyn crate::ports::NotionOAuth>>,
     /// The public connection's client id (`NOTION_OAUTH_CLIENT_ID`), when OAuth is configured.
@@ -161,6 +187,7 @@ impl App {
             + SyncStateStore
             + EventLog
             + crate::ports::OAuthStates
+            + crate::ports::WebhookStore
             + 'static,
     {
         Self {
@@ -170,6 +197,9 @@ impl App {
             records: store.clone(),
             events: store.clone(),
             oauth_states: store.clone(),
+            webhooks: store.clone(),
+            webhook_tokens: Arc::new(Unwired),
+            webhook_debounce_secs: crate::domain::webhook::DEFAULT_DEBOUNCE_SECS,
             oauth: None,
             oauth_client_id: None,
             notion_api_url: "https://api.notion.com".into(),
@@ -188,6 +218,18 @@ impl App {
     /// The same app with a token store.
     pub fn with_tokens(mut self, tokens: Arc<dyn TokenStore>) -> Self {
         self.tokens = tokens;
+        self
+    }
+
+    /// The same app with a webhook verification token store.
+    pub fn with_webhook_tokens(mut self, tokens: Arc<dyn crate::ports::WebhookTokens>) -> Self {
+        self.webhook_tokens = tokens;
+        self
+    }
+
+    /// The same app coalescing webhook events for `secs`.
+    pub fn with_webhook_debounce(mut self, secs: u32) -> Self {
+        self.webhook_debounce_secs = secs;
         self
     }
 
@@ -330,11 +372,27 @@ impl TokenStore for Unwired {
 }
 
 #[async_trait::async_trait]
+impl crate::ports::WebhookTokens for Unwired {
+    async fn put_webhook_token(&self, _: &str, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(unwired("webhook tokens"))
+    }
+    async fn get_webhook_token(&self, _: &str) -> Result<Option<String>, StoreError> {
+        Err(unwired("webhook tokens"))
+    }
+    async fn delete_webhook_token(&self, _: &str) -> Result<(), StoreError> {
+        Err(unwired("webhook tokens"))
+    }
+}
+
+#[async_trait::async_trait]
 impl SyncQueue for Unwired {
     async fn send(&self, _: &crate::domain::sync::SyncMessage) -> Result<(), StoreError> {
         Err(unwired("queue"))
     }
     async fn send_purge(&self, _: &crate::domain::sync::PurgeMessage) -> Result<(), StoreError> {
+        Err(unwired("queue"))
+    }
+    async fn send_flush(&self, _: &crate::domain::webhook::WebhookFlush, _: u32) -> Result<(), StoreError> {
         Err(unwired("queue"))
     }
 }
@@ -390,6 +448,10 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         // Public: the browser comes back from Notion; the answer is always a page.
         return Ok(oauth::callback(app, req).await);
     }
+    if route == Route::WebhookReceive {
+        // Public: Notion delivers here, authenticated by the body's signature.
+        return webhook::receive(app, req).await;
+    }
     let account_id = authenticate(req, app.accounts.as_ref()).await?;
     refuse_run_as(req)?;
     let call = Call { account_id, route, req };
@@ -413,5 +475,7 @@ async fn dispatch(app: &App, route: Route, req: &Request) -> Result<Response<Bod
         Route::RecordUpdate => record::update(app, &call).await,
         Route::RecordDelete => record::delete(app, &call).await,
         Route::EventLogList => event::list(app, &call).await,
+        Route::WebhookReceive => webhook::receive(app, call.req).await,
+        Route::WebhookFetch => webhook::fetch(app, &call).await,
     }
 }

@@ -33,7 +33,7 @@ const NOT_CONFIGURED: &str =
 
 /// The API's public origin: `PUBLIC_BASE_URL`, else the host the request came to (API
 /// Gateway's own domain or a custom one).
-fn public_origin(app: &App, req: &Request) -> Option<String> {
+pub(crate) fn public_origin(app: &App, req: &Request) -> Option<String> {
     if let Some(base) = &app.public_base_url {
         return Some(base.clone());
     }

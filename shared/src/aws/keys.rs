@@ -12,8 +12,10 @@
 //! | event       | `ACCOUNT#<account>` | `EVENT#<id>`     |
 //! | purge marker | `ACCOUNT#<account>` | `PURGE#<dataset>` |
 //! | OAuth state | `OAUTH#<state>`     | `STATE`          |
+//! | webhook     | `WEBHOOK#<integration>` | `WEBHOOK`    |
+//! | webhook event id | `WEBHOOK#<integration>` | `EVENT#<event id>` |
 //!
-//! The main table's TTL attribute is `ttl` (events and OAuth states carry it).
+//! The main table's TTL attribute is `ttl` (events, OAuth states and webhook event ids carry it).
 //!
 //! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
 //! | item   | pk                  | sk              | created                 |
@@ -125,6 +127,17 @@ pub fn record_id_from_created(created: &str) -> Option<&str> {
         .rsplit_once('#')
         .map(|(_, id)| id)
         .filter(|id| ids::is_valid_record_id(id))
+}
+
+/// Key of an integration's webhook: its owner (the public route knows only the id), its
+/// state and pending work.
+pub fn webhook_key(integration_id: &str) -> (String, String) {
+    (format!("WEBHOOK#{integration_id}"), "WEBHOOK".to_string())
+}
+
+/// Key of a webhook event id already handled (kept until its `ttl`).
+pub fn webhook_event_key(integration_id: &str, event_id: &str) -> (String, String) {
+    (format!("WEBHOOK#{integration_id}"), format!("EVENT#{event_id}"))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! local stack and tests).
 
 use crate::domain::sync::{PurgeMessage, SyncMessage};
+use crate::domain::webhook::WebhookFlush;
 use crate::error::StoreError;
 use crate::ports::SyncQueue;
 use async_trait::async_trait;
@@ -28,11 +29,16 @@ impl SqsSyncQueue {
 
 impl SqsSyncQueue {
     async fn send_json(&self, message: &impl serde::Serialize) -> Result<(), StoreError> {
+        self.send_delayed(message, 0).await
+    }
+
+    async fn send_delayed(&self, message: &impl serde::Serialize, delay_secs: u32) -> Result<(), StoreError> {
         let body = serde_json::to_string(message).map_err(|e| StoreError::Corrupt(Box::new(e)))?;
         self.client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
+            .delay_seconds(delay_secs.min(crate::domain::webhook::MAX_DEBOUNCE_SECS) as i32)
             .send()
             .await
             .map_err(|e| StoreError::aws("SendMessage", e))?;
@@ -48,6 +54,10 @@ impl SyncQueue for SqsSyncQueue {
 
     async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
         self.send_json(message).await
+    }
+
+    async fn send_flush(&self, message: &WebhookFlush, delay_secs: u32) -> Result<(), StoreError> {
+        self.send_delayed(message, delay_secs).await
     }
 }
 

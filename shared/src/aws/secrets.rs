@@ -1,5 +1,8 @@
 //! Notion tokens in AWS Secrets Manager: one secret per integration, named
-//! `<SECRET_PREFIX><integration id>`, so IAM policies can be scoped to the prefix.
+//! `<SECRET_PREFIX><integration id>`, so IAM policies can be scoped to the prefix; beside
+//! it the webhook's verification token, `<SECRET_PREFIX>webhook-<integration id>` (integration
+//! ids start with `notion_`, so the webhook function's policy on `webhook-*` reaches no
+//! Notion token).
 
 use crate::error::StoreError;
 use crate::ports::TokenStore;
@@ -29,12 +32,21 @@ impl SecretsManagerTokens {
     pub fn secret_name(&self, integration_id: &str) -> String {
         format!("{}{integration_id}", self.prefix)
     }
-}
 
-#[async_trait]
-impl TokenStore for SecretsManagerTokens {
-    async fn put_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
-        let name = self.secret_name(integration_id);
+    /// The secret name of an integration's webhook verification token.
+    pub fn webhook_secret_name(&self, integration_id: &str) -> String {
+        format!("{}webhook-{integration_id}", self.prefix)
+    }
+
+    /// Creates the secret `name`, or stores a new version of it when it exists.
+    async fn put_secret(
+        &self,
+        name: &str,
+        value: &str,
+        description: &str,
+        account_id: &str,
+        integration_id: &str,
+    ) -> Result<(), StoreError> {
         // A secret deleted a moment ago may still be finishing its deletion; creating one of
         // the same name fails until it has, so retry briefly.
         let mut attempt = 0u32;
@@ -42,9 +54,9 @@ impl TokenStore for SecretsManagerTokens {
             let created = self
                 .client
                 .create_secret()
-                .name(&name)
-                .secret_string(token)
-                .description("Notion API token of one integration")
+                .name(name)
+                .secret_string(value)
+                .description(description)
                 .tags(Tag::builder().key("accountId").value(account_id).build())
                 .tags(Tag::builder().key("integrationId").value(integration_id).build())
                 .send()
@@ -57,8 +69,8 @@ impl TokenStore for SecretsManagerTokens {
                 Some("ResourceExistsException") => {
                     self.client
                         .put_secret_value()
-                        .secret_id(&name)
-                        .secret_string(token)
+                        .secret_id(name)
+                        .secret_string(value)
                         .send()
                         .await
                         .map_err(|e| StoreError::aws("PutSecretValue", e))?;
@@ -73,11 +85,12 @@ impl TokenStore for SecretsManagerTokens {
         }
     }
 
-    async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError> {
+    /// Deletes the secret `name` at once; absent is fine.
+    async fn delete_secret(&self, name: &str) -> Result<(), StoreError> {
         let deleted = self
             .client
             .delete_secret()
-            .secret_id(self.secret_name(integration_id))
+            .secret_id(name)
             .force_delete_without_recovery(true)
             .send()
             .await;
@@ -86,6 +99,41 @@ impl TokenStore for SecretsManagerTokens {
             Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(()),
             Err(e) => Err(StoreError::aws("DeleteSecret", e)),
         }
+    }
+
+    /// The secret `name`'s value and version id (the current one, or `version`).
+    async fn read_secret(&self, name: &str, version: Option<&str>) -> Result<Option<(String, String)>, StoreError> {
+        let got = self
+            .client
+            .get_secret_value()
+            .secret_id(name)
+            .set_version_id(version.map(str::to_string))
+            .send()
+            .await;
+        match got {
+            Ok(out) => Ok(out.secret_string.map(|t| (t, out.version_id.unwrap_or_default()))),
+            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(StoreError::aws("GetSecretValue", e)),
+        }
+    }
+}
+
+#[async_trait]
+impl TokenStore for SecretsManagerTokens {
+    async fn put_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
+        let name = self.secret_name(integration_id);
+        self.put_secret(
+            &name,
+            token,
+            "Notion API token of one integration",
+            account_id,
+            integration_id,
+        )
+        .await
+    }
+
+    async fn delete_token(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.delete_secret(&self.secret_name(integration_id)).await
     }
 
     async fn rotate_token(&self, integration_id: &str, token: &str) -> Result<String, StoreError> {
@@ -108,17 +156,32 @@ impl TokenStore for SecretsManagerTokens {
         integration_id: &str,
         version: Option<&str>,
     ) -> Result<Option<(String, String)>, StoreError> {
-        let got = self
-            .client
-            .get_secret_value()
-            .secret_id(self.secret_name(integration_id))
-            .set_version_id(version.map(str::to_string))
-            .send()
-            .await;
-        match got {
-            Ok(out) => Ok(out.secret_string.map(|t| (t, out.version_id.unwrap_or_default()))),
-            Err(e) if e.code() == Some("ResourceNotFoundException") => Ok(None),
-            Err(e) => Err(StoreError::aws("GetSecretValue", e)),
-        }
+        self.read_secret(&self.secret_name(integration_id), version).await
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookTokens for SecretsManagerTokens {
+    async fn put_webhook_token(&self, account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
+        let name = self.webhook_secret_name(integration_id);
+        self.put_secret(
+            &name,
+            token,
+            "Notion webhook verification token of one integration",
+            account_id,
+            integration_id,
+        )
+        .await
+    }
+
+    async fn get_webhook_token(&self, integration_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .read_secret(&self.webhook_secret_name(integration_id), None)
+            .await?
+            .map(|(token, _)| token))
+    }
+
+    async fn delete_webhook_token(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.delete_secret(&self.webhook_secret_name(integration_id)).await
     }
 }

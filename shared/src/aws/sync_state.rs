@@ -147,14 +147,17 @@ impl SyncStateStore for DynamoStore {
         lease_until: i64,
     ) -> Result<Acquired, StoreError> {
         let Some(item) = self.get_checkpoint(account_id, id).await? else {
-            return Ok(Acquired::NotStarted(Vec::new()));
+            return Ok(Acquired::NotStarted(crate::ports::PreviousRun::default()));
         };
         if item.checkpoint.run_id != run_id {
             return Ok(
                 if item.checkpoint.state == RunState::Running && item.lease_until > now {
                     Acquired::Busy
                 } else {
-                    Acquired::NotStarted(item.checkpoint.recent_requests)
+                    Acquired::NotStarted(crate::ports::PreviousRun {
+                        recent_requests: item.checkpoint.recent_requests,
+                        started_at: Some(item.checkpoint.started_at),
+                    })
                 },
             );
         }

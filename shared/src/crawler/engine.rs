@@ -7,7 +7,7 @@ use super::run::Run;
 use crate::domain::event::{Event, EventType};
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
-use crate::domain::sync::SyncMessage;
+use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::{rfc3339, Clock};
 use crate::error::StoreError;
 use crate::notion::api::NotionConnector;
@@ -74,6 +74,8 @@ pub struct Crawler {
     pub event_retention_days: u32,
     /// The sync queue, for continuations.
     pub queue: Arc<dyn SyncQueue>,
+    /// Integrations' webhooks: the work a targeted run takes.
+    pub webhooks: Arc<dyn crate::ports::WebhookStore>,
     /// Opens the run's Notion session.
     pub notion: Arc<dyn NotionConnector>,
     /// Notion's token endpoint, to refresh an OAuth-connected integration's token after a
@@ -126,7 +128,8 @@ impl Crawler {
             Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
             Acquired::Resumed(cp) => {
                 let mut cp = *cp;
-                if !cp.marks_flushed {
+                // (A targeted run queues its targets again instead: see `Frontier::new`.)
+                if !cp.marks_flushed && cp.targets.is_none() {
                     // The interrupted invocation's marks of pages seen since its last hand-over
                     // were not saved: check known pages one by one before deleting any.
                     cp.verify_queued = false;
@@ -135,9 +138,9 @@ impl Crawler {
                 }
                 cp
             }
-            Acquired::NotStarted(recent_requests) => match self.start(msg, &owner, lease_until).await? {
+            Acquired::NotStarted(previous) => match self.start(msg, &owner, lease_until, &previous).await? {
                 Ok(mut cp) => {
-                    cp.recent_requests = recent_requests;
+                    cp.recent_requests = previous.recent_requests;
                     cp
                 }
                 Err(result) => return Ok(result),
@@ -189,6 +192,7 @@ impl Crawler {
         msg: &SyncMessage,
         owner: &str,
         lease_until: i64,
+        previous: &crate::ports::PreviousRun,
     ) -> Result<Result<Checkpoint, RunResult>, StoreError> {
         let Some(integration) = self
             .integrations
@@ -225,12 +229,20 @@ impl Crawler {
             .is_none()
             .then_some("The integration has no Notion token: set one and sync again."));
         cp.secret_version = token.map(|(_, version)| version);
+        if msg.trigger == Trigger::Webhook {
+            self.target(&mut cp, &msg.integration_id, previous).await?;
+        }
         if !self
             .state
             .start_run(&msg.account_id, &msg.integration_id, &cp, owner, lease_until)
             .await?
         {
             return Ok(Err(RunResult::Dropped("another invocation started this run")));
+        }
+        if let Some(targets) = &cp.targets {
+            // The run holds its work in its checkpoint now; events arriving from here on
+            // stay pending for the next targeted run.
+            self.webhooks.take_work(&msg.integration_id, &targets.keys).await?;
         }
         if let Some(problem) = problem {
             return self.fail(msg, cp, owner, problem).await.map(Err);
@@ -324,6 +336,8 @@ impl Crawler {
         self.state
             .finish_sync(&msg.account_id, &msg.integration_id, outcome)
             .await?;
+        // Webhook events that arrived while this run held the lease get their run now.
+        self.flush_pending_work(&msg.account_id, &msg.integration_id).await;
         let summary = serde_json::to_value(&outcome.summary).unwrap_or_default();
         let (kind, message, data) = match &outcome.error {
             None => (

@@ -6,7 +6,8 @@
 //! - [`page`]: reading and writing one page,
 //! - [`content`]: reading one page's content with as few requests as possible,
 //! - [`records`]: turning a page into records (text, chunks, stable ids),
-//! - [`sqs`]: the SQS batch entry point the crawler Lambda and the local stack share.
+//! - [`sqs`]: the SQS batch entry point the crawler Lambda and the local stack share,
+//! - [`webhook`]: the flush of webhook events into a targeted run, and its targets.
 //!
 //! What a run keeps between invocations (checkpoint, page index, summary) is in
 //! [`crate::domain::run`]; the queue's message in [`crate::domain::sync`].
@@ -19,5 +20,6 @@ pub mod purge;
 pub mod records;
 pub mod run;
 pub mod sqs;
+pub mod webhook;
 
 pub use engine::{Crawler, CrawlerSettings, RunResult, UNAUTHORIZED_ERROR};

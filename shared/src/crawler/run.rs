@@ -59,7 +59,12 @@ async fn list(notion: Arc<dyn NotionApi>, call: ListingRequest) -> Listed {
         }
         ListingRequest::Source(source) => {
             let result = notion
-                .query_data_source(&source.id, source.cursor.as_deref(), source.since.as_deref())
+                .query_data_source(
+                    &source.id,
+                    source.cursor.as_deref(),
+                    source.since.as_deref(),
+                    source.edited_since.as_deref(),
+                )
                 .await;
             Listed::Source(source, result)
         }

@@ -1,5 +1,5 @@
 //! The SQS entry point shared by the crawler Lambda and the local stack: each message is
-//! one run (or continuation), or one step of a deleted dataset's purge; failures are reported per message so SQS redelivers only
+//! one run (or continuation), one step of a deleted dataset's purge, or a webhook flush; failures are reported per message so SQS redelivers only
 //! those, and a message that can never be read is logged and dropped, not retried forever.
 
 use super::engine::{Crawler, RunResult};
@@ -28,8 +28,18 @@ async fn handle_message(crawler: &Crawler, record: &SqsMessage, deadline: Instan
     match record.body.as_deref().map(serde_json::from_str) {
         Some(Ok(QueueMessage::Sync(message))) => handle_sync(crawler, &message, deadline).await,
         Some(Ok(QueueMessage::Purge(message))) => handle_purge(crawler, &message, deadline).await,
+        Some(Ok(QueueMessage::Flush(message))) => match crawler.flush(&message).await {
+            Ok(result) => {
+                tracing::info!(integration = %message.flush_integration_id, ?result, "webhook flush handled");
+                true
+            }
+            Err(e) => {
+                tracing::error!(integration = %message.flush_integration_id, error = %crate::error::error_chain(&e), "webhook flush failed; the message will be retried");
+                false
+            }
+        },
         _ => {
-            tracing::error!("queue message is neither a sync nor a purge; dropped");
+            tracing::error!("queue message is neither a sync, a purge nor a webhook flush; dropped");
             true
         }
     }

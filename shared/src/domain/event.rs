@@ -35,7 +35,7 @@ pub enum EventType {
     /// A sync ended in error.
     #[serde(rename = "sync.failed")]
     SyncFailed,
-    /// A webhook endpoint received Notion's verification token.
+    /// A webhook's first signed event arrived: Notion uses the verification token.
     #[serde(rename = "webhook.verified")]
     WebhookVerified,
     /// A dataset was deleted.
@@ -142,7 +142,7 @@ impl Event {
         self
     }
 
-    /// `sync.requested` with its trigger (`data.trigger`: SPEC's `manual`, `schedule`).
+    /// `sync.requested` with its trigger (`data.trigger`: SPEC's `manual`, `schedule`, `webhook`).
     pub fn sync_requested(
         account_id: &str,
         integration_id: &str,
@@ -154,6 +154,7 @@ impl Event {
         let name = match trigger {
             Trigger::Manual => "manual",
             Trigger::Scheduled => "schedule",
+            Trigger::Webhook => "webhook",
         };
         let message = if coalesced {
             format!("A {name} sync was requested and joined the sync already pending.")

@@ -14,3 +14,4 @@ pub mod run;
 pub mod schedule;
 pub mod sync;
 pub mod time;
+pub mod webhook;

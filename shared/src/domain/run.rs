@@ -32,6 +32,9 @@ pub struct SourceCursor {
     /// Creation time of the last row seen in the current window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_created: Option<String>,
+    /// Only rows edited from this minute on (a targeted run's data source events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_since: Option<String>,
 }
 
 /// Counters of one run, summed over its invocations.
@@ -137,6 +140,9 @@ pub struct Checkpoint {
     /// Invocations so far.
     #[serde(default)]
     pub invocations: u32,
+    /// A targeted run's work (webhook events); none for a full run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub targets: Option<crate::domain::webhook::Targets>,
     /// Send times (epoch ms) of the Notion requests inside the rate limiter's window when
     /// the last invocation saved this checkpoint: the next invocation, of this run or the
     /// next one, starts its limiter from them instead of bursting or waiting a full window.

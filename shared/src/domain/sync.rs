@@ -13,6 +13,8 @@ pub enum Trigger {
     Manual,
     /// The integration's schedule.
     Scheduled,
+    /// Notion's webhook events: a targeted run of the pages they name.
+    Webhook,
 }
 
 /// One message on the sync queue: run `run_id` of an integration (a new run, or the
@@ -57,6 +59,8 @@ pub struct PurgeMessage {
 pub enum QueueMessage {
     /// A dataset's records to purge (its `purgeDatasetId` tells it apart).
     Purge(PurgeMessage),
+    /// An integration's webhook work is due (its `flushIntegrationId` tells it apart).
+    Flush(crate::domain::webhook::WebhookFlush),
     /// A sync run or its continuation.
     Sync(SyncMessage),
 }

@@ -34,7 +34,7 @@ pub enum TimestampFormat {
 
 /// The timestamp fields of a resource that [`TimestampFormat`] applies to;
 /// `lastSyncedAt` stays RFC 3339 in both formats, as the SDKs type it.
-pub const PRESENTED_TIMESTAMPS: [&str; 3] = ["createdAt", "updatedAt", "expiresAt"];
+pub const PRESENTED_TIMESTAMPS: [&str; 4] = ["createdAt", "updatedAt", "expiresAt", "lastEventAt"];
 
 impl TimestampFormat {
     /// The format named `name` (`rfc3339` or `epoch_ms`).

@@ -45,6 +45,10 @@ pub enum Route {
     RecordDelete,
     /// `GET /event/log/list`
     EventLogList,
+    /// `POST /integration/notion/{id}/webhook` (public: Notion delivers events here)
+    WebhookReceive,
+    /// `GET /integration/notion/{id}/webhook/fetch`
+    WebhookFetch,
 }
 
 /// The path parameters of a matched route, by name.
@@ -61,7 +65,7 @@ pub enum RouteMiss {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 19] = [
+    pub const ALL: [Route; 21] = [
         Self::IntegrationCreate,
         Self::IntegrationList,
         Self::IntegrationFetch,
@@ -81,6 +85,8 @@ impl Route {
         Self::RecordUpdate,
         Self::RecordDelete,
         Self::EventLogList,
+        Self::WebhookReceive,
+        Self::WebhookFetch,
     ];
 
     /// The HTTP method.
@@ -93,6 +99,7 @@ impl Route {
             | Self::RecordList
             | Self::RecordFetch
             | Self::EventLogList
+            | Self::WebhookFetch
             | Self::OAuthCallback => Method::GET,
             _ => Method::POST,
         }
@@ -120,6 +127,8 @@ impl Route {
             Self::RecordUpdate => "/api/v1/dataset/{id}/record/{recordId}/update",
             Self::RecordDelete => "/api/v1/dataset/{id}/record/{recordId}/delete",
             Self::EventLogList => "/api/v1/event/log/list",
+            Self::WebhookReceive => "/api/v1/integration/notion/{id}/webhook",
+            Self::WebhookFetch => "/api/v1/integration/notion/{id}/webhook/fetch",
         }
     }
 
@@ -145,12 +154,14 @@ impl Route {
             Self::RecordUpdate => "record-update",
             Self::RecordDelete => "record-delete",
             Self::EventLogList => "event-log-list",
+            Self::WebhookReceive => "webhook-receive",
+            Self::WebhookFetch => "webhook-fetch",
         }
     }
 
     /// Whether the route takes no API key (API Gateway serves it without the authorizer).
     pub fn is_public(self) -> bool {
-        matches!(self, Self::OAuthCallback)
+        matches!(self, Self::OAuthCallback | Self::WebhookReceive)
     }
 
     /// The path parameters when `path` matches this route's template. Anything before

@@ -24,12 +24,14 @@ pub trait NotionApi: Send + Sync {
     /// `POST /v1/search`, one page of pages and data sources.
     async fn search(&self, cursor: Option<&str>) -> Result<ListPage, NotionError>;
     /// `POST /v1/data_sources/{id}/query`, one page of rows in creation order, from the
-    /// creation minute `since` on when given.
+    /// creation minute `since` on when given, and only rows edited from the minute
+    /// `edited_since` on when given.
     async fn query_data_source(
         &self,
         id: &str,
         cursor: Option<&str>,
         since: Option<&str>,
+        edited_since: Option<&str>,
     ) -> Result<ListPage, NotionError>;
     /// `GET /v1/databases/{id}`: the ids of its data sources.
     async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError>;

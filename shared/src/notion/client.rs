@@ -277,13 +277,20 @@ impl NotionApi for NotionClient {
         id: &str,
         cursor: Option<&str>,
         since: Option<&str>,
+        edited_since: Option<&str>,
     ) -> Result<ListPage, NotionError> {
         let mut body = json!({
             "page_size": 100,
             "sorts": [{"timestamp": "created_time", "direction": "ascending"}],
         });
-        if let Some(since) = since {
-            body["filter"] = json!({"timestamp": "created_time", "created_time": {"on_or_after": since}});
+        // Timestamp filters and the `and` compound, as "Filter data source entries" documents.
+        let created = since.map(|since| json!({"timestamp": "created_time", "created_time": {"on_or_after": since}}));
+        let edited = edited_since
+            .map(|since| json!({"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": since}}));
+        match (created, edited) {
+            (Some(c), Some(e)) => body["filter"] = json!({"and": [c, e]}),
+            (Some(f), None) | (None, Some(f)) => body["filter"] = f,
+            (None, None) => {}
         }
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);

@@ -49,6 +49,7 @@ pub async fn seeded_store(plan: Plan, token: &str, clock: &dyn Clock) -> Arc<Mem
         let _ = store.create_dataset(&dataset).await;
         let _ = store.create_integration(&integration).await;
         let _ = store.put_token(ACCOUNT, INTEGRATION, token).await;
+        let _ = crate::ports::WebhookStore::register_webhook(store.as_ref(), ACCOUNT, INTEGRATION).await;
     }
     store
 }
@@ -57,6 +58,7 @@ pub async fn seeded_store(plan: Plan, token: &str, clock: &dyn Clock) -> Arc<Mem
 pub fn app_over(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>) -> App {
     App::new(store.clone(), 900)
         .with_tokens(store.clone())
+        .with_webhook_tokens(store.clone())
         .with_queue(store.clone())
         .with_scheduler(store.clone())
         .with_clock(clock)
@@ -80,6 +82,7 @@ pub fn crawler_over(
         events: app.events,
         event_retention_days: app.event_retention_days,
         queue: app.queue,
+        webhooks: app.webhooks,
         notion,
         oauth: app.oauth,
         clock,

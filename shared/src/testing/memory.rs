@@ -61,6 +61,14 @@ pub struct MemoryState {
     pub refresh_locks: HashMap<String, i64>,
     /// Pending OAuth states by value.
     pub oauth_states: HashMap<String, crate::domain::oauth::OAuthState>,
+    /// Webhooks by integration id.
+    pub webhooks: HashMap<String, crate::domain::webhook::WebhookState>,
+    /// Event ids seen, by (integration, event id).
+    pub webhook_events: std::collections::HashSet<(String, String)>,
+    /// Webhook verification tokens by integration id.
+    pub webhook_tokens: HashMap<String, String>,
+    /// Webhook flushes sent to the sync queue with their delay, oldest first.
+    pub flush_queue: Vec<(crate::domain::webhook::WebhookFlush, u32)>,
 }
 
 /// In-memory implementation of every port.
@@ -539,14 +547,17 @@ impl SyncStateStore for MemoryStore {
     ) -> Result<Acquired, StoreError> {
         let mut s = self.state();
         let Some(lease) = s.leases.get_mut(id) else {
-            return Ok(Acquired::NotStarted(Vec::new()));
+            return Ok(Acquired::NotStarted(crate::ports::PreviousRun::default()));
         };
         let cp = &mut lease.checkpoint;
         if cp.run_id != run_id {
             return Ok(if cp.state == RunState::Running && lease.until > now {
                 Acquired::Busy
             } else {
-                Acquired::NotStarted(cp.recent_requests.clone())
+                Acquired::NotStarted(crate::ports::PreviousRun {
+                    recent_requests: cp.recent_requests.clone(),
+                    started_at: Some(cp.started_at.clone()),
+                })
             });
         }
         if cp.state == RunState::Done {
@@ -701,6 +712,143 @@ impl SyncQueue for MemoryStore {
 
     async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
         self.state().purge_queue.push(message.clone());
+        Ok(())
+    }
+
+    async fn send_flush(
+        &self,
+        message: &crate::domain::webhook::WebhookFlush,
+        delay_secs: u32,
+    ) -> Result<(), StoreError> {
+        self.state().flush_queue.push((message.clone(), delay_secs));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookStore for MemoryStore {
+    async fn register_webhook(&self, account_id: &str, integration_id: &str) -> Result<(), StoreError> {
+        self.state()
+            .webhooks
+            .entry(integration_id.to_string())
+            .or_insert_with(|| crate::domain::webhook::WebhookState {
+                account_id: account_id.to_string(),
+                integration_id: integration_id.to_string(),
+                ..Default::default()
+            });
+        Ok(())
+    }
+
+    async fn get_webhook(
+        &self,
+        integration_id: &str,
+    ) -> Result<Option<crate::domain::webhook::WebhookState>, StoreError> {
+        let mut state = self.state().webhooks.get(integration_id).cloned();
+        if let Some(s) = &mut state {
+            s.pending.sort();
+        }
+        Ok(state)
+    }
+
+    async fn delete_webhook(&self, integration_id: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        s.webhooks.remove(integration_id);
+        s.webhook_events.retain(|(i, _)| i != integration_id);
+        Ok(())
+    }
+
+    async fn accept_handshake(
+        &self,
+        integration_id: &str,
+        at: &str,
+    ) -> Result<crate::domain::webhook::HandshakeOutcome, StoreError> {
+        use crate::domain::webhook::HandshakeOutcome;
+        let mut s = self.state();
+        Ok(match s.webhooks.get_mut(integration_id) {
+            None => HandshakeOutcome::Unknown,
+            Some(w) if w.verified_at.is_some() => HandshakeOutcome::TokenInUse,
+            Some(w) => {
+                w.token_at = Some(at.to_string());
+                HandshakeOutcome::Accepted
+            }
+        })
+    }
+
+    async fn event_seen(&self, integration_id: &str, event_id: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .state()
+            .webhook_events
+            .contains(&(integration_id.to_string(), event_id.to_string())))
+    }
+
+    async fn remember_event(&self, integration_id: &str, event_id: &str, _expires_at: i64) -> Result<(), StoreError> {
+        self.state()
+            .webhook_events
+            .insert((integration_id.to_string(), event_id.to_string()));
+        Ok(())
+    }
+
+    async fn add_work(
+        &self,
+        integration_id: &str,
+        keys: &[String],
+        at: &str,
+    ) -> Result<crate::domain::webhook::Recorded, StoreError> {
+        let mut s = self.state();
+        let w = s.webhooks.get_mut(integration_id).ok_or(StoreError::NotFound)?;
+        let first_event = w.verified_at.is_none();
+        w.verified_at.get_or_insert_with(|| at.to_string());
+        w.last_event_at = Some(at.to_string());
+        for k in keys {
+            if !w.pending.contains(k) {
+                w.pending.push(k.clone());
+            }
+        }
+        Ok(crate::domain::webhook::Recorded { first_event })
+    }
+
+    async fn claim_flush(&self, integration_id: &str, now: i64, stale_before: i64) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let Some(w) = s.webhooks.get_mut(integration_id) else {
+            return Ok(false);
+        };
+        if w.flush_queued_at.is_some_and(|at| at >= stale_before) {
+            return Ok(false);
+        }
+        w.flush_queued_at = Some(now);
+        Ok(true)
+    }
+
+    async fn release_flush(&self, integration_id: &str) -> Result<(), StoreError> {
+        if let Some(w) = self.state().webhooks.get_mut(integration_id) {
+            w.flush_queued_at = None;
+        }
+        Ok(())
+    }
+
+    async fn take_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError> {
+        if let Some(w) = self.state().webhooks.get_mut(integration_id) {
+            w.pending.retain(|k| !keys.contains(k));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl crate::ports::WebhookTokens for MemoryStore {
+    async fn put_webhook_token(&self, _account_id: &str, integration_id: &str, token: &str) -> Result<(), StoreError> {
+        self.state()
+            .webhook_tokens
+            .insert(integration_id.to_string(), token.to_string());
+        Ok(())
+    }
+
+    async fn get_webhook_token(&self, integration_id: &str) -> Result<Option<String>, StoreError> {
+        Ok(self.state().webhook_tokens.get(integration_id).cloned())
+    }
+
+    async fn delete_webhook_token(&self, integration_id: &str) -> Result<(), StoreError> {
+        self.state().webhook_tokens.remove(integration_id);
         Ok(())
     }
 }

@@ -177,6 +177,7 @@ impl NotionApi for MemoryWorkspace {
         _id: &str,
         _cursor: Option<&str>,
         _since: Option<&str>,
+        _edited_since: Option<&str>,
     ) -> Result<ListPage, NotionError> {
         drop(self.begin()?);
         Err(NotionError::NotFound(404))

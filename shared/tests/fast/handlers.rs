@@ -24,6 +24,9 @@ fn app_with(h: &Harness, needs: Needs) -> App {
     if needs.queue {
         app = app.with_queue(h.store.clone());
     }
+    if needs.webhook_tokens {
+        app = app.with_webhook_tokens(h.store.clone());
+    }
     if needs.scheduler != Scheduling::None {
         app = app.with_scheduler(h.store.clone());
     }
@@ -41,7 +44,11 @@ fn request(route: Route, path: &str, body: &str) -> Request {
 }
 
 async fn call(h: &Harness, route: Route, path: &str, body: &str) -> (u16, serde_json::Value) {
-    let response = api::handle(&app_with(h, api::needs(route)), route, request(route, path, body)).await;
+    call_with(h, route, request(route, path, body)).await
+}
+
+async fn call_with(h: &Harness, route: Route, request: Request) -> (u16, serde_json::Value) {
+    let response = api::handle(&app_with(h, api::needs(route)), route, request).await;
     let status = response.status().as_u16();
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
     (status, body)
@@ -146,6 +153,37 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
     .await;
     assert_eq!(status, 200, "the callback connected");
     served.push(Route::OAuthCallback);
+    // Webhooks on the same one: Notion's handshake, a signed event, the owner's view.
+    let hook = format!("/integration/notion/{other}/webhook");
+    let (status, answer) = call(
+        &h,
+        Route::WebhookReceive,
+        &hook,
+        r#"{"verification_token": "secret_whv_1"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let event = r#"{"id": "e-1", "type": "page.content_updated", "entity": {"id": "0a0b", "type": "page"}}"#;
+    let mut signed = request(Route::WebhookReceive, &hook, event);
+    signed.headers_mut().insert(
+        "x-notion-signature",
+        shared::domain::webhook::sign(event.as_bytes(), "secret_whv_1")
+            .parse()
+            .unwrap(),
+    );
+    let (status, answer) = call_with(&h, Route::WebhookReceive, signed).await;
+    assert_eq!(status, 200, "{answer}");
+    served.push(Route::WebhookReceive);
+    assert_eq!(h.store.state().flush_queue.len(), 1, "the event queued one flush");
+    let (status, answer) = call(&h, Route::WebhookFetch, &format!("{hook}/fetch"), "").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "active");
+    assert_eq!(answer["verificationToken"], "secret_whv_1");
+    assert_eq!(
+        answer["url"],
+        format!("https://api.example.com/api/v1/integration/notion/{other}/webhook")
+    );
+    served.push(Route::WebhookFetch);
     for (route, path, body) in calls {
         let (status, answer) = call(&h, route, &path, body).await;
         assert_eq!(status, 200, "{route:?}: {answer}");
@@ -163,6 +201,8 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
             "integration.created",
             "integration.created",
             "integration.updated",
+            "integration.updated",
+            "webhook.verified",
             "integration.updated",
             "sync.requested",
             "integration.deleted",
@@ -204,6 +244,12 @@ fn wiring_covers_what_routes_declare() {
     assert!(!WithQueue::PROVIDES.covers(api::needs(Route::IntegrationUpdate)));
     assert!(WithQueueAndScheduleRemoval::PROVIDES.covers(api::SCHEDULE_TRIGGER_NEEDS));
     assert!(StoresOnly::PROVIDES.covers(api::needs(Route::RecordFetch)));
+    use shared::runtime::{WithWebhookTokens, WithWebhookTokensAndQueue};
+    assert!(WithWebhookTokensAndQueue::PROVIDES.covers(api::needs(Route::WebhookReceive)));
+    assert!(!WithWebhookTokens::PROVIDES.covers(api::needs(Route::WebhookReceive)));
+    assert!(WithWebhookTokens::PROVIDES.covers(api::needs(Route::WebhookFetch)));
+    assert!(!StoresOnly::PROVIDES.covers(api::needs(Route::WebhookFetch)));
+    assert!(WithTokensAndSchedules::PROVIDES.covers(api::needs(Route::IntegrationDelete)));
 }
 
 #[tokio::test(start_paused = true)]

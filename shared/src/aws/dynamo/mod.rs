@@ -13,6 +13,7 @@ mod events;
 mod integrations;
 mod oauth;
 mod records;
+mod webhooks;
 
 use super::keys::{self, CREATED, PK, SK};
 use crate::domain::account::{hash_api_key, Account, Plan};

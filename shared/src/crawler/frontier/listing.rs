@@ -68,11 +68,12 @@ impl Frontier {
         }
     }
 
-    fn add_source(&mut self, id: &str) {
+    fn add_source(&mut self, id: &str, edited_since: Option<String>) {
         if !self.cp.known_sources.iter().any(|k| k == id) {
             self.cp.known_sources.push(id.to_string());
             self.cp.sources.push(SourceCursor {
                 id: id.to_string(),
+                edited_since,
                 ..SourceCursor::default()
             });
         }
@@ -89,7 +90,15 @@ impl Frontier {
             Listed::Database(id, result) => {
                 self.in_flight.remove(&Listing::Database(id.clone()));
                 self.cp.databases.retain(|d| *d != id);
-                self.apply_database(result)
+                // A targeted run lists a database named by an event for rows edited since
+                // the last run; one brought in with a page, whole.
+                let edited_since = self
+                    .cp
+                    .targets
+                    .as_ref()
+                    .filter(|t| !t.whole_databases.contains(&id))
+                    .and_then(|t| t.edited_since.clone());
+                self.apply_database(result, edited_since)
             }
             Listed::Source(source, result) => {
                 self.in_flight.remove(&Listing::Source(source.id.clone()));
@@ -105,11 +114,15 @@ impl Frontier {
         result
     }
 
-    fn apply_database(&mut self, result: Result<Vec<String>, NotionError>) -> Result<(), NotionError> {
+    fn apply_database(
+        &mut self,
+        result: Result<Vec<String>, NotionError>,
+        edited_since: Option<String>,
+    ) -> Result<(), NotionError> {
         match result {
             Ok(sources) => {
                 for s in sources {
-                    self.add_source(&s);
+                    self.add_source(&s, edited_since.clone());
                 }
                 Ok(())
             }
@@ -130,7 +143,7 @@ impl Frontier {
                         }
                         Some("data_source") => {
                             if let Some(id) = result.get("id").and_then(Value::as_str) {
-                                self.add_source(id);
+                                self.add_source(id, None);
                             }
                         }
                         _ => {}

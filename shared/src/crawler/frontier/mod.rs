@@ -9,6 +9,10 @@
 //! - pages are deleted only after an enumeration that completed (every listing to its end,
 //!   no failure, no stop, and pages the listings missed checked one by one when a listing
 //!   fell short).
+//!
+//! A targeted run (webhook events, [`Checkpoint::targets`]) lists nothing but the data
+//! sources it names; it reads the pages named, discovers children only below pages whose
+//! subtree is named, and deletes only pages Notion confirmed gone during the run.
 
 mod listing;
 
@@ -133,7 +137,7 @@ impl Frontier {
             .collect();
         pending.sort();
         let queue = pending.into_iter().cloned().collect();
-        Self {
+        let mut frontier = Self {
             run,
             cp: checkpoint,
             index,
@@ -144,7 +148,42 @@ impl Frontier {
             dirty: HashMap::new(),
             marks: HashMap::new(),
             max_pages,
+        };
+        frontier.seed_targets();
+        frontier
+    }
+
+    /// Queues a targeted run's pages (again, after a resume: pages already done this run
+    /// are skipped): those named, subtrees found so far, and the known rows of deleted
+    /// data sources and databases.
+    fn seed_targets(&mut self) {
+        let Some(targets) = &self.cp.targets else { return };
+        let mut seeds: Vec<String> = targets.pages.iter().chain(&targets.subtrees).cloned().collect();
+        if !targets.rows_of.is_empty() {
+            let mut rows: Vec<String> = self
+                .index
+                .values()
+                .filter(|e| {
+                    let of = |container: &Option<String>| {
+                        container
+                            .as_deref()
+                            .is_some_and(|c| targets.rows_of.iter().any(|r| r == c))
+                    };
+                    of(&e.data_source_id) || of(&e.database_id)
+                })
+                .map(|e| e.page_id.clone())
+                .collect();
+            rows.sort();
+            seeds.extend(rows);
         }
+        for id in seeds {
+            self.discovered(&id);
+        }
+    }
+
+    /// Whether this is a targeted run.
+    pub fn is_targeted(&self) -> bool {
+        self.cp.targets.is_some()
     }
 
     /// The checkpoint as it stands.
@@ -295,7 +334,10 @@ impl Frontier {
 
     /// Whether known pages the listings missed still have to be queued for checking.
     fn verification_due(&self) -> bool {
-        self.cp.listing_shortfall.is_some() && !self.cp.verify_queued && self.cp.stop_reason.is_none()
+        self.cp.targets.is_none()
+            && self.cp.listing_shortfall.is_some()
+            && !self.cp.verify_queued
+            && self.cp.stop_reason.is_none()
     }
 
     /// Whether the run is done, and whether it may delete pages it did not see.
@@ -403,14 +445,47 @@ impl Frontier {
         None
     }
 
-    /// Marks a processed page done and queues what its content points at.
+    /// Marks a processed page done and queues what its content points at (in a targeted
+    /// run, only below a page whose subtree was named).
     fn after_processing(&mut self, entry: &mut PageEntry) {
         entry.finish_in(&self.run);
+        if let Some(targets) = &mut self.cp.targets {
+            if !targets.expands(&entry.page_id) {
+                return;
+            }
+            for child in &entry.children {
+                targets.expand(child);
+            }
+            for db in &entry.databases {
+                // A database brought in with a page: every row is new here.
+                if !targets.whole_databases.contains(db) {
+                    targets.whole_databases.push(db.clone());
+                }
+            }
+        }
         for child in entry.children.clone() {
             self.discovered(&child);
         }
         for db in entry.databases.clone() {
             self.add_database(&db);
+        }
+    }
+
+    /// A targeted run's page that Notion confirmed gone: its records go at the finish, and
+    /// when its subtree was named, its known children are confirmed one by one too.
+    fn confirmed_gone(&mut self, entry: &PageEntry) {
+        let Some(targets) = &mut self.cp.targets else { return };
+        if !targets.gone.contains(&entry.page_id) {
+            targets.gone.push(entry.page_id.clone());
+        }
+        if !targets.expands(&entry.page_id) {
+            return;
+        }
+        for child in &entry.children {
+            targets.expand(child);
+        }
+        for child in entry.children.clone() {
+            self.discovered(&child);
         }
     }
 
@@ -445,6 +520,7 @@ impl Frontier {
             }
             PageOutcome::Gone(mut entry) => {
                 entry.finish_in(&self.run);
+                self.confirmed_gone(&entry);
                 entry
             }
             PageOutcome::Failed {
@@ -483,8 +559,20 @@ impl Frontier {
 
     /// After a complete enumeration, the index entries of pages not seen this run: they
     /// are gone, trashed or no longer shared. Empty unless [`Frontier::completion`] is
-    /// [`Completion::Complete`].
+    /// [`Completion::Complete`]. In a targeted run: the pages Notion confirmed gone.
     pub fn gone_pages(&self) -> Vec<PageEntry> {
+        if let Some(targets) = &self.cp.targets {
+            // Each one confirmed by Notion, whatever else the run did.
+            let mut gone: Vec<PageEntry> = targets
+                .gone
+                .iter()
+                .filter_map(|id| self.index.get(id))
+                .filter(|e| !e.seen_in(&self.run))
+                .cloned()
+                .collect();
+            gone.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+            return gone;
+        }
         if self.completion() != Completion::Complete {
             return Vec::new();
         }

@@ -1,0 +1,220 @@
+//! Notion webhooks (SPEC §2.2): the public endpoint Notion delivers to, and the owner's
+//! view of it.
+//!
+//! `POST /integration/notion/{id}/webhook` takes no API key. The id finds the owner through
+//! the webhook item written when the integration was created. A handshake stores its
+//! verification token (Secrets Manager) unless a signed event already used the stored one;
+//! any other body must be signed with that token. A valid event is answered at once: its
+//! work is added to the integration's pending set, and the first event after a quiet spell
+//! queues a flush delayed by `WEBHOOK_DEBOUNCE_SECS`, which the crawler turns into one
+//! targeted run for everything pending by then.
+//!
+//! Order for crashes and retries: the event id is remembered only after its work is
+//! stored and a flush is on its way, so a delivery that failed half-way is retried by
+//! Notion and completes; a repeat of a completed one is dropped.
+
+use super::integration::{integration_id, RESOURCE};
+use super::{App, Call};
+use crate::domain::event::EventType;
+use crate::domain::ids::{self, IdKind};
+use crate::domain::time::rfc3339;
+use crate::domain::webhook::{
+    handshake_token, signature_matches, HandshakeOutcome, WebhookEvent, WebhookFlush, EVENT_ID_TTL_SECS,
+    MAX_BODY_BYTES, SIGNATURE_HEADER,
+};
+use crate::error::{ApiError, StoreError};
+use crate::http::request::path_param;
+use crate::http::response;
+use crate::http::routes::Route;
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Request, Response};
+use serde_json::{json, Value};
+
+/// Seconds after which a queued flush that never arrived (its sender crashed) no longer
+/// holds back the next one, beyond the debounce itself.
+const FLUSH_GRACE_SECS: i64 = 120;
+
+const UNSIGNED: &str = "The event is not signed with this webhook's verification token (X-Notion-Signature).";
+
+fn ok() -> Response<Body> {
+    response::json(StatusCode::OK, &json!({}))
+}
+
+/// Queues the flush of an integration's pending work unless one is already on its way.
+pub(crate) async fn queue_flush(
+    webhooks: &dyn crate::ports::WebhookStore,
+    queue: &dyn crate::ports::SyncQueue,
+    account_id: &str,
+    integration_id: &str,
+    delay_secs: u32,
+    now: i64,
+) -> Result<(), StoreError> {
+    let stale_before = now - i64::from(delay_secs) - FLUSH_GRACE_SECS;
+    if !webhooks.claim_flush(integration_id, now, stale_before).await? {
+        return Ok(());
+    }
+    let message = WebhookFlush {
+        account_id: account_id.to_string(),
+        flush_integration_id: integration_id.to_string(),
+    };
+    if let Err(e) = queue.send_flush(&message, delay_secs).await {
+        // Let the next event (or Notion's retry of this one) queue it.
+        let _ = webhooks.release_flush(integration_id).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// `POST /integration/notion/{id}/webhook` (public).
+pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+    let id = path_param(req, Route::WebhookReceive, "id")
+        .filter(|id| ids::is_valid(IdKind::Integration, id))
+        .ok_or(ApiError::NotFound(RESOURCE))?;
+    let bytes: &[u8] = match req.body() {
+        Body::Text(t) => t.as_bytes(),
+        Body::Binary(b) => b,
+        _ => &[],
+    };
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "The body is larger than {} KiB.",
+            MAX_BODY_BYTES / 1024
+        )));
+    }
+    let Some(webhook) = app.webhooks.get_webhook(&id).await? else {
+        return Err(ApiError::NotFound(RESOURCE));
+    };
+    let Some(integration) = app.integrations.get_integration(&webhook.account_id, &id).await? else {
+        return Err(ApiError::NotFound(RESOURCE));
+    };
+    let body: Value =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::bad_request("The body must be a JSON object."))?;
+    let signature = req
+        .headers()
+        .get(SIGNATURE_HEADER)
+        .map(|v| v.to_str().unwrap_or_default().to_string());
+    let Some(signature) = signature else {
+        let token = handshake_token(&body)
+            .map_err(|e| ApiError::bad_request(e.to_string()))?
+            .ok_or(ApiError::Unauthenticated(UNSIGNED))?;
+        return handshake(app, &webhook.account_id, &id, &token).await;
+    };
+    // The token is read only after the body is known to be a JSON object: a stranger's
+    // garbage costs no Secrets Manager call.
+    if !body.is_object() {
+        return Err(ApiError::bad_request("The body must be a JSON object."));
+    }
+    let Some(token) = app.webhook_tokens.get_webhook_token(&id).await? else {
+        return Err(ApiError::Unauthenticated(UNSIGNED));
+    };
+    if !signature_matches(bytes, &signature, &token) {
+        tracing::warn!(integration = %id, "webhook delivery with a wrong signature refused");
+        return Err(ApiError::Unauthenticated(UNSIGNED));
+    }
+    let event = WebhookEvent::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if app.webhooks.event_seen(&id, &event.id).await? {
+        tracing::info!(integration = %id, event = %event.id, "repeated webhook event dropped");
+        return Ok(ok());
+    }
+    let other_workspace = match (&integration.workspace, &event.workspace_id) {
+        (Some(ours), Some(theirs)) => ours.id != *theirs,
+        _ => false,
+    };
+    let work = if other_workspace {
+        tracing::info!(integration = %id, event = %event.id, "event of another workspace ignored");
+        Vec::new()
+    } else {
+        event.work()
+    };
+    let keys: Vec<String> = work.iter().map(|w| w.key()).collect();
+    let now = app.clock.now();
+    let recorded = match app.webhooks.add_work(&id, &keys, &rfc3339(now)).await {
+        Ok(recorded) => recorded,
+        Err(StoreError::NotFound) => return Err(ApiError::NotFound(RESOURCE)),
+        Err(e) => return Err(e.into()),
+    };
+    if recorded.first_event {
+        let message = "Notion's first signed event arrived: the webhook is verified and active.";
+        let event = app
+            .event(&webhook.account_id, EventType::WebhookVerified, message, json!({}))
+            .for_integration(&id);
+        app.log_event(event).await;
+    }
+    if !keys.is_empty() {
+        queue_flush(
+            app.webhooks.as_ref(),
+            app.queue.as_ref(),
+            &webhook.account_id,
+            &id,
+            app.webhook_debounce_secs,
+            now.timestamp(),
+        )
+        .await?;
+    }
+    app.webhooks
+        .remember_event(&id, &event.id, now.timestamp() + EVENT_ID_TTL_SECS)
+        .await?;
+    tracing::info!(integration = %id, event = %event.id, kind = %event.kind, work = keys.len(), "webhook event accepted");
+    Ok(ok())
+}
+
+/// Notion's handshake: store the verification token unless a signed event already used
+/// the stored one (then 409: a stranger cannot replace a working token).
+async fn handshake(app: &App, account_id: &str, id: &str, token: &str) -> Result<Response<Body>, ApiError> {
+    match app.webhooks.accept_handshake(id, &rfc3339(app.clock.now())).await? {
+        HandshakeOutcome::Accepted => {}
+        HandshakeOutcome::Unknown => return Err(ApiError::NotFound(RESOURCE)),
+        HandshakeOutcome::TokenInUse => {
+            return Err(ApiError::Conflict(
+                "This webhook's verification token is in use by signed events; delete and recreate the integration to subscribe again."
+                    .into(),
+            ))
+        }
+    }
+    app.webhook_tokens.put_webhook_token(account_id, id, token).await?;
+    tracing::info!(integration = %id, "webhook verification token stored");
+    let event = app
+        .event(
+            account_id,
+            EventType::IntegrationUpdated,
+            "Notion's webhook handshake stored a verification token.",
+            json!({"fields": ["webhookVerificationToken"]}),
+        )
+        .for_integration(id);
+    app.log_event(event).await;
+    Ok(ok())
+}
+
+/// `GET /integration/notion/{id}/webhook/fetch` → `{url, verificationToken, status, lastEventAt}`.
+pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+    let id = integration_id(call)?;
+    app.integrations
+        .get_integration(&call.account_id, &id)
+        .await?
+        .ok_or(ApiError::NotFound(RESOURCE))?;
+    // Integrations created before webhooks existed get their webhook item now.
+    let webhook = match app.webhooks.get_webhook(&id).await? {
+        Some(w) if w.account_id == call.account_id => w,
+        Some(_) => return Err(ApiError::NotFound(RESOURCE)),
+        None => {
+            app.webhooks.register_webhook(&call.account_id, &id).await?;
+            app.webhooks
+                .get_webhook(&id)
+                .await?
+                .filter(|w| w.account_id == call.account_id)
+                .ok_or(ApiError::NotFound(RESOURCE))?
+        }
+    };
+    let origin = super::oauth::public_origin(app, call.req)
+        .ok_or_else(|| ApiError::bad_request("The request names no host to build the webhook URL from."))?;
+    let url = format!("{origin}{}", Route::WebhookReceive.template().replace("{id}", &id));
+    let token = app.webhook_tokens.get_webhook_token(&id).await?;
+    let status = webhook.status(token.is_some());
+    let view = json!({
+        "url": url,
+        "verificationToken": token,
+        "status": status,
+        "lastEventAt": webhook.last_event_at,
+    });
+    Ok(app.resource(view))
+}

@@ -1,0 +1,164 @@
+//! Webhook work in the crawler (SPEC §2.2): the flush that turns an integration's pending
+//! events into one targeted run, and what a targeted run takes at its start.
+//!
+//! A flush arrives `WEBHOOK_DEBOUNCE_SECS` after the first event of a burst. It asks for a
+//! run like the schedule trigger does (same prerequisites, no cooldown). When a run is
+//! already pending (a full sync, or a targeted run still busy) the work waits: the flush is
+//! queued again after [`BUSY_RETRY_SECS`], and every run's end queues one at once, so events
+//! arriving during a full run are processed right after it.
+
+use super::engine::Crawler;
+use crate::api::webhook::queue_flush;
+use crate::domain::event::{Event, EventType};
+use crate::domain::run::{Checkpoint, SourceCursor};
+use crate::domain::sync::Trigger;
+use crate::domain::webhook::{minute_of, Targets, WebhookFlush};
+use crate::error::StoreError;
+use crate::ports::PreviousRun;
+use crate::sync_requests::{RequestError, Requested, SyncRequests};
+use serde_json::json;
+
+/// Seconds before a flush that found a run pending tries again.
+pub const BUSY_RETRY_SECS: u32 = 30;
+
+/// What became of a flush.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlushResult {
+    /// Nothing was pending (an earlier run took it), or the integration is gone.
+    Nothing,
+    /// A targeted run was queued.
+    Queued,
+    /// A run is pending: the work waits for it to end.
+    Waiting,
+    /// The integration cannot sync (no dataset, token or capacity): the work was dropped.
+    Refused,
+}
+
+impl Crawler {
+    /// Handles a flush of an integration's webhook work.
+    pub async fn flush(&self, msg: &WebhookFlush) -> Result<FlushResult, StoreError> {
+        let (account_id, id) = (&msg.account_id, &msg.flush_integration_id);
+        // Events from here on queue their own flush.
+        self.webhooks.release_flush(id).await?;
+        let Some(webhook) = self.webhooks.get_webhook(id).await? else {
+            return Ok(FlushResult::Nothing);
+        };
+        if webhook.pending.is_empty() || webhook.account_id != *account_id {
+            return Ok(FlushResult::Nothing);
+        }
+        let Some(integration) = self.integrations.get_integration(account_id, id).await? else {
+            return Ok(FlushResult::Nothing);
+        };
+        let requests = SyncRequests {
+            accounts: self.accounts.as_ref(),
+            datasets: self.datasets.as_ref(),
+            sync_state: self.state.as_ref(),
+            queue: self.queue.as_ref(),
+        };
+        let now = self.clock.now();
+        let account = match requests.check_ready(account_id, &integration).await {
+            Ok(account) => account,
+            Err(RequestError::Store(e)) => return Err(e),
+            Err(RequestError::Refused(refusal)) => {
+                // Nothing can act on these events; the next full sync after the cause is
+                // fixed catches up.
+                self.webhooks.take_work(id, &webhook.pending).await?;
+                let reason = refusal.message();
+                let event = Event::new(
+                    account_id,
+                    EventType::SyncFailed,
+                    format!("Webhook events were not synced: {reason}"),
+                    json!({"error": reason, "trigger": "webhook", "events": webhook.pending.len()}),
+                    now,
+                    self.event_retention_days,
+                )
+                .for_integration(id)
+                .for_dataset(integration.dataset_id.as_deref());
+                self.events.record(&event).await;
+                return Ok(FlushResult::Refused);
+            }
+        };
+        let requested = requests
+            .enqueue(account_id, id, &account, Trigger::Webhook, now.timestamp())
+            .await?;
+        if requested == Requested::Coalesced {
+            queue_flush(
+                self.webhooks.as_ref(),
+                self.queue.as_ref(),
+                account_id,
+                id,
+                BUSY_RETRY_SECS,
+                now.timestamp(),
+            )
+            .await?;
+            return Ok(FlushResult::Waiting);
+        }
+        let mut event = Event::sync_requested(account_id, id, Trigger::Webhook, false, now, self.event_retention_days)
+            .for_dataset(integration.dataset_id.as_deref());
+        event.data["changes"] = json!(webhook.pending.len());
+        self.events.record(&event).await;
+        Ok(FlushResult::Queued)
+    }
+
+    /// Queues a flush at once when webhook work is pending (a run just ended). Failures are
+    /// logged: the next event, or the flush already queued, picks the work up.
+    pub(super) async fn flush_pending_work(&self, account_id: &str, id: &str) {
+        let pending = match self.webhooks.get_webhook(id).await {
+            Ok(Some(w)) => !w.pending.is_empty(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(integration = %id, error = %e, "could not read pending webhook work");
+                false
+            }
+        };
+        if !pending {
+            return;
+        }
+        let message = WebhookFlush {
+            account_id: account_id.to_string(),
+            flush_integration_id: id.to_string(),
+        };
+        if let Err(e) = self.queue.send_flush(&message, 0).await {
+            tracing::warn!(integration = %id, error = %e, "could not queue the flush of pending webhook work");
+        }
+    }
+
+    /// Gives a new targeted run its work: the pending keys as they are now, data sources
+    /// and databases to list for rows edited since the previous run started.
+    pub(super) async fn target(
+        &self,
+        cp: &mut Checkpoint,
+        integration_id: &str,
+        previous: &PreviousRun,
+    ) -> Result<(), StoreError> {
+        let pending = self
+            .webhooks
+            .get_webhook(integration_id)
+            .await?
+            .map(|w| w.pending)
+            .unwrap_or_default();
+        let edited_since = previous.started_at.as_deref().and_then(minute_of);
+        let (targets, sources, databases) = Targets::from_keys(pending, edited_since.clone());
+        cp.search_done = true;
+        for source in sources {
+            cp.known_sources.push(source.clone());
+            cp.sources.push(SourceCursor {
+                id: source,
+                edited_since: edited_since.clone(),
+                ..SourceCursor::default()
+            });
+        }
+        for database in databases {
+            cp.known_sources.push(database.clone());
+            cp.databases.push(database);
+        }
+        tracing::info!(
+            integration = %integration_id,
+            pages = targets.pages.len() + targets.subtrees.len(),
+            sources = cp.sources.len() + cp.databases.len(),
+            "targeted run"
+        );
+        cp.targets = Some(targets);
+        Ok(())
+    }
+}
