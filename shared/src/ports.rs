@@ -399,6 +399,9 @@ pub trait WebhookStore: Send + Sync {
     async fn release_flush(&self, integration_id: &str) -> Result<(), StoreError>;
     /// Removes exactly these keys from the pending set (work added since stays).
     async fn take_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError>;
+    /// Puts keys back in the pending set (a targeted run a plan limit stopped hands its
+    /// unfinished work to the next one); absent webhook is fine.
+    async fn return_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError>;
 }
 
 /// Webhook verification tokens, one secret per integration beside its Notion token.

@@ -7,7 +7,10 @@
 //! `--rps 0` disables the rate limit. `--reading` picks how the markdown endpoint reads
 //! the points Notion's documents leave open (`notion_emulator::render::Reading::ALL`). Faults: `POST /__emulator/faults` with
 //! `[{"path_contains": "/markdown", "status": 502, "times": 3, "html": true}]`; the request
-//! log: `GET /__emulator/requests`.
+//! log: `GET /__emulator/requests`. Webhooks: `POST /__emulator/webhooks` with `{"url": ...}`
+//! subscribes an endpoint (the handshake is sent, the token answered); every later edit
+//! (`POST /__emulator/edit`) is delivered to it, signed; `GET /__emulator/webhooks/deliveries`
+//! lists the deliveries.
 
 use notion_emulator::generate::{generate, Options};
 use notion_emulator::{server, Config, Emulator};
@@ -55,6 +58,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config {
         rps: (rps > 0).then_some(rps),
         reading,
+        // Served to a person: edits carry today's time, as Notion's do.
+        wall_clock: true,
         ..Config::default()
     };
     let emulator = Emulator::new(workspace, config);

@@ -129,6 +129,11 @@ impl Workspace {
         self.clock
     }
 
+    /// Moves the clock forward to `epoch` (never back).
+    pub fn advance_to(&mut self, epoch: i64) {
+        self.clock = self.clock.max(epoch);
+    }
+
     /// Advances the clock by one second and returns it.
     pub fn tick(&mut self) -> i64 {
         self.clock += 1;

@@ -27,6 +27,10 @@ pub struct Config {
     pub result_cap: usize,
     /// Which reading of the markdown documents to render (see [`Reading`]).
     pub reading: Reading,
+    /// Edits made from now on carry the wall clock's time, as in Notion (the generated
+    /// workspace's own times stay in its past). Off, the workspace clock only ticks, which
+    /// keeps generated runs reproducible.
+    pub wall_clock: bool,
 }
 
 impl Default for Config {
@@ -36,6 +40,7 @@ impl Default for Config {
             markdown_block_limit: 1_000,
             result_cap: 10_000,
             reading: Reading::DOCUMENTED,
+            wall_clock: false,
         }
     }
 }
@@ -129,8 +134,15 @@ impl Emulator {
     /// Runs `f` on the workspace (to read or mutate it); what it changed is delivered to
     /// the webhook subscriptions, if any (see [`crate::webhooks`]).
     pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        let wall_clock = lock(&self.config).wall_clock;
         let (result, changes, clock) = {
             let mut ws = lock(&self.workspace);
+            if wall_clock {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                ws.advance_to(now);
+            }
             let result = f(&mut ws);
             let changes = std::mem::take(&mut ws.changes);
             (result, changes, ws.now())
@@ -539,6 +551,27 @@ fn admin_route(emu: &Emulator, method: &Method, route: &str, body: &[u8]) -> Res
             });
             json_response(200, &json!({"edited": edited}))
         }
+        (Method::POST, "webhooks") => {
+            // Subscribes an endpoint to the workspace's events, as adding a subscription in
+            // the integration's settings does: `{"url": "..."}` → the verification token the
+            // handshake delivered (what the user would copy from the endpoint and paste).
+            let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            match body.get("url").and_then(Value::as_str) {
+                Some(url) if url.starts_with("http://") || url.starts_with("https://") => {
+                    let token = emu.subscribe_webhook(url);
+                    json_response(200, &json!({"verificationToken": token}))
+                }
+                _ => error(400, "validation_error", "body.url must be an http(s) URL."),
+            }
+        }
+        (Method::GET, "webhooks/deliveries") => {
+            let deliveries: Vec<Value> = emu
+                .webhook_deliveries()
+                .into_iter()
+                .map(|d| json!({"eventId": d.event_id, "type": d.kind, "attempts": d.attempts, "status": d.status}))
+                .collect();
+            json_response(200, &json!({"deliveries": deliveries}))
+        }
         (Method::POST, "requests/clear") => {
             emu.clear_requests();
             json_response(200, &json!({}))
@@ -768,6 +801,43 @@ fn retrieve_database(ws: &Workspace, id: &str) -> Response {
     }
 }
 
+/// Whether a row passes a query's filter, as "Filter data source entries" documents the
+/// parts the emulator knows: timestamp filters (`{"timestamp": "created_time" |
+/// "last_edited_time", "<that>": {"on_or_after" | "after" | "on_or_before" | "before" |
+/// "equals": date}}`, compared at the minute Notion keeps) and the `and` / `or` compounds.
+/// Property filters are not emulated: they pass every row.
+fn row_matches(filter: &Value, page: &crate::model::Page) -> bool {
+    if let Some(all) = filter.get("and").and_then(Value::as_array) {
+        return all.iter().all(|f| row_matches(f, page));
+    }
+    if let Some(any) = filter.get("or").and_then(Value::as_array) {
+        return any.iter().any(|f| row_matches(f, page));
+    }
+    let Some(kind) = filter.get("timestamp").and_then(Value::as_str) else {
+        return true;
+    };
+    let epoch = match kind {
+        "created_time" => page.created,
+        "last_edited_time" => page.last_edited,
+        _ => return true,
+    };
+    let at = render::time(epoch - epoch.rem_euclid(60));
+    let Some(conditions) = filter.get(kind).and_then(Value::as_object) else {
+        return true;
+    };
+    conditions.iter().all(|(op, date)| {
+        let Some(date) = date.as_str() else { return true };
+        match op.as_str() {
+            "on_or_after" => at.as_str() >= date,
+            "after" => at.as_str() > date,
+            "on_or_before" => at.as_str() <= date,
+            "before" => at.as_str() < date,
+            "equals" => at.starts_with(date),
+            _ => true,
+        }
+    })
+}
+
 fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usize) -> Response {
     let Some(size) = page_size(body.get("page_size")) else {
         return page_size_error();
@@ -780,24 +850,17 @@ fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usize) -> Resp
     }
     // Notion keeps created_time to the minute; a `created_time` filter and sort work on that.
     let minute = |epoch: i64| epoch - epoch.rem_euclid(60);
-    let on_or_after = body
-        .pointer("/filter/created_time/on_or_after")
-        .and_then(Value::as_str)
-        .map(str::to_string);
     let by_created = body
         .pointer("/sorts/0/timestamp")
         .and_then(Value::as_str)
         .is_some_and(|t| t == "created_time");
+    let filter = body.get("filter").cloned().unwrap_or(Value::Null);
     let mut rows: Vec<&crate::model::Page> = db
         .rows
         .iter()
         .filter_map(|r| ws.pages.get(r))
         .filter(|p| !p.in_trash && p.shared && matches!(p.parent, Parent::DataSource(_)))
-        .filter(|p| {
-            on_or_after
-                .as_deref()
-                .is_none_or(|since| render::time(minute(p.created)).as_str() >= since)
-        })
+        .filter(|p| row_matches(&filter, p))
         .collect();
     if by_created {
         rows.sort_by(|a, b| (minute(a.created), &a.id).cmp(&(minute(b.created), &b.id)));

@@ -336,8 +336,6 @@ impl Crawler {
         self.state
             .finish_sync(&msg.account_id, &msg.integration_id, outcome)
             .await?;
-        // Webhook events that arrived while this run held the lease get their run now.
-        self.flush_pending_work(&msg.account_id, &msg.integration_id).await;
         let summary = serde_json::to_value(&outcome.summary).unwrap_or_default();
         let (kind, message, data) = match &outcome.error {
             None => (
@@ -399,6 +397,8 @@ impl Crawler {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
+        // Only once the lease is released: a run queued now must not find it held.
+        self.flush_pending_work(&msg.account_id, &msg.integration_id).await;
         tracing::warn!(integration = %msg.integration_id, run = %msg.run_id, error, "sync failed");
         Ok(RunResult::Finished(SyncStatus::Error))
     }

@@ -359,6 +359,16 @@ impl<'a> Run<'a> {
                 .await?;
             self.frontier.forget(&entry.page_id);
         }
+        if self.frontier.checkpoint().stop_reason.is_some() {
+            // A targeted run a plan limit stopped: the next targeted run does the rest.
+            let unfinished = self.frontier.unfinished_targets();
+            if !unfinished.is_empty() {
+                self.crawler
+                    .webhooks
+                    .return_work(&self.msg.integration_id, &unfinished)
+                    .await?;
+            }
+        }
         self.sync_counters();
         self.frontier.checkpoint_mut().state = RunState::Done;
         let finished = rfc3339(self.crawler.clock.now());
@@ -385,6 +395,9 @@ impl<'a> Run<'a> {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
+        // Webhook events that arrived while this run held the lease get their run now (only
+        // once the lease is released: a run queued now must not find it held).
+        self.crawler.flush_pending_work(account, id).await;
         let summary = serde_json::to_string(&outcome.summary).unwrap_or_default();
         tracing::info!(integration = %id, run = %self.msg.run_id, summary, "sync finished");
         Ok(RunResult::Finished(SyncStatus::Synced))

@@ -313,8 +313,9 @@ pub struct WebhookState {
     /// When the last signed event arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_event_at: Option<String>,
-    /// Work keys ([`Work::key`]) not yet taken by a targeted run.
-    #[serde(default)]
+    /// Work keys ([`Work::key`]) not yet taken by a targeted run (stored as a string set
+    /// by the DynamoDB adapter, so never written as a list here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub pending: Vec<String>,
     /// When a flush of the pending work was last queued (epoch seconds); none when no
     /// flush is on its way.

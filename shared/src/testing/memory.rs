@@ -832,6 +832,17 @@ impl crate::ports::WebhookStore for MemoryStore {
         }
         Ok(())
     }
+
+    async fn return_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError> {
+        if let Some(w) = self.state().webhooks.get_mut(integration_id) {
+            for k in keys {
+                if !w.pending.contains(k) {
+                    w.pending.push(k.clone());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]

@@ -177,19 +177,29 @@ impl WebhookStore for DynamoStore {
         held(released, "UpdateItem").map(|_| ())
     }
 
+    async fn return_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError> {
+        self.change_pending(integration_id, "ADD", keys).await
+    }
+
     async fn take_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError> {
+        self.change_pending(integration_id, "DELETE", keys).await
+    }
+}
+
+impl DynamoStore {
+    /// `ADD` or `DELETE` keys of the pending set, a few hundred per request.
+    async fn change_pending(&self, integration_id: &str, action: &str, keys: &[String]) -> Result<(), StoreError> {
         if keys.is_empty() {
             return Ok(());
         }
-        // DynamoDB takes at most 4 KB of expression values per request comfortably; a
-        // few hundred keys per DELETE keeps every request small.
+        // A few hundred keys per request keeps each one far below DynamoDB's limits.
         for chunk in keys.chunks(200) {
             let taken = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(webhook_item_key(integration_id)))
-                .update_expression("DELETE #pending :keys")
+                .update_expression(format!("{action} #pending :keys"))
                 .condition_expression("attribute_exists(pk)")
                 .expression_attribute_names("#pending", PENDING)
                 .expression_attribute_values(":keys", string_set(chunk))

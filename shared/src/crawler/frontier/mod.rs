@@ -181,6 +181,32 @@ impl Frontier {
         }
     }
 
+    /// A targeted run's work it did not finish (a plan limit stopped it), as pending keys
+    /// for the next targeted run.
+    pub fn unfinished_targets(&self) -> Vec<String> {
+        use crate::domain::webhook::Work;
+        let Some(targets) = &self.cp.targets else {
+            return Vec::new();
+        };
+        let undone = |id: &String| !self.index.get(id).is_some_and(|e| e.done_in(&self.run));
+        let mut keys: Vec<String> = targets
+            .pages
+            .iter()
+            .filter(|id| undone(id) && !targets.expands(id))
+            .map(|id| Work::Page(id.clone()).key())
+            .collect();
+        keys.extend(
+            targets
+                .subtrees
+                .iter()
+                .filter(|id| undone(id))
+                .map(|id| Work::Subtree(id.clone()).key()),
+        );
+        keys.extend(self.cp.sources.iter().map(|s| Work::Source(s.id.clone()).key()));
+        keys.extend(self.cp.databases.iter().map(|d| Work::Database(d.clone()).key()));
+        keys
+    }
+
     /// Whether this is a targeted run.
     pub fn is_targeted(&self) -> bool {
         self.cp.targets.is_some()
