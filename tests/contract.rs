@@ -439,6 +439,51 @@ async fn every_answer_of_every_route_matches_the_document() {
     let back = &back[back.find("/api/v1/").unwrap()..];
     c.check(OAuthCallback, &env.get(back, "no-key-needed").await);
     c.check(OAuthCallback, &env.get(back, "no-key-needed").await);
+    // Webhooks: the owner's view, Notion's handshake, signed and forged events, a handshake
+    // once the token is in use.
+    let hook = format!("/api/v1/integration/notion/{id}/webhook");
+    c.check(WebhookFetch, &env.get(&format!("{hook}/fetch"), &key).await);
+    c.check(
+        WebhookFetch,
+        &env.get("/api/v1/integration/notion/notion_nope/webhook/fetch", &key)
+            .await,
+    );
+    c.check(WebhookFetch, &env.get(&format!("{hook}/fetch"), "wrong-key").await);
+    let deliver = |body: String, signature: Option<String>, path: String| {
+        let env = &env;
+        async move {
+            let mut headers = vec![("content-type", "application/json".to_string())];
+            if let Some(s) = signature {
+                headers.push(("x-notion-signature", s));
+            }
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            env.send(Method::POST, &path, None, &headers, body).await
+        }
+    };
+    let handshake = json!({"verification_token": "secret_contract"}).to_string();
+    c.check(WebhookReceive, &deliver(handshake.clone(), None, hook.clone()).await);
+    let event = json!({"id": "e-1", "type": "page.created", "entity": {"id": "0a0b", "type": "page"}}).to_string();
+    let signed = shared::domain::webhook::sign(event.as_bytes(), "secret_contract");
+    c.check(
+        WebhookReceive,
+        &deliver(event.clone(), Some(signed), hook.clone()).await,
+    );
+    c.check(
+        WebhookReceive,
+        &deliver(event.clone(), Some("sha256=00".into()), hook.clone()).await,
+    );
+    c.check(WebhookReceive, &deliver("[]".into(), None, hook.clone()).await);
+    c.check(WebhookReceive, &deliver(handshake, None, hook.clone()).await);
+    c.check(
+        WebhookReceive,
+        &deliver(
+            event,
+            None,
+            "/api/v1/integration/notion/notion_01JD0000000000000000000000/webhook".into(),
+        )
+        .await,
+    );
+    c.check(WebhookFetch, &env.get(&format!("{hook}/fetch"), &key).await);
 
     // Plan limit: an account with no record capacity left.
     let (_, full_key) = env

@@ -28,6 +28,8 @@ features moto does not evaluate (conditions beyond the basics, permission bounda
 
 import ast
 import io
+import hashlib
+import hmac
 import json
 import os
 import queue
@@ -550,11 +552,12 @@ class Gateway:
                 return template, target, dict(zip(names, found.groups()))
         raise Finding(f"no route for {method} {path}")
 
-    def call(self, method, path, key, body=None, query=""):
+    def call(self, method, path, key, body=None, query="", extra_headers=None, raw_body=None):
         template, (function, keyed), params = self.match(method, path)
         route_key = f"{method} {template}"
         self.called.add((method, template))
         headers = {"authorization": f"Bearer {key}", "content-type": "application/json", "host": "rehearsal"}
+        headers.update(extra_headers or {})
         context = {
             "accountId": ACCOUNT,
             "apiId": "rehearsal",
@@ -599,6 +602,8 @@ class Gateway:
             event["queryStringParameters"] = dict(p.split("=", 1) for p in query.split("&"))
         if body is not None:
             event["body"] = json.dumps(body)
+        if raw_body is not None:
+            event["body"] = raw_body
         answer = self.functions.invoke(function, event)
         text = answer.get("body") or ""
         try:
@@ -663,6 +668,41 @@ def scenario(gateway, functions, function_info, notion_token):
         problems.append(f"the sync after the token refresh ended {state.get('syncStatus')}: {state.get('syncError')}")
     if not state.get("workspace"):
         problems.append(f"the OAuth callback recorded no workspace: {state}")
+    # Webhooks: the owner's view, Notion's handshake on the public route (no authorizer),
+    # then a signed event for a synced page, coalesced and run by the crawler.
+    hook = f"{base}/integration/notion/{integration}/webhook"
+    view = expect(200, "GET", f"{hook}/fetch")
+    if view.get("status") != "awaiting_token" or not str(view.get("url", "")).endswith(hook):
+        problems.append(f"the webhook before its handshake: {view}")
+    verification = "secret_rehearsal_verification"
+    status, answer = gateway.call("POST", hook, "no-key", raw_body=json.dumps({"verification_token": verification}))
+    if status != 200:
+        problems.append(f"the webhook handshake: {status} {answer}")
+    listed = expect(200, "GET", f"{base}/dataset/{dataset}/record/list", query="take=1")
+    page = ((listed.get("items") or [{}])[0].get("meta") or {}).get("notionPageId", "")
+    event = json.dumps(
+        {
+            "id": str(uuid.uuid4()),
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+            "workspace_id": str(uuid.uuid4()),
+            "type": "page.content_updated",
+            "entity": {"id": page, "type": "page"},
+            "data": {},
+        }
+    )
+    signature = "sha256=" + hmac.new(verification.encode(), event.encode(), hashlib.sha256).hexdigest()
+    status, answer = gateway.call("POST", hook, "no-key", extra_headers={"x-notion-signature": signature}, raw_body=event)
+    if status != 200:
+        problems.append(f"a signed webhook event: {status} {answer}")
+    # The flush waits WEBHOOK_DEBOUNCE_SECS on the queue (SQS DelaySeconds).
+    time.sleep(int(function_info["WebhookReceiveFunction"]["env"].get("WEBHOOK_DEBOUNCE_SECS", "2")) + 1)
+    run_queue(functions, function_info)
+    view = expect(200, "GET", f"{hook}/fetch")
+    state = expect(200, "GET", f"{base}/integration/notion/{integration}/fetch")
+    if view.get("status") != "active" or view.get("verificationToken") != verification:
+        problems.append(f"the webhook after a signed event: {view}")
+    if (state.get("lastSyncSummary") or {}).get("trigger") != "webhook":
+        problems.append(f"the webhook event ran no targeted sync: {json.dumps(state)[:400]}")
     # What a fired schedule does: EventBridge Scheduler invokes the trigger with this input.
     account = os.environ["REHEARSAL_ACCOUNT_ID"]
     triggered = functions.invoke("ScheduleTriggerFunction", {"accountId": account, "integrationId": integration})

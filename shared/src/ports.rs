@@ -322,6 +322,9 @@ pub trait SyncStateStore: Send + Sync {
     async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;
     /// Every page the index knows for the integration.
     async fn load_pages(&self, id: &str) -> Result<Vec<crate::domain::run::PageEntry>, StoreError>;
+    /// One page's index entry (a targeted run reads only the entries of the pages it
+    /// touches); none when the index does not know it.
+    async fn load_page(&self, id: &str, page_id: &str) -> Result<Option<crate::domain::run::PageEntry>, StoreError>;
     /// Creates or replaces index entries.
     async fn put_pages(&self, id: &str, pages: &[crate::domain::run::PageEntry]) -> Result<(), StoreError>;
     /// Removes index entries.

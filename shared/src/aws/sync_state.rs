@@ -325,6 +325,22 @@ impl SyncStateStore for DynamoStore {
             .collect()
     }
 
+    async fn load_page(&self, id: &str, page_id: &str) -> Result<Option<PageEntry>, StoreError> {
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(keys::PK, AttributeValue::S(keys::sync_index_pk(id)))
+            .key(keys::SK, AttributeValue::S(keys::sync_page_sk(page_id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        out.item
+            .map(|item| from_item::<PageItem>(item).map(|p| p.entry))
+            .transpose()
+    }
+
     async fn put_pages(&self, id: &str, pages: &[PageEntry]) -> Result<(), StoreError> {
         let mut requests = Vec::with_capacity(pages.len());
         for entry in pages {

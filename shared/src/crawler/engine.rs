@@ -179,7 +179,15 @@ impl Crawler {
         let notion = self
             .notion
             .connect(&token, &cp.recent_requests, self.clock.now().timestamp_millis());
-        let index = self.state.load_pages(&msg.integration_id).await?;
+        // A targeted run reads the entries of the pages it touches one by one, so its cost
+        // does not grow with the workspace; only confirming a deleted container's rows
+        // needs the whole index.
+        let whole_index = cp.targets.as_ref().is_none_or(|t| !t.rows_of.is_empty());
+        let index = if whole_index {
+            self.state.load_pages(&msg.integration_id).await?
+        } else {
+            Vec::new()
+        };
         let frontier = Frontier::new(cp, index, plan.max_pages_per_sync);
         let run = Run::new(self, msg, owner, frontier, notion, plan.max_sync_seconds as i64);
         run.execute(deadline).await

@@ -92,6 +92,9 @@ pub struct PageWriter {
     pub block_walk_only: bool,
     /// Replacements written at once.
     pub concurrency: usize,
+    /// Where a targeted run reads each page's stored index entry (it does not load the
+    /// whole index); none in a full run.
+    pub index: Option<Arc<dyn crate::ports::SyncStateStore>>,
 }
 
 fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
@@ -106,6 +109,15 @@ impl PageWriter {
     /// Reads one page (confirming it first when it was found only in content) and prepares
     /// its records; nothing is written yet.
     pub async fn process(&self, mut entry: PageEntry) -> PageOutcome {
+        if let Some(index) = &self.index {
+            if entry.text_hash.is_none() && entry.dataset_id.is_none() {
+                match index.load_page(&self.integration_id, &entry.page_id).await {
+                    Ok(Some(stored)) => entry = entry.with_stored(stored),
+                    Ok(None) => {}
+                    Err(e) => return PageOutcome::Store(e),
+                }
+            }
+        }
         if entry.seen_run.as_deref() != Some(self.run_id.as_str()) {
             // Found only in content: confirm it is alive and learn its edit time.
             match self.notion.retrieve_page(&entry.page_id).await {

@@ -183,6 +183,7 @@ impl<'a> Run<'a> {
             expires_in: self.frontier.checkpoint().expires_in,
             block_walk_only: crawler.settings.block_walk_only,
             concurrency,
+            index: self.frontier.is_targeted().then(|| crawler.state.clone()),
         };
         let mut listing = FuturesUnordered::new();
         let mut reads = FuturesUnordered::new();

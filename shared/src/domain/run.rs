@@ -212,6 +212,28 @@ pub struct PageEntry {
     pub databases: Vec<String>,
 }
 
+impl PageEntry {
+    /// This run's entry of a page completed with what the index stored of it (a targeted
+    /// run loads entries one page at a time): the stored fields, overlaid with what this run
+    /// learned from Notion when it did (a listing or retrieval), and this run's marks.
+    pub fn with_stored(self, stored: PageEntry) -> PageEntry {
+        let mut merged = stored;
+        if self.last_edited.is_some() {
+            merged.title = self.title;
+            merged.url = self.url;
+            merged.properties = self.properties;
+            merged.property_values = self.property_values;
+            merged.database_id = self.database_id;
+            merged.data_source_id = self.data_source_id;
+            merged.last_edited = self.last_edited;
+        }
+        merged.seen_run = self.seen_run;
+        merged.pending_run = self.pending_run;
+        merged.done_run = self.done_run;
+        merged
+    }
+}
+
 /// The summary of a finished run, stored on the integration as `lastSyncSummary`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

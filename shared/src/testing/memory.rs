@@ -668,6 +668,10 @@ impl SyncStateStore for MemoryStore {
         Ok(())
     }
 
+    async fn load_page(&self, id: &str, page_id: &str) -> Result<Option<PageEntry>, StoreError> {
+        Ok(self.state().pages.get(id).and_then(|p| p.get(page_id).cloned()))
+    }
+
     async fn load_pages(&self, id: &str) -> Result<Vec<PageEntry>, StoreError> {
         Ok(self
             .state()
