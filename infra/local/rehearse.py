@@ -678,13 +678,17 @@ def scenario(gateway, functions, function_info, notion_token):
     status, answer = gateway.call("POST", hook, "no-key", raw_body=json.dumps({"verification_token": verification}))
     if status != 200:
         problems.append(f"the webhook handshake: {status} {answer}")
-    listed = expect(200, "GET", f"{base}/dataset/{dataset}/record/list", query="take=1")
-    page = ((listed.get("items") or [{}])[0].get("meta") or {}).get("notionPageId", "")
+    listed = expect(200, "GET", f"{base}/dataset/{dataset}/record/list", query="take=100")
+    synced = [i["meta"]["notionPageId"] for i in listed.get("items", []) if (i.get("meta") or {}).get("notionPageId")]
+    page = synced[0] if synced else ""
+    if not page:
+        problems.append(f"no synced record to name in a webhook event: {json.dumps(listed)[:300]}")
     event = json.dumps(
         {
             "id": str(uuid.uuid4()),
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
-            "workspace_id": str(uuid.uuid4()),
+            # The connected workspace's: events of another one are ignored.
+            "workspace_id": (expect(200, "GET", f"{base}/integration/notion/{integration}/fetch").get("workspace") or {}).get("id", ""),
             "type": "page.content_updated",
             "entity": {"id": page, "type": "page"},
             "data": {},
@@ -702,7 +706,10 @@ def scenario(gateway, functions, function_info, notion_token):
     if view.get("status") != "active" or view.get("verificationToken") != verification:
         problems.append(f"the webhook after a signed event: {view}")
     if (state.get("lastSyncSummary") or {}).get("trigger") != "webhook":
-        problems.append(f"the webhook event ran no targeted sync: {json.dumps(state)[:400]}")
+        problems.append(
+            f"the webhook event ran no targeted sync: {json.dumps(state)[:300]}\n"
+            f"webhook-receive:\n{functions.tail('WebhookReceiveFunction')}\ncrawler:\n{functions.tail('CrawlerFunction')}"
+        )
     # What a fired schedule does: EventBridge Scheduler invokes the trigger with this input.
     account = os.environ["REHEARSAL_ACCOUNT_ID"]
     triggered = functions.invoke("ScheduleTriggerFunction", {"accountId": account, "integrationId": integration})
