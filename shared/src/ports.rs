@@ -262,8 +262,9 @@ pub trait SyncStateStore: Send + Sync {
     /// Records a manual sync at `now` unless one was recorded after `cutoff`; false when
     /// the cooldown is still running.
     async fn claim_manual_sync(&self, account_id: &str, id: &str, now: i64, cutoff: i64) -> Result<bool, StoreError>;
-    /// Marks the integration `pending` for `run_id` unless a sync is already pending (and
-    /// not older than `stale_before`); false when the request is coalesced into that one.
+    /// Marks the integration `pending` for `run_id` (a targeted run when `targeted`) unless
+    /// a sync is already pending (and not older than `stale_before`); false when the request
+    /// is coalesced into that one.
     async fn request_sync(
         &self,
         account_id: &str,
@@ -271,6 +272,15 @@ pub trait SyncStateStore: Send + Sync {
         run_id: &str,
         now: i64,
         stale_before: i64,
+        targeted: bool,
+    ) -> Result<bool, StoreError>;
+    /// Notes a full sync (started by `trigger`) asked for while a targeted run is pending,
+    /// to be queued when it ends; false when no targeted run is pending.
+    async fn defer_full_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        trigger: crate::domain::sync::Trigger,
     ) -> Result<bool, StoreError>;
     /// Undoes `request_sync` when the message could not be queued.
     async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError>;
@@ -318,8 +328,13 @@ pub trait SyncStateStore: Send + Sync {
     /// Releases the token-refresh lock.
     async fn release_token_refresh(&self, account_id: &str, id: &str) -> Result<(), StoreError>;
     /// Writes the run's outcome on the integration (and removes its progress); `NotFound`
-    /// when it was deleted.
-    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError>;
+    /// when it was deleted. Returns the full sync deferred behind it, if any (now cleared).
+    async fn finish_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        outcome: &SyncOutcome,
+    ) -> Result<Option<crate::domain::sync::Trigger>, StoreError>;
     /// Every page the index knows for the integration.
     async fn load_pages(&self, id: &str) -> Result<Vec<crate::domain::run::PageEntry>, StoreError>;
     /// One page's index entry (a targeted run reads only the entries of the pages it

@@ -142,6 +142,8 @@ impl SyncRequests<'_> {
     }
 
     /// Marks the integration pending and queues a run, unless a sync is already pending.
+    /// A full sync asked for while a targeted (webhook) run is pending is not absorbed by
+    /// it: it is noted and queued when that run ends.
     pub async fn enqueue(
         &self,
         account_id: &str,
@@ -152,11 +154,23 @@ impl SyncRequests<'_> {
     ) -> Result<Requested, StoreError> {
         let run_id = ulid::Ulid::generate().to_string();
         let stale_before = now - account.plan.max_sync_seconds as i64 - STALE_PENDING_GRACE_SECS;
-        if !self
-            .sync_state
-            .request_sync(account_id, id, &run_id, now, stale_before)
-            .await?
-        {
+        let targeted = trigger == Trigger::Webhook;
+        // The pending run may end between the two writes: then ask again.
+        let mut requested = false;
+        for _ in 0..3 {
+            if self
+                .sync_state
+                .request_sync(account_id, id, &run_id, now, stale_before, targeted)
+                .await?
+            {
+                requested = true;
+                break;
+            }
+            if targeted || self.sync_state.defer_full_sync(account_id, id, trigger).await? {
+                break;
+            }
+        }
+        if !requested {
             tracing::info!(integration = %id, ?trigger, "sync already pending; request coalesced");
             return Ok(Requested::Coalesced);
         }

@@ -48,7 +48,7 @@ pub async fn trigger(app: &App, input: &ScheduleInput) -> Result<Value, StoreErr
                 .finish_sync(&input.account_id, &input.integration_id, &outcome)
                 .await
             {
-                Ok(()) => {
+                Ok(_) => {
                     let error = outcome.error.unwrap_or_default();
                     let event = app
                         .event(

@@ -103,13 +103,17 @@ impl SyncStateStore for DynamoStore {
         run_id: &str,
         now: i64,
         stale_before: i64,
+        targeted: bool,
     ) -> Result<bool, StoreError> {
         let result = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("SET syncStatus = :pending, pendingRunId = :run, pendingSince = :now")
+            .update_expression(
+                "SET syncStatus = :pending, pendingRunId = :run, pendingSince = :now, pendingTargeted = :targeted",
+            )
+            .expression_attribute_values(":targeted", AttributeValue::Bool(targeted))
             .condition_expression(
                 "attribute_exists(pk) AND (attribute_not_exists(syncStatus) OR syncStatus <> :pending OR attribute_not_exists(pendingSince) OR pendingSince < :stale)",
             )
@@ -117,6 +121,27 @@ impl SyncStateStore for DynamoStore {
             .expression_attribute_values(":run", s(run_id))
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":stale", n(stale_before))
+            .send()
+            .await;
+        held(result, "UpdateItem")
+    }
+
+    async fn defer_full_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        trigger: crate::domain::sync::Trigger,
+    ) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(Self::integration_key(account_id, id)))
+            .update_expression("SET fullSyncRequested = :trigger")
+            .condition_expression("syncStatus = :pending AND pendingTargeted = :yes")
+            .expression_attribute_values(":trigger", av(trigger)?)
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send()
             .await;
         held(result, "UpdateItem")
@@ -282,7 +307,12 @@ impl SyncStateStore for DynamoStore {
         Ok(())
     }
 
-    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError> {
+    async fn finish_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        outcome: &SyncOutcome,
+    ) -> Result<Option<crate::domain::sync::Trigger>, StoreError> {
         let status = match outcome.status {
             SyncStatus::Pending => "pending",
             SyncStatus::Synced => "synced",
@@ -308,13 +338,20 @@ impl SyncStateStore for DynamoStore {
             }
             None => expression.push_str(" REMOVE syncError, pendingRunId, pendingSince"),
         }
-        expression.push_str(", syncProgress");
-        request
+        expression.push_str(", syncProgress, pendingTargeted, fullSyncRequested");
+        let out = request
             .update_expression(expression)
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await
             .map_err(missing_on_condition("UpdateItem"))?;
-        Ok(())
+        let deferred = out
+            .attributes
+            .and_then(|mut old| old.remove("fullSyncRequested"))
+            .map(serde_dynamo::from_attribute_value::<_, crate::domain::sync::Trigger>)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(Box::new(e)))?;
+        Ok(deferred)
     }
 
     async fn load_pages(&self, id: &str) -> Result<Vec<PageEntry>, StoreError> {

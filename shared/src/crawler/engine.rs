@@ -334,14 +334,16 @@ impl Crawler {
     }
 
     /// Writes the run's outcome on the integration, then its `sync.completed` or
-    /// `sync.failed` event (none when the integration is gone: `NotFound`).
+    /// `sync.failed` event (none when the integration is gone: `NotFound`). Returns the full
+    /// sync deferred behind this run, if any (see [`Self::after_run`]).
     pub(super) async fn record_outcome(
         &self,
         msg: &SyncMessage,
         dataset_id: &str,
         outcome: &SyncOutcome,
-    ) -> Result<(), StoreError> {
-        self.state
+    ) -> Result<Option<Trigger>, StoreError> {
+        let deferred = self
+            .state
             .finish_sync(&msg.account_id, &msg.integration_id, outcome)
             .await?;
         let summary = serde_json::to_value(&outcome.summary).unwrap_or_default();
@@ -371,7 +373,7 @@ impl Crawler {
         .for_integration(&msg.integration_id)
         .for_dataset(Some(dataset_id).filter(|d| !d.is_empty()));
         self.events.record(&event).await;
-        Ok(())
+        Ok(deferred)
     }
 
     pub(super) async fn fail(
@@ -393,10 +395,11 @@ impl Crawler {
                 self.now(),
             ))),
         };
-        match self.record_outcome(msg, &cp.dataset_id, &outcome).await {
-            Ok(()) | Err(StoreError::NotFound) => {}
+        let deferred = match self.record_outcome(msg, &cp.dataset_id, &outcome).await {
+            Ok(deferred) => deferred,
+            Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),
-        }
+        };
         match self
             .state
             .save_checkpoint(&msg.account_id, &msg.integration_id, &cp, owner, None, 0)
@@ -406,7 +409,7 @@ impl Crawler {
             Err(e) => return Err(e),
         }
         // Only once the lease is released: a run queued now must not find it held.
-        self.flush_pending_work(&msg.account_id, &msg.integration_id).await;
+        self.after_run(&msg.account_id, &msg.integration_id, deferred).await;
         tracing::warn!(integration = %msg.integration_id, run = %msg.run_id, error, "sync failed");
         Ok(RunResult::Finished(SyncStatus::Error))
     }

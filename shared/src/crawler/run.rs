@@ -382,11 +382,11 @@ impl<'a> Run<'a> {
             summary: SyncSummary::Run(Box::new(summary)),
         };
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
-        match self.crawler.record_outcome(self.msg, &cp.dataset_id, &outcome).await {
-            Ok(()) => {}
+        let deferred = match self.crawler.record_outcome(self.msg, &cp.dataset_id, &outcome).await {
+            Ok(deferred) => deferred,
             Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
             Err(e) => return Err(e),
-        }
+        };
         match self
             .crawler
             .state
@@ -396,9 +396,8 @@ impl<'a> Run<'a> {
             Ok(()) | Err(StoreError::Conflict(_)) => {}
             Err(e) => return Err(e),
         }
-        // Webhook events that arrived while this run held the lease get their run now (only
-        // once the lease is released: a run queued now must not find it held).
-        self.crawler.flush_pending_work(account, id).await;
+        // Only once the lease is released: a run queued now must not find it held.
+        self.crawler.after_run(account, id, deferred).await;
         let summary = serde_json::to_string(&outcome.summary).unwrap_or_default();
         tracing::info!(integration = %id, run = %self.msg.run_id, summary, "sync finished");
         Ok(RunResult::Finished(SyncStatus::Synced))

@@ -35,6 +35,16 @@ pub enum FlushResult {
 }
 
 impl Crawler {
+    /// Sync requests (readiness, pending flag, queue) over the crawler's ports.
+    fn sync_requests(&self) -> SyncRequests<'_> {
+        SyncRequests {
+            accounts: self.accounts.as_ref(),
+            datasets: self.datasets.as_ref(),
+            sync_state: self.state.as_ref(),
+            queue: self.queue.as_ref(),
+        }
+    }
+
     /// Handles a flush of an integration's webhook work.
     pub async fn flush(&self, msg: &WebhookFlush) -> Result<FlushResult, StoreError> {
         let (account_id, id) = (&msg.account_id, &msg.flush_integration_id);
@@ -49,12 +59,7 @@ impl Crawler {
         let Some(integration) = self.integrations.get_integration(account_id, id).await? else {
             return Ok(FlushResult::Nothing);
         };
-        let requests = SyncRequests {
-            accounts: self.accounts.as_ref(),
-            datasets: self.datasets.as_ref(),
-            sync_state: self.state.as_ref(),
-            queue: self.queue.as_ref(),
-        };
+        let requests = self.sync_requests();
         let now = self.clock.now();
         let account = match requests.check_ready(account_id, &integration).await {
             Ok(account) => account,
@@ -100,9 +105,39 @@ impl Crawler {
         Ok(FlushResult::Queued)
     }
 
-    /// Queues a flush at once when webhook work is pending (a run just ended). Failures are
-    /// logged: the next event, or the flush already queued, picks the work up.
-    pub(super) async fn flush_pending_work(&self, account_id: &str, id: &str) {
+    /// What follows a run's end (its lease released): the full sync a user or schedule asked
+    /// for while this targeted run was pending, and the webhook work that arrived meanwhile.
+    /// Failures are logged: the next request, event or flush picks the work up.
+    pub(super) async fn after_run(&self, account_id: &str, id: &str, deferred: Option<Trigger>) {
+        if let Some(trigger) = deferred {
+            if let Err(e) = self.queue_deferred(account_id, id, trigger).await {
+                tracing::warn!(integration = %id, error = %e, "could not queue the full sync asked for during a targeted run");
+            }
+        }
+        self.flush_pending_work(account_id, id).await;
+    }
+
+    async fn queue_deferred(&self, account_id: &str, id: &str, trigger: Trigger) -> Result<(), StoreError> {
+        let Some(integration) = self.integrations.get_integration(account_id, id).await? else {
+            return Ok(());
+        };
+        let requests = self.sync_requests();
+        match requests.check_ready(account_id, &integration).await {
+            Ok(account) => {
+                let queued = requests.enqueue(account_id, id, &account, trigger, self.now()).await?;
+                tracing::info!(integration = %id, ?trigger, ?queued, "full sync asked for during a targeted run queued");
+                Ok(())
+            }
+            Err(RequestError::Store(e)) => Err(e),
+            Err(RequestError::Refused(refusal)) => {
+                tracing::info!(integration = %id, ?refusal, "the deferred full sync cannot run");
+                Ok(())
+            }
+        }
+    }
+
+    /// Queues a flush at once when webhook work is pending.
+    async fn flush_pending_work(&self, account_id: &str, id: &str) {
         let pending = match self.webhooks.get_webhook(id).await {
             Ok(Some(w)) => !w.pending.is_empty(),
             Ok(None) => false,

@@ -105,6 +105,12 @@ pub struct Integration {
     /// The pending run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending_run_id: Option<String>,
+    /// Whether the pending run is a targeted (webhook) run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pending_targeted: bool,
+    /// A full sync asked for while a targeted run was pending: queued when it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub full_sync_requested: Option<crate::domain::sync::Trigger>,
     /// Bumped by every configuration update, which is conditional on the version it read
     /// (0 for items written before versions existed).
     #[serde(default)]
@@ -138,6 +144,8 @@ impl Integration {
             last_manual_sync_at: None,
             pending_since: None,
             pending_run_id: None,
+            pending_targeted: false,
+            full_sync_requested: None,
             version: 0,
             created_at: now.to_string(),
             updated_at: now.to_string(),

@@ -509,6 +509,7 @@ impl SyncStateStore for MemoryStore {
         run_id: &str,
         now: i64,
         stale_before: i64,
+        targeted: bool,
     ) -> Result<bool, StoreError> {
         let mut s = self.state();
         let Some(i) = s.integrations.get_mut(id).filter(|i| i.account_id == account_id) else {
@@ -521,6 +522,24 @@ impl SyncStateStore for MemoryStore {
         i.sync_status = Some(SyncStatus::Pending);
         i.pending_run_id = Some(run_id.into());
         i.pending_since = Some(now);
+        i.pending_targeted = targeted;
+        Ok(true)
+    }
+
+    async fn defer_full_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        trigger: crate::domain::sync::Trigger,
+    ) -> Result<bool, StoreError> {
+        let mut s = self.state();
+        let Some(i) = s.integrations.get_mut(id).filter(|i| i.account_id == account_id) else {
+            return Ok(false);
+        };
+        if i.sync_status != Some(SyncStatus::Pending) || !i.pending_targeted {
+            return Ok(false);
+        }
+        i.full_sync_requested = Some(trigger);
         Ok(true)
     }
 
@@ -615,7 +634,12 @@ impl SyncStateStore for MemoryStore {
         Ok(())
     }
 
-    async fn finish_sync(&self, account_id: &str, id: &str, outcome: &SyncOutcome) -> Result<(), StoreError> {
+    async fn finish_sync(
+        &self,
+        account_id: &str,
+        id: &str,
+        outcome: &SyncOutcome,
+    ) -> Result<Option<crate::domain::sync::Trigger>, StoreError> {
         let mut s = self.state();
         let i = s
             .integrations
@@ -631,7 +655,8 @@ impl SyncStateStore for MemoryStore {
         i.pending_run_id = None;
         i.pending_since = None;
         i.sync_progress = None;
-        Ok(())
+        i.pending_targeted = false;
+        Ok(i.full_sync_requested.take())
     }
 
     async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {

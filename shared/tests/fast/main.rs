@@ -5,6 +5,7 @@
 
 mod crawler;
 mod handlers;
+mod webhooks;
 
 use shared::api::App;
 use shared::crawler::{Crawler, CrawlerSettings};

@@ -1,0 +1,155 @@
+//! Webhook coalescing rules over the in-memory ports: work waits for a pending run, a full
+//! sync asked for during a targeted run follows it, and a targeted run touches only the
+//! pages named.
+
+use super::*;
+use shared::domain::sync::{SyncMessage, Trigger};
+use shared::domain::webhook::{WebhookFlush, Work};
+use shared::ports::{SyncStateStore, WebhookStore};
+
+fn flush() -> WebhookFlush {
+    WebhookFlush {
+        account_id: ACCOUNT.into(),
+        flush_integration_id: INTEGRATION.into(),
+    }
+}
+
+/// An event naming page `name`, then its flush; returns what the flush did.
+async fn event_then_flush(h: &Harness, crawler: &Crawler, name: &str) -> shared::crawler::webhook::FlushResult {
+    h.store
+        .add_work(INTEGRATION, &[Work::Page(page_id(name)).key()], "2026-12-01T00:00:00Z")
+        .await
+        .unwrap();
+    crawler.flush(&flush()).await.unwrap()
+}
+
+async fn run_all(h: &Harness, crawler: &Crawler) -> Vec<SyncMessage> {
+    let mut ran = Vec::new();
+    for _ in 0..20 {
+        let messages = h.store.take_messages();
+        if messages.is_empty() {
+            break;
+        }
+        for m in messages {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+            crawler.run(&m, deadline).await.unwrap();
+            ran.push(m);
+        }
+    }
+    ran
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_full_sync_asked_for_during_a_targeted_run_follows_it() {
+    let h = Harness::new(Plan::default()).await;
+    h.page("a", "alpha words", &[], true);
+    h.page("b", "beta words", &[], true);
+    let crawler = h.crawler();
+    let app = h.app();
+    // A first full sync, so the targeted run has something to compare with.
+    let path = format!("/api/v1/integration/notion/{INTEGRATION}/sync");
+    let sync = || {
+        lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(format!("https://api.example.com{path}"))
+            .header("authorization", format!("Bearer {API_KEY}"))
+            .body(lambda_http::Body::from("{}"))
+            .unwrap()
+    };
+    let answer = shared::api::handle(&app, shared::http::routes::Route::IntegrationSync, sync()).await;
+    assert_eq!(answer.status(), 200);
+    run_all(&h, &crawler).await;
+
+    // An event names page a; its flush queues a targeted run.
+    assert_eq!(
+        event_then_flush(&h, &crawler, "a").await,
+        shared::crawler::webhook::FlushResult::Queued
+    );
+    // While it is pending, a manual sync is asked for (past the cooldown): not absorbed.
+    tokio::time::advance(Duration::from_secs(1_000)).await;
+    let answer = shared::api::handle(&app, shared::http::routes::Route::IntegrationSync, sync()).await;
+    assert_eq!(answer.status(), 200);
+    let pending = h.store.state().integrations[INTEGRATION].clone();
+    assert!(pending.pending_targeted);
+    assert_eq!(pending.full_sync_requested, Some(Trigger::Manual));
+
+    let ran = run_all(&h, &crawler).await;
+    let triggers: Vec<Trigger> = ran.iter().map(|m| m.trigger).collect();
+    assert_eq!(triggers, [Trigger::Webhook, Trigger::Manual], "the full sync followed");
+    let integration = h.store.state().integrations[INTEGRATION].clone();
+    assert_eq!(integration.full_sync_requested, None);
+    assert_eq!(integration.last_sync_summary.unwrap()["trigger"], "manual");
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_arriving_during_a_run_waits_for_it_and_runs_right_after() {
+    let h = Harness::new(Plan::default()).await;
+    h.page("a", "alpha words", &[], true);
+    h.page("b", "beta words", &[], true);
+    let crawler = h.crawler();
+    // A full sync is pending (queued, not yet run).
+    let account = shared::ports::AccountStore::get_account(h.store.as_ref(), ACCOUNT)
+        .await
+        .unwrap()
+        .unwrap();
+    let requests = shared::sync_requests::SyncRequests {
+        accounts: h.store.as_ref(),
+        datasets: h.store.as_ref(),
+        sync_state: h.store.as_ref(),
+        queue: h.store.as_ref(),
+    };
+    requests
+        .enqueue(
+            ACCOUNT,
+            INTEGRATION,
+            &account,
+            Trigger::Manual,
+            shared::domain::time::Clock::now(h.clock.as_ref()).timestamp(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        event_then_flush(&h, &crawler, "b").await,
+        shared::crawler::webhook::FlushResult::Waiting
+    );
+    let retry = h.store.state().flush_queue.pop().unwrap();
+    assert_eq!(retry.1, shared::crawler::webhook::BUSY_RETRY_SECS, "retried later");
+    assert!(!h
+        .store
+        .get_webhook(INTEGRATION)
+        .await
+        .unwrap()
+        .unwrap()
+        .pending
+        .is_empty());
+
+    // The full run ends and queues the flush at once.
+    let ran = run_all(&h, &crawler).await;
+    assert_eq!(ran.len(), 1);
+    let (now, delay) = h.store.state().flush_queue.pop().unwrap();
+    assert_eq!((now, delay), (flush(), 0));
+    assert_eq!(
+        crawler.flush(&flush()).await.unwrap(),
+        shared::crawler::webhook::FlushResult::Queued
+    );
+    let ran = run_all(&h, &crawler).await;
+    assert_eq!(ran[0].trigger, Trigger::Webhook);
+    let summary = h.store.state().integrations[INTEGRATION]
+        .last_sync_summary
+        .clone()
+        .unwrap();
+    assert_eq!(summary["pagesSeen"], 1, "only the page named: {summary}");
+    assert!(h
+        .store
+        .get_webhook(INTEGRATION)
+        .await
+        .unwrap()
+        .unwrap()
+        .pending
+        .is_empty());
+    assert_eq!(
+        h.store.load_pages(INTEGRATION).await.unwrap().len(),
+        2,
+        "the index kept both pages"
+    );
+}
