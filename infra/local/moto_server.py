@@ -19,6 +19,11 @@ built them, so they are written with `json.dumps`; anything else, or anything js
 encode, takes moto's own path. MOTO_CHECK_FAST_JSON=1 computes both and fails the call on
 any difference (used to prove the shortcut on the whole test suite).
 
+SQS long polls: moto wakes a waiting ReceiveMessage when a message is sent, and otherwise
+re-checks once a second, so a message sent with DelaySeconds (the webhook debounce) was
+received up to a second after it became visible. SQS answers a long poll as soon as a
+message is visible; here the re-check runs every 50 ms.
+
 Usage: python moto_server.py HOST PORT
 """
 
@@ -141,6 +146,23 @@ def _fast_execute_result(self, context):
 
 
 DynamoResult.execute_result = _fast_execute_result
+
+
+def _patch_sqs_long_poll():
+    from moto.sqs.models import Queue
+
+    if not hasattr(Queue, "wait_for_messages"):
+        raise RuntimeError("moto's SQS Queue has no wait_for_messages: re-check the long-poll patch")
+    original = Queue.wait_for_messages
+
+    def wait_for_messages(self, timeout):
+        # Delayed messages become visible without a notification: look again soon.
+        return original(self, min(timeout, 0.05))
+
+    Queue.wait_for_messages = wait_for_messages
+
+
+_patch_sqs_long_poll()
 
 
 def main() -> None:

@@ -272,18 +272,30 @@ async fn main() -> Result<(), BoxError> {
     let mut rows = String::new();
     for &pages in &sizes {
         eprintln!("== freshness at {pages} pages");
-        let mut size = measure(&endpoint, pages, edits, debounce).await?;
-        size.latencies.sort_by(f64::total_cmp);
+        let size = measure(&endpoint, pages, edits, debounce).await?;
         let total: usize = size.requests.iter().sum();
+        let mut all = size.latencies.clone();
+        all.sort_by(f64::total_cmp);
+        // Edits of pages whose markdown is whole: the retrieve and the markdown alone.
+        let mut plain: Vec<f64> = size
+            .latencies
+            .iter()
+            .zip(&size.requests)
+            .filter(|(_, r)| **r <= 2)
+            .map(|(l, _)| *l)
+            .collect();
+        plain.sort_by(f64::total_cmp);
         let _ = writeln!(
             rows,
-            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | {} | {} | {:.0} s |",
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | {} ({:.2} s) | {} | {} | {:.1} s |",
             size.pages,
-            size.latencies.len(),
-            percentile(&size.latencies, 50.0),
-            percentile(&size.latencies, 99.0),
-            size.latencies.last().copied().unwrap_or_default(),
+            all.len(),
+            percentile(&all, 50.0),
+            percentile(&all, 99.0),
+            all.last().copied().unwrap_or_default(),
             total as f64 / size.requests.len().max(1) as f64,
+            plain.len(),
+            percentile(&plain, 50.0),
             size.requests.iter().max().copied().unwrap_or_default(),
             size.runs.saturating_sub(1),
             size.initial_sync.as_secs_f64(),
@@ -299,8 +311,8 @@ async fn main() -> Result<(), BoxError> {
          each timed from the edit until the record's text holds it; Notion requests counted per edit. Produced by \
          `infra/bench/run.sh --freshness`. Goals: p50 ≤ debounce + 1 s, ≤ 2 requests per changed page, the same at \
          both sizes.\n\n\
-         | pages | edits | p50 | p99 | max | Notion requests per changed page | most for one page | targeted runs | initial full sync (unthrottled) |\n\
-         |---|---|---|---|---|---|---|---|---|\n{rows}\n\
+         | pages | edits | p50 | p99 | max | Notion requests per changed page | edits read in 2 requests (their p50) | most for one page | targeted runs | initial full sync (unthrottled) |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
          A targeted run asks Notion for the page alone: `GET /v1/pages/{{id}}` (alive? edited when?) and its markdown; \
          a page whose markdown leaves blocks out (`<unknown>`) costs the block reads a full sync would spend on it too. \
          It reads only the index entries of the pages it touches, so nothing in it grows with the workspace.\n"
