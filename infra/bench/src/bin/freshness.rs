@@ -313,9 +313,7 @@ async fn main() -> Result<(), BoxError> {
          both sizes.\n\n\
          | pages | edits | p50 | p99 | max | Notion requests per changed page | edits read in 2 requests (their p50) | most for one page | targeted runs | initial full sync (unthrottled) |\n\
          |---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
-         A targeted run asks Notion for the page alone: `GET /v1/pages/{{id}}` (alive? edited when?) and its markdown; \
-         a page whose markdown leaves blocks out (`<unknown>`) costs the block reads a full sync would spend on it too. \
-         It reads only the index entries of the pages it touches, so nothing in it grows with the workspace.\n"
+         A targeted run asks Notion for the page alone: `GET /v1/pages/{{id}}` (alive? edited when? its title and properties, which the markdown does not carry) and its markdown, plus the block reads that page's content needs, as a full sync would spend them. It reads only the index entries of the pages it touches, so nothing in it grows with the workspace.\n"
     );
     print!("{section}");
     if let Some(out) = arg(&args, "--write") {
