@@ -146,3 +146,62 @@ async fn fault_modes_duplicate_reverse_and_inaccessible() {
     assert!(deleted < made, "out of order: the delete arrives before the create");
     assert_eq!(created, trashed);
 }
+
+/// The admin routes the local stack uses in place of Notion's settings page: subscribe an
+/// endpoint over HTTP (the handshake goes out, the token comes back), edit through
+/// `/__emulator/edit` (each edit delivered, signed), list the deliveries.
+#[tokio::test]
+async fn admin_routes_subscribe_an_endpoint_and_list_deliveries() {
+    let (r, url) = receiver().await;
+    let emu = emulator();
+    let base = notion_emulator::spawn(emu.clone()).await.unwrap();
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let answer: Value = http
+        .post(format!("{base}/__emulator/webhooks"))
+        .json(&serde_json::json!({"url": url}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = answer["verificationToken"].as_str().unwrap().to_string();
+    let handshake = wait_for(&r, 1).await;
+    assert_eq!(handshake[0].1["verification_token"], token.as_str());
+    let refused = http
+        .post(format!("{base}/__emulator/webhooks"))
+        .json(&serde_json::json!({"url": "ftp://nowhere"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+
+    let edited: Value = http
+        .post(format!("{base}/__emulator/edit"))
+        .json(&serde_json::json!({"every": 1, "text": "admin edit"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let n = edited["edited"].as_u64().unwrap() as usize;
+    assert!(n >= 1);
+    let got = wait_for(&r, 1 + n).await;
+    for (signed, raw) in r.received.lock().unwrap()[1..].iter() {
+        assert_eq!(signed.clone().unwrap(), signature(raw, &token));
+    }
+    assert!(got[1..].iter().all(|(_, e)| e["type"] == "page.content_updated"));
+    let listed: Value = http
+        .get(format!("{base}/__emulator/webhooks/deliveries"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let deliveries = listed["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 1 + n, "{listed}");
+    assert!(deliveries.iter().all(|d| d["status"] == 200));
+}
