@@ -19,8 +19,8 @@ use crate::domain::event::EventType;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::time::rfc3339;
 use crate::domain::webhook::{
-    handshake_token, signature_matches, HandshakeOutcome, WebhookEvent, WebhookFlush, EVENT_ID_TTL_SECS,
-    MAX_BODY_BYTES, SIGNATURE_HEADER,
+    handshake_token, signature_matches, HandshakeOutcome, WebhookEvent, WebhookFlush, Work, EVENT_ID_TTL_SECS,
+    MAX_BODY_BYTES, MAX_PENDING_KEYS, SIGNATURE_HEADER,
 };
 use crate::error::{ApiError, StoreError};
 use crate::http::request::path_param;
@@ -126,7 +126,11 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
     } else {
         event.work()
     };
-    let keys: Vec<String> = work.iter().map(|w| w.key()).collect();
+    let mut keys: Vec<String> = work.iter().map(|w| w.key()).collect();
+    if !keys.is_empty() && webhook.pending.len() >= MAX_PENDING_KEYS {
+        // So much is waiting that naming more pages would outgrow the item: sync it all.
+        keys = vec![Work::Everything.key()];
+    }
     let now = app.clock.now();
     let recorded = match app.webhooks.add_work(&id, &keys, &rfc3339(now)).await {
         Ok(recorded) => recorded,

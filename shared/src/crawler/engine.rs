@@ -237,9 +237,11 @@ impl Crawler {
             .is_none()
             .then_some("The integration has no Notion token: set one and sync again."));
         cp.secret_version = token.map(|(_, version)| version);
-        if msg.trigger == Trigger::Webhook {
-            self.target(&mut cp, &msg.integration_id, previous).await?;
-        }
+        let taken = if msg.trigger == Trigger::Webhook {
+            self.target(&mut cp, &msg.integration_id, previous).await?
+        } else {
+            Vec::new()
+        };
         if !self
             .state
             .start_run(&msg.account_id, &msg.integration_id, &cp, owner, lease_until)
@@ -247,11 +249,9 @@ impl Crawler {
         {
             return Ok(Err(RunResult::Dropped("another invocation started this run")));
         }
-        if let Some(targets) = &cp.targets {
-            // The run holds its work in its checkpoint now; events arriving from here on
-            // stay pending for the next targeted run.
-            self.webhooks.take_work(&msg.integration_id, &targets.keys).await?;
-        }
+        // The run holds its work in its checkpoint now; events arriving from here on stay
+        // pending for the next targeted run.
+        self.webhooks.take_work(&msg.integration_id, &taken).await?;
         if let Some(problem) = problem {
             return self.fail(msg, cp, owner, problem).await.map(Err);
         }

@@ -12,7 +12,7 @@ use crate::api::webhook::queue_flush;
 use crate::domain::event::{Event, EventType};
 use crate::domain::run::{Checkpoint, SourceCursor};
 use crate::domain::sync::Trigger;
-use crate::domain::webhook::{minute_of, Targets, WebhookFlush};
+use crate::domain::webhook::{minute_of, Targets, WebhookFlush, Work, MAX_TARGET_KEYS};
 use crate::error::StoreError;
 use crate::ports::PreviousRun;
 use crate::sync_requests::{RequestError, Requested, SyncRequests};
@@ -158,20 +158,29 @@ impl Crawler {
         }
     }
 
-    /// Gives a new targeted run its work: the pending keys as they are now, data sources
-    /// and databases to list for rows edited since the previous run started.
+    /// Gives a new targeted run its work: the pending keys as they are now (at most
+    /// [`MAX_TARGET_KEYS`]), data sources and databases to list for rows edited since the
+    /// previous run started. When the work overflowed into [`Work::Everything`] the run is a
+    /// full sync and takes every key. Returns the keys taken, to remove from the pending set
+    /// once the run's checkpoint holds them.
     pub(super) async fn target(
         &self,
         cp: &mut Checkpoint,
         integration_id: &str,
         previous: &PreviousRun,
-    ) -> Result<(), StoreError> {
-        let pending = self
+    ) -> Result<Vec<String>, StoreError> {
+        let mut pending = self
             .webhooks
             .get_webhook(integration_id)
             .await?
             .map(|w| w.pending)
             .unwrap_or_default();
+        if pending.contains(&Work::Everything.key()) {
+            tracing::info!(integration = %integration_id, keys = pending.len(), "webhook work overflowed: a full sync");
+            return Ok(pending);
+        }
+        pending.sort();
+        pending.truncate(MAX_TARGET_KEYS);
         let edited_since = previous.started_at.as_deref().and_then(minute_of);
         let (targets, sources, databases) = Targets::from_keys(pending, edited_since.clone());
         cp.search_done = true;
@@ -193,7 +202,8 @@ impl Crawler {
             sources = cp.sources.len() + cp.databases.len(),
             "targeted run"
         );
+        let keys = targets.keys.clone();
         cp.targets = Some(targets);
-        Ok(())
+        Ok(keys)
     }
 }

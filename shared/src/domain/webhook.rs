@@ -31,6 +31,15 @@ pub const DEFAULT_DEBOUNCE_SECS: u32 = 2;
 /// Largest coalescing window: SQS delays a message at most 900 s.
 pub const MAX_DEBOUNCE_SECS: u32 = 900;
 
+/// Pending work keys past which an integration's events become one full sync instead: the
+/// set lives in one DynamoDB item (400 KB), and a burst that large (a bulk import, a moved
+/// teamspace) is cheaper to sync whole than page by page.
+pub const MAX_PENDING_KEYS: usize = 5_000;
+
+/// Work keys one targeted run takes (the rest wait for the next one): they ride in its
+/// checkpoint, one DynamoDB item.
+pub const MAX_TARGET_KEYS: usize = 1_000;
+
 /// Longest verification token accepted from a handshake (Notion's are ~50 characters).
 const MAX_TOKEN_CHARS: usize = 512;
 
@@ -175,6 +184,8 @@ pub enum Work {
     Database(String),
     /// Confirm every known row of this deleted data source or database.
     Rows(String),
+    /// Too much to name: sync everything (a full run).
+    Everything,
 }
 
 impl Work {
@@ -186,11 +197,15 @@ impl Work {
             Self::Source(id) => format!("source:{id}"),
             Self::Database(id) => format!("database:{id}"),
             Self::Rows(id) => format!("rows:{id}"),
+            Self::Everything => "everything:all".to_string(),
         }
     }
 
     /// Reads a key back; none for a key this version does not know.
     pub fn from_key(key: &str) -> Option<Self> {
+        if key == "everything:all" {
+            return Some(Self::Everything);
+        }
         let (kind, id) = key.split_once(':')?;
         if !usable_id(id) {
             return None;
@@ -255,6 +270,7 @@ impl Targets {
                 Work::Source(id) => sources.push(id),
                 Work::Database(id) => databases.push(id),
                 Work::Rows(id) => targets.rows_of.push(id),
+                Work::Everything => {}
             }
         }
         targets.keys = keys;
@@ -488,6 +504,7 @@ mod tests {
     fn work_keys_round_trip_and_unknown_ones_are_dropped() {
         let id = "0a0b0c0d-0000-4000-8000-000000000001".to_string();
         for w in [
+            Work::Everything,
             Work::Page(id.clone()),
             Work::Subtree(id.clone()),
             Work::Source(id.clone()),

@@ -153,3 +153,101 @@ async fn work_arriving_during_a_run_waits_for_it_and_runs_right_after() {
         "the index kept both pages"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn work_past_the_pending_limit_becomes_one_full_sync() {
+    use shared::domain::webhook::{sign, MAX_PENDING_KEYS};
+    let h = Harness::new(Plan::default()).await;
+    for name in ["a", "b", "c"] {
+        h.page(name, &format!("{name} words"), &[], true);
+    }
+    let crawler = h.crawler();
+    let app = h.app();
+    shared::ports::WebhookTokens::put_webhook_token(h.store.as_ref(), ACCOUNT, INTEGRATION, "secret_whv")
+        .await
+        .unwrap();
+    // A bulk import's worth of events already waiting.
+    let flood: Vec<String> = (0..MAX_PENDING_KEYS)
+        .map(|i| Work::Page(format!("{i:08x}-0000-4000-8000-000000000000")).key())
+        .collect();
+    h.store
+        .add_work(INTEGRATION, &flood, "2026-12-01T00:00:00Z")
+        .await
+        .unwrap();
+    let event = serde_json::json!({
+        "id": "e-overflow", "type": "page.content_updated",
+        "entity": {"id": page_id("b"), "type": "page"},
+    })
+    .to_string();
+    let request = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!(
+            "https://api.example.com/api/v1/integration/notion/{INTEGRATION}/webhook"
+        ))
+        .header("x-notion-signature", sign(event.as_bytes(), "secret_whv"))
+        .body(lambda_http::Body::from(event))
+        .unwrap();
+    let answer = shared::api::handle(&app, shared::http::routes::Route::WebhookReceive, request).await;
+    assert_eq!(answer.status(), 200);
+    let pending = h.store.get_webhook(INTEGRATION).await.unwrap().unwrap().pending;
+    assert!(pending.contains(&Work::Everything.key()));
+    assert!(
+        !pending.contains(&Work::Page(page_id("b")).key()),
+        "no more names past the limit"
+    );
+
+    assert_eq!(
+        crawler.flush(&flush()).await.unwrap(),
+        shared::crawler::webhook::FlushResult::Queued
+    );
+    run_all(&h, &crawler).await;
+    let summary = h.store.state().integrations[INTEGRATION]
+        .last_sync_summary
+        .clone()
+        .unwrap();
+    assert_eq!(summary["trigger"], "webhook");
+    assert_eq!(
+        summary["pagesSeen"], 3,
+        "a full sync: search listed every page: {summary}"
+    );
+    assert_eq!(summary["complete"], true);
+    assert!(h
+        .store
+        .get_webhook(INTEGRATION)
+        .await
+        .unwrap()
+        .unwrap()
+        .pending
+        .is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_targeted_run_takes_at_most_its_share_and_the_next_takes_the_rest() {
+    use shared::domain::webhook::MAX_TARGET_KEYS;
+    let h = Harness::new(Plan::default()).await;
+    h.page("a", "alpha words", &[], true);
+    let crawler = h.crawler();
+    // Pages Notion does not know (404): each is confirmed gone, nothing else happens.
+    let many: Vec<String> = (0..MAX_TARGET_KEYS + 10)
+        .map(|i| Work::Page(format!("{i:08x}-0000-4000-8000-00000000dead")).key())
+        .collect();
+    h.store
+        .add_work(INTEGRATION, &many, "2026-12-01T00:00:00Z")
+        .await
+        .unwrap();
+    assert_eq!(
+        crawler.flush(&flush()).await.unwrap(),
+        shared::crawler::webhook::FlushResult::Queued
+    );
+    let first = h.store.take_messages();
+    for m in &first {
+        crawler
+            .run(m, tokio::time::Instant::now() + Duration::from_secs(600))
+            .await
+            .unwrap();
+    }
+    let left = h.store.get_webhook(INTEGRATION).await.unwrap().unwrap().pending;
+    assert_eq!(left.len(), 10, "one run took {MAX_TARGET_KEYS}");
+    let (next, delay) = h.store.state().flush_queue.pop().unwrap();
+    assert_eq!((next, delay), (flush(), 0), "the run's end queued the rest at once");
+}
