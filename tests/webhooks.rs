@@ -561,9 +561,11 @@ async fn plan_limits_bound_each_targeted_run_and_the_rest_follows() {
             .with_workspace(|ws| ws.edit_block(&block, &format!("limited {i}")));
         edited.push(page);
     }
-    eventually("every edited page synced", 90, || async {
+    eventually("every edited page synced, by runs that ended", 90, || async {
         let texts = s.texts().await;
         edited.iter().all(|p| texts.contains_key(p))
+            && s.events("sync.completed").await.len() == s.events("sync.requested").await.len()
+            && s.state().await["syncStatus"] == "synced"
     })
     .await;
     let completed = s.events("sync.completed").await;

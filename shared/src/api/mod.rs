@@ -149,6 +149,8 @@ pub struct App {
     pub webhooks: Arc<dyn crate::ports::WebhookStore>,
     /// Webhook verification tokens.
     pub webhook_tokens: Arc<dyn crate::ports::WebhookTokens>,
+    /// Verification tokens read recently (one per process).
+    pub webhook_token_cache: Arc<webhook::TokenCache>,
     /// Seconds webhook events are coalesced (`WEBHOOK_DEBOUNCE_SECS`).
     pub webhook_debounce_secs: u32,
     /// Notion's token endpoint with our client secret; none where not wired or configured.
@@ -199,6 +201,7 @@ impl App {
             oauth_states: store.clone(),
             webhooks: store.clone(),
             webhook_tokens: Arc::new(Unwired),
+            webhook_token_cache: Arc::default(),
             webhook_debounce_secs: crate::domain::webhook::DEFAULT_DEBOUNCE_SECS,
             oauth: None,
             oauth_client_id: None,

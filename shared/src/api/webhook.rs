@@ -36,6 +36,59 @@ const FLUSH_GRACE_SECS: i64 = 120;
 
 const UNSIGNED: &str = "The event is not signed with this webhook's verification token (X-Notion-Signature).";
 
+/// How long a verification token read from Secrets Manager is trusted without reading it
+/// again (a signature that does not match it always reads it again).
+const TOKEN_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Verification tokens this process read recently, by integration: a busy webhook costs
+/// one Secrets Manager read per five minutes, not one per event. A token replaced by a
+/// handshake in another process shows as a mismatch, which reads the secret again.
+#[derive(Debug, Default)]
+pub struct TokenCache(std::sync::Mutex<CachedTokens>);
+
+/// Token and when it was read, by integration.
+type CachedTokens = std::collections::HashMap<String, (String, tokio::time::Instant)>;
+
+impl TokenCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedTokens> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn get(&self, id: &str) -> Option<String> {
+        self.lock()
+            .get(id)
+            .filter(|(_, at)| at.elapsed() < TOKEN_CACHE_TTL)
+            .map(|(token, _)| token.clone())
+    }
+
+    fn put(&self, id: &str, token: Option<&str>) {
+        let mut cache = self.lock();
+        match token {
+            Some(t) => {
+                cache.insert(id.to_string(), (t.to_string(), tokio::time::Instant::now()));
+            }
+            None => {
+                cache.remove(id);
+            }
+        }
+    }
+}
+
+/// Whether `signature` signs `body` with the integration's verification token: the cached
+/// token first, the stored one when that fails.
+async fn verified(app: &App, id: &str, body: &[u8], signature: &str) -> Result<bool, ApiError> {
+    if app
+        .webhook_token_cache
+        .get(id)
+        .is_some_and(|token| signature_matches(body, signature, &token))
+    {
+        return Ok(true);
+    }
+    let token = app.webhook_tokens.get_webhook_token(id).await?;
+    app.webhook_token_cache.put(id, token.as_deref());
+    Ok(token.is_some_and(|t| signature_matches(body, signature, &t)))
+}
+
 fn ok() -> Response<Body> {
     response::json(StatusCode::OK, &json!({}))
 }
@@ -104,10 +157,7 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
     if !body.is_object() {
         return Err(ApiError::bad_request("The body must be a JSON object."));
     }
-    let Some(token) = app.webhook_tokens.get_webhook_token(&id).await? else {
-        return Err(ApiError::Unauthenticated(UNSIGNED));
-    };
-    if !signature_matches(bytes, &signature, &token) {
+    if !verified(app, &id, bytes, &signature).await? {
         tracing::warn!(integration = %id, "webhook delivery with a wrong signature refused");
         return Err(ApiError::Unauthenticated(UNSIGNED));
     }
@@ -176,6 +226,7 @@ async fn handshake(app: &App, account_id: &str, id: &str, token: &str) -> Result
         }
     }
     app.webhook_tokens.put_webhook_token(account_id, id, token).await?;
+    app.webhook_token_cache.put(id, Some(token));
     tracing::info!(integration = %id, "webhook verification token stored");
     let event = app
         .event(

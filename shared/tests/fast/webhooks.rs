@@ -251,3 +251,82 @@ async fn a_targeted_run_takes_at_most_its_share_and_the_next_takes_the_rest() {
     let (next, delay) = h.store.state().flush_queue.pop().unwrap();
     assert_eq!((next, delay), (flush(), 0), "the run's end queued the rest at once");
 }
+
+/// Counts reads of verification tokens (Secrets Manager calls in AWS).
+struct CountingTokens {
+    inner: Arc<MemoryStore>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl shared::ports::WebhookTokens for CountingTokens {
+    async fn put_webhook_token(&self, a: &str, i: &str, t: &str) -> Result<(), shared::error::StoreError> {
+        self.inner.put_webhook_token(a, i, t).await
+    }
+    async fn get_webhook_token(&self, i: &str) -> Result<Option<String>, shared::error::StoreError> {
+        self.reads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.get_webhook_token(i).await
+    }
+    async fn delete_webhook_token(&self, i: &str) -> Result<(), shared::error::StoreError> {
+        self.inner.delete_webhook_token(i).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn verification_tokens_are_read_once_and_again_only_on_a_mismatch() {
+    use shared::domain::webhook::sign;
+    use shared::ports::WebhookTokens;
+    let h = Harness::new(Plan::default()).await;
+    let tokens = Arc::new(CountingTokens {
+        inner: h.store.clone(),
+        reads: Default::default(),
+    });
+    let app = h.app().with_webhook_tokens(tokens.clone());
+    let deliver = |body: String, token: &str| {
+        let request = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri(format!(
+                "https://api.example.com/api/v1/integration/notion/{INTEGRATION}/webhook"
+            ))
+            .header("x-notion-signature", sign(body.as_bytes(), token))
+            .body(lambda_http::Body::from(body))
+            .unwrap();
+        let app = app.clone();
+        async move {
+            shared::api::handle(&app, shared::http::routes::Route::WebhookReceive, request)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    let event = |n: u32| format!(r#"{{"id": "e-{n}", "type": "comment.created"}}"#);
+    let reads = || tokens.reads.load(std::sync::atomic::Ordering::SeqCst);
+    tokens
+        .put_webhook_token(ACCOUNT, INTEGRATION, "secret_one")
+        .await
+        .unwrap();
+    for n in 0..5 {
+        assert_eq!(deliver(event(n), "secret_one").await, 200);
+    }
+    assert_eq!(reads(), 1, "five events, one read");
+    // A forged signature reads the secret again, and is still refused.
+    assert_eq!(deliver(event(9), "secret_forged").await, 401);
+    assert_eq!(reads(), 2);
+    // Another process stored a new token (before any event verified it, here directly):
+    // the mismatch reads it and the event is accepted.
+    h.store
+        .put_webhook_token(ACCOUNT, INTEGRATION, "secret_two")
+        .await
+        .unwrap();
+    assert_eq!(deliver(event(10), "secret_two").await, 200);
+    assert_eq!(reads(), 3);
+    assert_eq!(
+        deliver(event(11), "secret_one").await,
+        401,
+        "the old token no longer works"
+    );
+    // Past the cache's lifetime the token is read again.
+    tokio::time::advance(Duration::from_secs(301)).await;
+    assert_eq!(deliver(event(12), "secret_two").await, 200);
+    assert_eq!(reads(), 5);
+}
