@@ -467,3 +467,81 @@ fn property_no_page_read_twice_and_no_deletion_without_a_complete_enumeration() 
         }
     }
 }
+
+/// A targeted run's checkpoint, as `Crawler::target` builds it.
+fn targeted(pages: &[&str], subtrees: &[&str], rows_of: &[&str]) -> Checkpoint {
+    let strings = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Checkpoint {
+        search_done: true,
+        targets: Some(crate::domain::webhook::Targets {
+            pages: strings(pages),
+            subtrees: strings(subtrees),
+            rows_of: strings(rows_of),
+            ..Default::default()
+        }),
+        ..checkpoint()
+    }
+}
+
+#[test]
+fn a_targeted_run_reads_the_pages_named_and_expands_only_named_subtrees() {
+    let mut f = Frontier::new(targeted(&["edited"], &["moved"], &[]), vec![], 100);
+    assert!(f.is_targeted());
+    assert_eq!(f.next_listing(), None, "no search");
+    let order = drain(&mut f, |id| match id {
+        "edited" => vec!["child-of-edited"],
+        "moved" => vec!["child-of-moved"],
+        "child-of-moved" => vec!["grandchild"],
+        _ => vec![],
+    });
+    assert_eq!(order, ["edited", "moved", "child-of-moved", "grandchild"]);
+    assert_eq!(f.completion(), Completion::Complete);
+    assert!(
+        f.gone_pages().is_empty(),
+        "nothing Notion did not confirm gone is deleted"
+    );
+}
+
+#[test]
+fn a_targeted_run_deletes_only_confirmed_pages_with_their_known_children() {
+    let mut known = entry("parent");
+    known.children = vec!["kid".into()];
+    known.dataset_id = Some("dataset_1".into());
+    let index = vec![known, entry("kid"), entry("unrelated")];
+    let mut f = Frontier::new(targeted(&[], &["parent"], &[]), index, 100);
+    let parent = f.next_page().unwrap();
+    f.apply_outcome(PageOutcome::Gone(parent)).unwrap();
+    let kid = f.next_page().unwrap();
+    assert_eq!(kid.page_id, "kid", "a deleted page's known children are confirmed too");
+    f.apply_outcome(PageOutcome::Gone(kid)).unwrap();
+    assert!(f.next_page().is_none());
+    let gone: Vec<String> = f.gone_pages().into_iter().map(|e| e.page_id).collect();
+    assert_eq!(gone, ["kid", "parent"], "never the unrelated page the run did not see");
+    assert!(!f.queue_verification(), "a targeted run never checks the whole index");
+}
+
+#[test]
+fn a_targeted_run_confirms_the_known_rows_of_a_deleted_data_source() {
+    let mut row = entry("row-1");
+    row.data_source_id = Some("ds-1".into());
+    let mut other = entry("row-2");
+    other.data_source_id = Some("ds-2".into());
+    let mut f = Frontier::new(targeted(&[], &[], &["ds-1"]), vec![row, other], 100);
+    let next = f.next_page().unwrap();
+    assert_eq!(next.page_id, "row-1");
+    assert!(f.next_page().is_none(), "rows of other data sources are left alone");
+}
+
+#[test]
+fn a_plan_limited_targeted_run_hands_back_what_it_did_not_do() {
+    let mut f = Frontier::new(targeted(&["a", "b", "c"], &[], &[]), vec![], 1);
+    let first = f.next_page().unwrap();
+    let mut seen = first.clone();
+    seen.seen_run = Some(RUN.into());
+    f.apply_outcome(read(seen, &[])).unwrap();
+    assert!(f.next_page().is_none(), "the page limit stops the run");
+    assert!(f.checkpoint().stop_reason.is_some());
+    let mut left = f.unfinished_targets();
+    left.sort();
+    assert_eq!(left, ["page:b", "page:c"]);
+}
