@@ -38,20 +38,15 @@ async fn stack(configured: bool) -> Stack {
     );
     emulator.enable_oauth(CLIENT_ID, CLIENT_SECRET);
     let notion_url = notion_emulator::spawn(emulator.clone()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = env.config.clone();
-    config.notion_api_url = notion_url.clone();
-    config.public_base_url = Some(base.clone());
-    config.oauth = configured.then(|| OAuthConfig {
-        client_id: CLIENT_ID.into(),
-        client_secret: ClientSecret::Value(Secret(CLIENT_SECRET.into())),
-    });
-    let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
-    env.config = config;
-    let router = local_stack::router(env.app.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = env
+        .serve_on_socket(|config| {
+            config.notion_api_url = notion_url.clone();
+            config.oauth = configured.then(|| OAuthConfig {
+                client_id: CLIENT_ID.into(),
+                client_secret: ClientSecret::Value(Secret(CLIENT_SECRET.into())),
+            });
+        })
+        .await;
     let (account, key) = env.account_with(Plan::default()).await;
     Stack {
         env,

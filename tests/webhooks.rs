@@ -45,16 +45,9 @@ async fn stack(pages: usize, plan: Plan) -> Stack {
     );
     emulator.configure_webhooks(|c| c.backoff = Duration::from_millis(50));
     let notion_url = notion_emulator::spawn(emulator.clone()).await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut config = env.config.clone();
-    config.notion_api_url = notion_url.clone();
-    config.public_base_url = Some(base.clone());
-    let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
-    env.config = config;
-    let router = local_stack::router(env.app.clone());
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let base = env
+        .serve_on_socket(|config| config.notion_api_url = notion_url.clone())
+        .await;
     let crawler = env.crawler(&notion_url, 50);
     let queue_url = env.config.sync_queue_url.clone().unwrap();
     tokio::spawn(local_stack::poll_forever(
@@ -179,27 +172,8 @@ impl Stack {
 
     /// The `skip`-th page (in id order) with a top-level paragraph, and that paragraph.
     fn page_with_text(&self, skip: usize) -> (String, String) {
-        self.emulator.with_workspace(|ws| {
-            let paragraph = |p: &String| {
-                ws.pages[p]
-                    .children
-                    .iter()
-                    .find(|b| {
-                        ws.blocks
-                            .get(*b)
-                            .is_some_and(|b| b.kind == "paragraph" && !b.text.is_empty())
-                    })
-                    .cloned()
-            };
-            let mut pages: Vec<(String, String)> = ws
-                .live_pages()
-                .into_iter()
-                .filter(|p| matches!(ws.pages[p].parent, Parent::Page(_) | Parent::Workspace))
-                .filter_map(|p| paragraph(&p).map(|b| (p, b)))
-                .collect();
-            pages.sort();
-            pages[skip].clone()
-        })
+        self.emulator
+            .with_workspace(|ws| ws.editable_paragraphs()[skip].clone())
     }
 }
 

@@ -150,6 +150,23 @@ impl TestEnv {
         self.app = app;
     }
 
+    /// Serves the local stack on a socket of its own, for callers that reach it over HTTP
+    /// (Notion's OAuth redirects, webhook deliveries), with the socket's address as its
+    /// public origin and the configuration `configure` adjusts; returns that origin.
+    pub async fn serve_on_socket(&mut self, configure: impl FnOnce(&mut Config)) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+        let base = format!("http://{}", listener.local_addr().expect("a bound address"));
+        let mut config = self.config.clone();
+        config.public_base_url = Some(base.clone());
+        configure(&mut config);
+        let sdk = shared::aws::clients::sdk_config_for_emulator(&emulator_endpoint()).await;
+        self.use_app(shared::runtime::build_app(&config, &sdk));
+        self.config = config;
+        let router = self.router.clone();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
     /// Creates an account with `plan`; returns (account id, API key).
     pub async fn account_with(&self, plan: Plan) -> (String, String) {
         let key = generate_api_key();

@@ -375,6 +375,30 @@ impl Workspace {
         self.pages.keys().filter(|id| self.alive(id)).cloned().collect()
     }
 
+    /// Live pages (not database rows) with a non-empty top-level paragraph, each with that
+    /// paragraph, in page id order: blocks to edit in tests and benchmarks.
+    pub fn editable_paragraphs(&self) -> Vec<(String, String)> {
+        let mut found: Vec<(String, String)> = self
+            .live_pages()
+            .into_iter()
+            .filter(|p| matches!(self.pages[p].parent, Parent::Page(_) | Parent::Workspace))
+            .filter_map(|p| {
+                let block = self.pages[&p]
+                    .children
+                    .iter()
+                    .find(|b| {
+                        self.blocks
+                            .get(*b)
+                            .is_some_and(|b| b.kind == "paragraph" && !b.text.is_empty())
+                    })?
+                    .clone();
+                Some((p, block))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
     /// A block's children as the block API lists them: a synced block reference lists its
     /// original's.
     pub fn children_of(&self, b: &Block) -> Vec<String> {

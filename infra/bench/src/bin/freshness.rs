@@ -11,7 +11,6 @@
 //! `target/release/freshness [--sizes 100,10000] [--edits 50] [--debounce 2] [--write BENCHMARKS.md]`.
 
 use notion_emulator::generate::{generate, Options};
-use notion_emulator::model::Parent;
 use notion_emulator::{Config as NotionConfig, Emulator};
 use shared::aws::provision::{ensure_queue, ensure_tables};
 use shared::config::Config;
@@ -179,24 +178,7 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
 
     // Pages to edit: spread over the workspace, each with a top-level paragraph.
     let targets: Vec<(String, String)> = emulator.with_workspace(|ws| {
-        let mut all: Vec<(String, String)> = ws
-            .live_pages()
-            .into_iter()
-            .filter(|p| matches!(ws.pages[p].parent, Parent::Page(_) | Parent::Workspace))
-            .filter_map(|p| {
-                let block = ws.pages[&p]
-                    .children
-                    .iter()
-                    .find(|b| {
-                        ws.blocks
-                            .get(*b)
-                            .is_some_and(|b| b.kind == "paragraph" && !b.text.is_empty())
-                    })?
-                    .clone();
-                Some((p, block))
-            })
-            .collect();
-        all.sort();
+        let all = ws.editable_paragraphs();
         let step = (all.len() / edits).max(1);
         all.into_iter().step_by(step).take(edits).collect()
     });
