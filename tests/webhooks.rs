@@ -30,6 +30,11 @@ struct Stack {
 /// The local stack on a socket (Notion must reach it), a workspace of `pages`, an
 /// integration with a dataset, and the crawler polling the queue.
 async fn stack(pages: usize, plan: Plan) -> Stack {
+    stack_with(pages, plan, NotionConfig::default()).await
+}
+
+/// [`stack`] with the emulator's readings of undocumented points set as in `notion`.
+async fn stack_with(pages: usize, plan: Plan, notion: NotionConfig) -> Stack {
     let mut env = TestEnv::with_cooldown(0).await;
     let emulator = Emulator::new(
         generate(&Options {
@@ -40,7 +45,7 @@ async fn stack(pages: usize, plan: Plan) -> Stack {
         NotionConfig {
             rps: None,
             wall_clock: true,
-            ..NotionConfig::default()
+            ..notion
         },
     );
     emulator.configure_webhooks(|c| c.backoff = Duration::from_millis(50));
@@ -550,5 +555,45 @@ async fn plan_limits_bound_each_targeted_run_and_the_rest_follows() {
     );
     for run in &completed {
         assert!(run["data"]["pagesSeen"].as_u64().unwrap() <= 3, "{run}");
+    }
+}
+
+/// Notion does not document whether the subpages of a trashed page are retrieved as
+/// `in_trash`. Under both readings only the parent is trashed (one `page.deleted`): its
+/// known subpage is checked, and removed exactly when Notion reports it trashed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_trashed_parent_takes_its_subpages_under_either_reading_of_in_trash() {
+    for cascades in [false, true] {
+        let s = stack_with(
+            10,
+            Plan::default(),
+            NotionConfig {
+                trash_cascades: cascades,
+                ..NotionConfig::default()
+            },
+        )
+        .await;
+        let parent = s.page_with_text(2).0;
+        let child = s.emulator.with_workspace(|ws| {
+            let child = ws.add_page(Parent::Page(parent.clone()), "Nested", false);
+            ws.add_block(&child, "paragraph", "nested words", Value::Null);
+            child
+        });
+        s.full_sync().await;
+        s.subscribe().await;
+        s.emulator.with_workspace(|ws| ws.trash_page(&parent));
+        eventually("the trashed parent gone", 30, || async {
+            !s.texts().await.contains_key(&parent)
+        })
+        .await;
+        eventually("the targeted run's end", 30, || async {
+            s.state().await["syncStatus"] == "synced" && s.state().await["syncProgress"].is_null()
+        })
+        .await;
+        assert_eq!(
+            s.texts().await.contains_key(&child),
+            !cascades,
+            "with in_trash cascading ({cascades}) the subpage goes exactly when Notion says so"
+        );
     }
 }

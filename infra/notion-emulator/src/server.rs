@@ -31,6 +31,9 @@ pub struct Config {
     /// workspace's own times stay in its past). Off, the workspace clock only ticks, which
     /// keeps generated runs reproducible.
     pub wall_clock: bool,
+    /// A page whose parent (or any ancestor) is in the trash is retrieved with `in_trash:
+    /// true` too. Notion's documents leave this open; off, a page reports its own flag.
+    pub trash_cascades: bool,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             result_cap: 10_000,
             reading: Reading::DOCUMENTED,
             wall_clock: false,
+            trash_cascades: false,
         }
     }
 }
@@ -464,7 +468,7 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
         (Method::POST, ["v1", "search"]) => search(ws, &body, config.result_cap),
-        (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id)),
+        (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id), config.trash_cascades),
         (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
@@ -713,9 +717,20 @@ fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
     )
 }
 
-fn retrieve_page(ws: &Workspace, id: &str) -> Response {
+/// `GET /v1/pages/{id}` ("Retrieve a page"). Whether a page under a trashed parent reports
+/// `in_trash` itself is not documented ("Trash a page" speaks of the page trashed): by
+/// default it reports its own flag; with [`Config::trash_cascades`] it reports `true`, the
+/// other reading.
+fn retrieve_page(ws: &Workspace, id: &str, trash_cascades: bool) -> Response {
     match ws.pages.get(id) {
-        Some(p) if ws.visible(id) => json_response(200, &render::page(ws, p)),
+        Some(p) if ws.visible(id) => {
+            let mut page = render::page(ws, p);
+            if trash_cascades && !ws.alive(id) {
+                page["in_trash"] = Value::Bool(true);
+                page["archived"] = Value::Bool(true);
+            }
+            json_response(200, &page)
+        }
         _ => not_found("page", id),
     }
 }
