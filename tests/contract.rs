@@ -164,7 +164,7 @@ async fn every_answer_of_every_route_matches_the_document() {
         client_secret: shared::config::ClientSecret::Value(shared::config::Secret("contract-secret".into())),
     });
     let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
+    env.use_app(shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete"));
     let (account, key) = env.account_with(shared::domain::account::Plan::default()).await;
     let mut c = Contract::new();
     use Route::*;
@@ -602,7 +602,7 @@ async fn epoch_ms_answers_match_the_document() {
     let mut config = env.config.clone();
     config.timestamp_format = shared::domain::time::TimestampFormat::EpochMs;
     let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
+    env.use_app(shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete"));
     let (_, key) = env.account_with(shared::domain::account::Plan::default()).await;
     let mut c = Contract::new();
     use Route::*;

@@ -89,8 +89,8 @@ async fn every_route_event_is_served_by_its_handler() {
         assert_eq!(found, route, "{} is an event of another route", file.display());
         let mut env = seeded_env().await;
         // Connect with Notion configured, as a deployer would.
-        env.app.oauth_client_id = Some("client-id".into());
-        let response = shared::api::handle(&env.app, route, request).await;
+        env.app.settings.oauth_client_id = Some("client-id".into());
+        let response = env.app.handle(route, request).await;
         if route == Route::OAuthCallback {
             // The sample's state was never issued here: the page says so, and the event
             // reached the callback's handler (not the JSON error of another route).
@@ -125,14 +125,14 @@ async fn authorizer_event_resolves_the_key_and_only_a_known_key() {
     let env = seeded_env().await;
     let text = std::fs::read_to_string(events_dir().join("authorizer.json")).unwrap();
     let mut event: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(&text).unwrap();
-    let decision = shared::api::authorizer::authorize(env.app.accounts.as_ref(), &event).await;
+    let decision = shared::authorizer::authorize(env.app.accounts.as_ref(), &event).await;
     assert!(decision.is_authorized);
     assert_eq!(decision.context, json!({"accountId": ACCOUNT}));
 
     event
         .headers
         .insert("authorization", "Bearer nik_notAKnownKey000000".parse().unwrap());
-    let decision = shared::api::authorizer::authorize(env.app.accounts.as_ref(), &event).await;
+    let decision = shared::authorizer::authorize(env.app.accounts.as_ref(), &event).await;
     assert_eq!(
         decision.context,
         json!({}),
@@ -244,7 +244,8 @@ async fn schedule_trigger_event_queues_a_scheduled_sync() {
     let env = seeded_env().await;
     let text = std::fs::read_to_string(events_dir().join("schedule-trigger.json")).unwrap();
     let input: shared::domain::sync::ScheduleInput = serde_json::from_str(&text).unwrap();
-    let result = shared::api::schedule::trigger(&env.app, &input).await.unwrap();
+    let trigger = shared::sync::schedule::ScheduleTrigger::build(&env.app).unwrap();
+    let result = trigger.trigger(&input).await.unwrap();
     assert_eq!(result["result"], "queued");
     assert_eq!(env.queue_depth().await, 1);
     use shared::ports::IntegrationStore;

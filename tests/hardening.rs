@@ -505,7 +505,7 @@ async fn tokens_never_leave_secrets_manager() {
         client_secret: shared::config::ClientSecret::Value(shared::config::Secret(client_secret.into())),
     });
     let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
+    env.use_app(shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete"));
     let key = env.key().await;
     let mut answers: Vec<Answer> = Vec::new();
     let mut sqs_bodies = Vec::new();

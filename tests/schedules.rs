@@ -19,7 +19,8 @@ async fn stored(env: &TestEnv, id: &str) -> Option<shared::aws::scheduler::Store
 /// Fires what is due in the `seconds` after `from`, as EventBridge Scheduler would.
 async fn fire(env: &TestEnv, from: chrono::DateTime<chrono::Utc>, seconds: i64) -> Vec<String> {
     let to = from + chrono::Duration::seconds(seconds);
-    local_stack::fire_due_schedules(&env.scheduler, &env.config.schedule_group, &env.app, from, to)
+    let trigger = shared::sync::schedule::ScheduleTrigger::build(&env.app).expect("the trigger builds");
+    local_stack::fire_due_schedules(&env.scheduler, &env.config.schedule_group, &trigger, from, to)
         .await
         .unwrap()
 }
@@ -124,7 +125,7 @@ async fn a_scheduler_failure_fails_the_request_cleanly() {
     let mut config = env.config.clone();
     config.schedule_group = "no-such-group".into();
     let sdk = shared::aws::clients::sdk_config_for_emulator(&integration_tests::emulator_endpoint()).await;
-    env.use_app(shared::runtime::build_app(&config, &sdk));
+    env.use_app(shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete"));
 
     let answer = env
         .post(

@@ -590,7 +590,7 @@ async fn deleting_the_integration_mid_run_stops_it_and_keeps_records() {
     s.sync().await;
     let url = s.env.config.sync_queue_url.clone().unwrap();
     // One short invocation: some records are written, a continuation is queued.
-    shared::crawler::sqs::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(400), 0)
+    shared::runtime::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(400), 0)
         .await
         .unwrap();
     let written = s.env.all_records(&s.key, &s.dataset).await.len();
@@ -729,7 +729,7 @@ async fn a_running_sync_keeps_the_token_and_dataset_it_started_with() {
     s.sync().await;
     let url = s.env.config.sync_queue_url.clone().unwrap();
     // One short invocation, then the configuration changes under the running sync.
-    shared::crawler::sqs::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(300), 0)
+    shared::runtime::poll_once(&s.env.sqs, &url, &crawler, Duration::from_millis(300), 0)
         .await
         .unwrap();
     let other_dataset = s.env.create_dataset(&s.key, &json!({"name": "next"})).await;

@@ -1,9 +1,8 @@
-//! The service's error types, and the one place that maps them to HTTP answers.
-//!
-//! Every non-2xx answer is SPEC §1's `{"message", "code", "details"?}` body. 5xx bodies say
-//! nothing internal: the cause is logged once, here, with its source chain.
+//! The service's error types, each API error's status, code and SPEC §1 body
+//! (`{"message", "code", "details"?}`); [`crate::http::response`] turns one into an answer.
+//! 5xx bodies say nothing internal: the cause is logged once, there, with its source chain.
 
-use lambda_http::{http::StatusCode, Body, Response};
+use lambda_http::http::StatusCode;
 use serde::Serialize;
 
 /// Boxed error used as the typed source of infrastructure failures.
@@ -149,29 +148,18 @@ impl ApiError {
         }
     }
 
-    /// Renders the SPEC error body; logs the cause of 5xx answers, once.
-    pub fn into_response(self) -> Response<Body> {
-        if let Self::Internal(source) = &self {
-            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
-        }
-        let details = match &self {
+    /// SPEC's error body for this error: message, code and, for validation, details.
+    pub fn body(&self) -> ErrorBody {
+        let details = match self {
             Self::Validation(d) => Some(d.clone()),
             Self::BadRequest { details, .. } if !details.is_empty() => Some(details.clone()),
             _ => None,
         };
-        let body = ErrorBody {
+        ErrorBody {
             message: self.message(),
             code: self.code(),
             details,
-        };
-        let mut response = crate::http::response::json(self.status(), &body);
-        if let Self::RateLimited { retry_after_secs, .. } = self {
-            response.headers_mut().insert(
-                lambda_http::http::header::RETRY_AFTER,
-                lambda_http::http::HeaderValue::from(retry_after_secs),
-            );
         }
-        response
     }
 }
 
@@ -201,8 +189,9 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// SPEC §1's error body.
 #[derive(Serialize)]
-struct ErrorBody {
+pub struct ErrorBody {
     message: String,
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]

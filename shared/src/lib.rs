@@ -9,12 +9,15 @@
 //! - [`aws`]: their DynamoDB and Secrets Manager adapters, and table provisioning,
 //! - [`http`]: request parsing, responses, authentication and the route table,
 //! - [`notion`]: the Notion API client, its rate limiter, and Markdown rendering,
-//! - [`sync_requests`]: requesting a sync (prerequisites, cooldown, queueing), with typed refusals,
-//! - [`api`]: one handler per API route,
+//! - [`sync`]: asking for work (a sync request with typed refusals, a webhook flush, a fired
+//!   schedule), below both the API and the crawler,
+//! - [`api`]: one handler per API route (HTTP only),
+//! - [`authorizer`]: the API Gateway Lambda authorizer,
 //! - [`runtime`]: the start-up every function binary shares,
 //! - `testing` (feature `testing`): in-memory ports and Notion for the fast test tier.
 
 pub mod api;
+pub mod authorizer;
 pub mod aws;
 pub mod config;
 pub mod crawler;
@@ -24,7 +27,7 @@ pub mod http;
 pub mod notion;
 pub mod ports;
 pub mod runtime;
-pub mod sync_requests;
+pub mod sync;
 #[cfg(feature = "testing")]
 pub mod testing;
 

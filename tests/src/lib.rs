@@ -9,12 +9,12 @@ use axum::body::Body as AxumBody;
 use http_body_util::BodyExt;
 use lambda_http::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
-use shared::api::App;
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::provision::ensure_tables;
 use shared::config::Config;
 use shared::domain::account::{generate_api_key, Account, Plan};
 use shared::domain::ids::{new_id, IdKind};
+use shared::runtime::Adapters;
 use tower::ServiceExt;
 
 /// The emulator endpoint, or a panic saying how to get one.
@@ -70,7 +70,7 @@ impl Answer {
 /// One isolated environment: its own tables and secret prefix in the emulator.
 pub struct TestEnv {
     /// The adapters, as the Lambdas build them.
-    pub app: App,
+    pub app: Adapters,
     /// The DynamoDB adapter, for seeding and inspection.
     pub store: DynamoStore,
     /// Secrets Manager client, to check secrets themselves.
@@ -131,9 +131,9 @@ impl TestEnv {
             config.table_name.clone(),
             config.records_table_name.clone(),
         );
-        let app = shared::runtime::build_app(&config, &sdk);
+        let app = shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete");
         Self {
-            router: local_stack::router(app.clone()),
+            router: local_stack::router(&app).expect("every route builds"),
             app,
             store,
             secrets: aws_sdk_secretsmanager::Client::new(&sdk),
@@ -145,8 +145,8 @@ impl TestEnv {
     }
 
     /// Serves requests with `app` from now on (for adapters configured differently).
-    pub fn use_app(&mut self, app: App) {
-        self.router = local_stack::router(app.clone());
+    pub fn use_app(&mut self, app: Adapters) {
+        self.router = local_stack::router(&app).expect("every route builds");
         self.app = app;
     }
 
@@ -160,7 +160,7 @@ impl TestEnv {
         config.public_base_url = Some(base.clone());
         configure(&mut config);
         let sdk = shared::aws::clients::sdk_config_for_emulator(&emulator_endpoint()).await;
-        self.use_app(shared::runtime::build_app(&config, &sdk));
+        self.use_app(shared::runtime::build_app(&config, &sdk).expect("the test configuration is complete"));
         self.config = config;
         let router = self.router.clone();
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -291,7 +291,7 @@ impl TestEnv {
         let url = self.config.sync_queue_url.clone().expect("queue configured");
         let mut handled = 0;
         for _ in 0..1_000 {
-            let n = shared::crawler::sqs::poll_once(&self.sqs, &url, crawler, budget, 0)
+            let n = shared::runtime::poll_once(&self.sqs, &url, crawler, budget, 0)
                 .await
                 .expect("poll");
             if n == 0 {

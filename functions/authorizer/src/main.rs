@@ -1,4 +1,4 @@
-//! API Gateway Lambda authorizer; the logic lives in `shared::api::authorizer`.
+//! API Gateway Lambda authorizer; the logic lives in `shared::authorizer`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/dataset/create`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/dataset/create`: [`shared::api::dataset::Datasets`] serves it.
 
+use shared::api::dataset::Datasets;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::DatasetCreate).await
+    shared::runtime::serve_keyed::<Datasets>(Route::DatasetCreate).await
 }

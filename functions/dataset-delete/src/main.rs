@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/dataset/{id}/delete`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/dataset/{id}/delete`: [`shared::api::dataset::DatasetDelete`] serves it.
 
+use shared::api::dataset::DatasetDelete;
 use shared::http::routes::Route;
-use shared::runtime::WithQueue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithQueue>(Route::DatasetDelete).await
+    shared::runtime::serve_keyed::<DatasetDelete>(Route::DatasetDelete).await
 }

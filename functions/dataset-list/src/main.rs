@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/dataset/list`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/dataset/list`: [`shared::api::dataset::Datasets`] serves it.
 
+use shared::api::dataset::Datasets;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::DatasetList).await
+    shared::runtime::serve_keyed::<Datasets>(Route::DatasetList).await
 }

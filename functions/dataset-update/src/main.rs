@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/dataset/{id}/update`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/dataset/{id}/update`: [`shared::api::dataset::Datasets`] serves it.
 
+use shared::api::dataset::Datasets;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::DatasetUpdate).await
+    shared::runtime::serve_keyed::<Datasets>(Route::DatasetUpdate).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/event/log/list`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/event/log/list`: [`shared::api::event::EventLogList`] serves it.
 
+use shared::api::event::EventLogList;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::EventLogList).await
+    shared::runtime::serve_keyed::<EventLogList>(Route::EventLogList).await
 }

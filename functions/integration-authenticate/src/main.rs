@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/authenticate`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/{id}/authenticate`: [`shared::api::oauth::Authenticate`] serves it.
 
+use shared::api::oauth::Authenticate;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::IntegrationAuthenticate).await
+    shared::runtime::serve_keyed::<Authenticate>(Route::IntegrationAuthenticate).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/create`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/create`: [`shared::api::integration::IntegrationCreate`] serves it.
 
+use shared::api::integration::IntegrationCreate;
 use shared::http::routes::Route;
-use shared::runtime::WithTokensAndSchedules;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithTokensAndSchedules>(Route::IntegrationCreate).await
+    shared::runtime::serve_keyed::<IntegrationCreate>(Route::IntegrationCreate).await
 }

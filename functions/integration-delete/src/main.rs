@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/delete`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/{id}/delete`: [`shared::api::integration::IntegrationDelete`] serves it.
 
+use shared::api::integration::IntegrationDelete;
 use shared::http::routes::Route;
-use shared::runtime::WithTokensAndSchedules;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithTokensAndSchedules>(Route::IntegrationDelete).await
+    shared::runtime::serve_keyed::<IntegrationDelete>(Route::IntegrationDelete).await
 }

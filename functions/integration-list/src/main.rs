@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/list`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/list`: [`shared::api::integration::IntegrationReads`] serves it.
 
+use shared::api::integration::IntegrationReads;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::IntegrationList).await
+    shared::runtime::serve_keyed::<IntegrationReads>(Route::IntegrationList).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/sync`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/{id}/sync`: [`shared::api::sync::ManualSync`] serves it.
 
+use shared::api::sync::ManualSync;
 use shared::http::routes::Route;
-use shared::runtime::WithQueue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithQueue>(Route::IntegrationSync).await
+    shared::runtime::serve_keyed::<ManualSync>(Route::IntegrationSync).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/update`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/{id}/update`: [`shared::api::integration_update::IntegrationUpdate`] serves it.
 
+use shared::api::integration_update::IntegrationUpdate;
 use shared::http::routes::Route;
-use shared::runtime::WithTokensAndSchedules;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithTokensAndSchedules>(Route::IntegrationUpdate).await
+    shared::runtime::serve_keyed::<IntegrationUpdate>(Route::IntegrationUpdate).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/oauth/callback`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/integration/notion/oauth/callback`: [`shared::api::oauth::Callback`] serves it.
 
+use shared::api::oauth::Callback;
 use shared::http::routes::Route;
-use shared::runtime::WithTokensAndOAuth;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithTokensAndOAuth>(Route::OAuthCallback).await
+    shared::runtime::serve_public::<Callback>(Route::OAuthCallback).await
 }

@@ -1,9 +1,9 @@
-//! Lambda for `/api/v1/dataset/{id}/record/create`; the handler lives in `shared::api`.
+//! Lambda for `/api/v1/dataset/{id}/record/create`: [`shared::api::record::Records`] serves it.
 
+use shared::api::record::Records;
 use shared::http::routes::Route;
-use shared::runtime::StoresOnly;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<StoresOnly>(Route::RecordCreate).await
+    shared::runtime::serve_keyed::<Records>(Route::RecordCreate).await
 }

@@ -1,4 +1,4 @@
-//! Lambda invoked by EventBridge Scheduler; the logic lives in `shared::api::schedule`.
+//! Lambda invoked by EventBridge Scheduler; the logic lives in `shared::sync::schedule::ScheduleTrigger`.
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {

@@ -1,10 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/webhook/fetch`; the handler lives in
-//! `shared::api::webhook`.
+//! Lambda for `/api/v1/integration/notion/{id}/webhook/fetch`: [`shared::api::webhook::WebhookFetch`] serves it.
 
+use shared::api::webhook::WebhookFetch;
 use shared::http::routes::Route;
-use shared::runtime::WithWebhookTokens;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithWebhookTokens>(Route::WebhookFetch).await
+    shared::runtime::serve_keyed::<WebhookFetch>(Route::WebhookFetch).await
 }

@@ -1,10 +1,9 @@
-//! Lambda for `/api/v1/integration/notion/{id}/webhook` (public, signed by Notion); the
-//! handler lives in `shared::api::webhook`.
+//! Lambda for `/api/v1/integration/notion/{id}/webhook`: [`shared::api::webhook::WebhookReceive`] serves it.
 
+use shared::api::webhook::WebhookReceive;
 use shared::http::routes::Route;
-use shared::runtime::WithWebhookTokensAndQueue;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::runtime::run_route::<WithWebhookTokensAndQueue>(Route::WebhookReceive).await
+    shared::runtime::serve_public::<WebhookReceive>(Route::WebhookReceive).await
 }

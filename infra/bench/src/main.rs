@@ -161,7 +161,7 @@ impl SyncFigures {
 
 struct Bench {
     config: Config,
-    app: shared::api::App,
+    app: shared::runtime::Adapters,
     store: shared::aws::dynamo::DynamoStore,
     sqs: aws_sdk_sqs::Client,
     account: String,
@@ -188,7 +188,7 @@ impl Bench {
             config.records_table_name.clone(),
         );
         // Every AWS call of the API is timed, so its share is reported apart.
-        let app = shared::runtime::build_app(&config, &api::timed(&sdk));
+        let app = shared::runtime::build_app(&config, &api::timed(&sdk))?;
         let account = format!("account_{}", ulid::Ulid::generate());
         let plan = Plan {
             max_records: 10_000_000,
@@ -265,7 +265,7 @@ impl Bench {
         let started = Instant::now();
         queue.send(&message).await?;
         let url = self.config.sync_queue_url.clone().ok_or("no queue")?;
-        while shared::crawler::sqs::poll_once(&self.sqs, &url, crawler, Duration::from_secs(840), 0).await? > 0 {}
+        while shared::runtime::poll_once(&self.sqs, &url, crawler, Duration::from_secs(840), 0).await? > 0 {}
         let wall = started.elapsed().as_secs_f64();
         let aws_cpu = aws_emulator_cpu_seconds() - cpu_before;
         let aws_calls = api::calls_between(&calls_before, &api::calls());
@@ -324,7 +324,7 @@ impl Bench {
             records_used: 0,
         };
         self.store.create_account(&account, std::slice::from_ref(&key)).await?;
-        let router = local_stack::router(self.app.clone());
+        let router = local_stack::router(&self.app)?;
         let mut integrations = Vec::new();
         for n in 0..4 {
             let request = axum::http::Request::post("/api/v1/integration/notion/create")

@@ -12,8 +12,12 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request
 use lambda_http::http::{HeaderMap, StatusCode};
 use lambda_http::Body;
 use serde_json::{json, Map, Value};
-use shared::api::{self, authorizer, App};
+use shared::api::Api;
+use shared::authorizer;
 use shared::http::routes::{Route, RouteMiss};
+use shared::ports::AccountStore;
+use shared::runtime::Adapters;
+use shared::sync::schedule::ScheduleTrigger;
 use shared::ApiError;
 use std::sync::Arc;
 
@@ -28,7 +32,7 @@ pub async fn poll_forever(
     budget: std::time::Duration,
 ) {
     loop {
-        if let Err(e) = shared::crawler::sqs::poll_once(&sqs, &queue_url, &crawler, budget, 5).await {
+        if let Err(e) = shared::runtime::poll_once(&sqs, &queue_url, &crawler, budget, 5).await {
             tracing::error!(error = %shared::error::error_chain(&e), "polling the sync queue failed");
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
         }
@@ -41,7 +45,7 @@ pub async fn poll_forever(
 pub async fn fire_due_schedules(
     client: &aws_sdk_scheduler::Client,
     group: &str,
-    app: &App,
+    trigger: &ScheduleTrigger,
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
 ) -> Result<Vec<String>, shared::error::StoreError> {
@@ -60,7 +64,7 @@ pub async fn fire_due_schedules(
             .and_then(|s| s.next_after(from))
             .is_some_and(|next| next <= to);
         if due {
-            let result = shared::api::schedule::trigger(app, &input).await?;
+            let result = trigger.trigger(&input).await?;
             tracing::info!(integration = %input.integration_id, %result, "schedule fired");
             fired.push(input.integration_id);
         }
@@ -69,24 +73,34 @@ pub async fn fire_due_schedules(
 }
 
 /// Fires schedules every few seconds, forever.
-pub async fn fire_schedules_forever(client: aws_sdk_scheduler::Client, group: String, app: App) {
+pub async fn fire_schedules_forever(client: aws_sdk_scheduler::Client, group: String, trigger: ScheduleTrigger) {
     let mut last = chrono::Utc::now();
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         let now = chrono::Utc::now();
-        match fire_due_schedules(&client, &group, &app, last, now).await {
+        match fire_due_schedules(&client, &group, &trigger, last, now).await {
             Ok(_) => last = now,
             Err(e) => tracing::error!(error = %shared::error::error_chain(&e), "firing schedules failed"),
         }
     }
 }
 
-/// The router serving the whole API.
-pub fn router(app: App) -> Router {
-    Router::new().fallback(serve).with_state(Arc::new(app))
+/// What the router serves: every route's endpoint, and the accounts the authorizer reads.
+struct Served {
+    api: Api,
+    accounts: Arc<dyn AccountStore>,
 }
 
-async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumResponse {
+/// The router serving the whole API over `app`.
+pub fn router(app: &Adapters) -> Result<Router, shared::error::ConfigError> {
+    let served = Served {
+        api: app.api()?,
+        accounts: app.accounts.clone(),
+    };
+    Ok(Router::new().fallback(serve).with_state(Arc::new(served)))
+}
+
+async fn serve(State(app): State<Arc<Served>>, request: AxumRequest) -> AxumResponse {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
     if path == shared::http::openapi::PATH && parts.method == lambda_http::http::Method::GET {
@@ -118,7 +132,7 @@ async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumRespons
         }
     };
     let event = gateway_event(route, &parts.method, &parts.uri, &parts.headers, &params, &body);
-    let context = authorizer_context(&app, &event).await;
+    let context = authorizer_context(app.accounts.as_ref(), &event).await;
     let event = with_authorizer(event, context);
     let request = match lambda_http::request::from_str(&event.to_string()) {
         Ok(r) => r,
@@ -129,7 +143,7 @@ async fn serve(State(app): State<Arc<App>>, request: AxumRequest) -> AxumRespons
             )
         }
     };
-    to_axum(api::handle(&app, route, request).await, None)
+    to_axum(app.api.handle(route, request).await, None)
 }
 
 /// The API Gateway HTTP API (2.0) event for a request.
@@ -215,14 +229,14 @@ fn url_pairs(raw: &str) -> Vec<(String, String)> {
 }
 
 /// Runs the production authorizer's code on the request, as API Gateway would.
-async fn authorizer_context(app: &App, event: &Value) -> Value {
+async fn authorizer_context(accounts: &dyn AccountStore, event: &Value) -> Value {
     let mut auth_event = event.clone();
     auth_event["type"] = json!("REQUEST");
     auth_event["routeArn"] = json!("arn:aws:execute-api:local:000000000000:local/$default");
     auth_event["identitySource"] = json!([]);
     match serde_json::from_value::<ApiGatewayV2CustomAuthorizerV2Request>(auth_event) {
         Ok(request) => {
-            let decision = authorizer::authorize(app.accounts.as_ref(), &request).await;
+            let decision = authorizer::authorize(accounts, &request).await;
             if decision.is_authorized {
                 decision.context
             } else {

@@ -16,6 +16,7 @@ use shared::config::Config;
 use shared::domain::account::{generate_api_key, Account, Plan};
 use shared::domain::ids::{new_id, IdKind};
 use shared::domain::time::rfc3339;
+use shared::sync::schedule::ScheduleTrigger;
 use std::error::Error;
 use std::net::SocketAddr;
 
@@ -158,7 +159,7 @@ async fn serve(
         let account = store.ensure_account_for_key(key, plan, now).await?;
         println!("API key {key} -> {account}");
     }
-    let app = shared::runtime::build_app(config, sdk);
+    let app = shared::runtime::build_app(config, sdk)?;
     let crawler = shared::runtime::build_crawler(config, &app, None)?;
     let budget = std::time::Duration::from_secs(
         std::env::var("CRAWLER_INVOCATION_SECS")
@@ -175,7 +176,7 @@ async fn serve(
     tokio::spawn(local_stack::fire_schedules_forever(
         scheduler_client,
         config.schedule_group.clone(),
-        app.clone(),
+        ScheduleTrigger::build(&app)?,
     ));
     let port: u16 = std::env::var("PORT")
         .ok()
@@ -184,7 +185,7 @@ async fn serve(
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     println!("Notion integrations API at http://{addr}/api/v1/ (Ctrl-C stops)");
-    axum::serve(listener, local_stack::router(app))
+    axum::serve(listener, local_stack::router(&app)?)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,17 +1,80 @@
 //! `/dataset/...`: create, list, fetch, update, delete.
 
-use super::{App, Call};
+use super::{not_served, Answers, Call, Handler};
 use crate::domain::dataset::{Dataset, DatasetPatch, NewDataset};
 use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::ObjectReader;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::sync::PurgeMessage;
 use crate::domain::time::rfc3339;
-use crate::error::{ApiError, StoreError};
+use crate::domain::time::Clock;
+use crate::error::{ApiError, ConfigError, StoreError};
 use crate::http::request::{json_object, list_query};
 use crate::http::response;
+use crate::http::routes::Route;
+use crate::ports::{DatasetStore, EventWriter, Provide, SyncQueue};
 use lambda_http::{Body, Response};
 use serde_json::json;
+use std::sync::Arc;
+
+/// What the dataset routes but delete use.
+pub struct Datasets {
+    /// Datasets.
+    pub datasets: Arc<dyn DatasetStore>,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// How answers present resources.
+    pub answers: Answers,
+}
+
+#[async_trait::async_trait]
+impl Handler for Datasets {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            datasets: p.datasets(),
+            clock: p.clock(),
+            answers: Answers::of(p),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::DatasetCreate => create(self, call).await,
+            Route::DatasetList => list(self, call).await,
+            Route::DatasetFetch => fetch(self, call).await,
+            Route::DatasetUpdate => update(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
+
+/// What dataset delete uses: the purge of its records is queued.
+pub struct DatasetDelete {
+    /// Datasets.
+    pub datasets: Arc<dyn DatasetStore>,
+    /// The queue the purge job goes to.
+    pub queue: Arc<dyn SyncQueue>,
+    /// The event log.
+    pub events: EventWriter,
+}
+
+#[async_trait::async_trait]
+impl Handler for DatasetDelete {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            datasets: p.datasets(),
+            queue: p.queue()?,
+            events: p.events(),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::DatasetDelete => delete(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
 
 const RESOURCE: &str = "dataset";
 
@@ -26,9 +89,9 @@ pub(crate) fn dataset_id(call: &Call<'_>) -> Result<String, ApiError> {
 }
 
 /// `POST /dataset/create`
-pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn create(deps: &Datasets, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let input = NewDataset::from_body(json_object(call.req)?)?;
-    let now = rfc3339(app.clock.now());
+    let now = rfc3339(deps.clock.now());
     let dataset = Dataset {
         id: ids::new_id(IdKind::Dataset),
         account_id: call.account_id.clone(),
@@ -39,37 +102,38 @@ pub async fn create(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         created_at: now.clone(),
         updated_at: now,
     };
-    app.datasets.create_dataset(&dataset).await?;
+    deps.datasets.create_dataset(&dataset).await?;
     tracing::info!(dataset = %dataset.id, "dataset created");
     Ok(response::id(&dataset.id))
 }
 
 /// `GET /dataset/list`
-pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn list(deps: &Datasets, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let query = list_query(call.req)?;
-    app.list(call, &query, Dataset::to_resource, || {
-        app.datasets.list_datasets(&call.account_id, &query)
-    })
-    .await
+    deps.answers
+        .list(call, &query, Dataset::to_resource, || {
+            deps.datasets.list_datasets(&call.account_id, &query)
+        })
+        .await
 }
 
 /// `GET /dataset/{id}/fetch`
-pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn fetch(deps: &Datasets, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = dataset_id(call)?;
-    let dataset = app
+    let dataset = deps
         .datasets
         .get_dataset(&call.account_id, &id)
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
-    Ok(app.resource(dataset.to_resource()))
+    Ok(deps.answers.resource(dataset.to_resource()))
 }
 
 /// `POST /dataset/{id}/update`: the fields sent, nothing else.
-pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn update(deps: &Datasets, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = dataset_id(call)?;
     let patch = DatasetPatch::from_body(json_object(call.req)?)?;
-    let now = rfc3339(app.clock.now());
-    app.datasets
+    let now = rfc3339(deps.clock.now());
+    deps.datasets
         .update_dataset(&call.account_id, &id, &patch, &now)
         .await
         .map_err(|e| match e {
@@ -85,24 +149,25 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
 /// background ([`crate::crawler::purge`]). While the marker is there, deleting again
 /// re-queues the job and answers the same, so a client retrying after a failed answer
 /// never strands records.
-pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn delete(deps: &DatasetDelete, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = dataset_id(call)?;
     ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    let Some(dataset) = app.datasets.get_dataset(&call.account_id, &id).await? else {
-        if app.datasets.purge_pending(&call.account_id, &id).await? {
-            queue_purge(app, &call.account_id, &id).await?;
+    let Some(dataset) = deps.datasets.get_dataset(&call.account_id, &id).await? else {
+        if deps.datasets.purge_pending(&call.account_id, &id).await? {
+            queue_purge(deps, &call.account_id, &id).await?;
             return Ok(response::id(&id));
         }
         return Err(ApiError::NotFound(RESOURCE));
     };
-    let records = match app.datasets.delete_dataset(&call.account_id, &id).await {
+    let records = match deps.datasets.delete_dataset(&call.account_id, &id).await {
         Ok(n) => n,
         Err(StoreError::NotFound) => return Err(ApiError::NotFound(RESOURCE)),
         Err(other) => return Err(other.into()),
     };
-    queue_purge(app, &call.account_id, &id).await?;
+    queue_purge(deps, &call.account_id, &id).await?;
     tracing::info!(dataset = %id, records, "dataset deleted; purge queued");
-    let event = app
+    let event = deps
+        .events
         .event(
             &call.account_id,
             EventType::DatasetDeleted,
@@ -113,12 +178,12 @@ pub async fn delete(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
             json!({"records": records}),
         )
         .for_dataset(Some(&id));
-    app.log_event(event).await;
+    deps.events.record(event).await;
     Ok(response::id(&id))
 }
 
-async fn queue_purge(app: &App, account_id: &str, id: &str) -> Result<(), StoreError> {
-    app.queue
+async fn queue_purge(deps: &DatasetDelete, account_id: &str, id: &str) -> Result<(), StoreError> {
+    deps.queue
         .send_purge(&PurgeMessage {
             account_id: account_id.to_string(),
             purge_dataset_id: id.to_string(),

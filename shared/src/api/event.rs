@@ -3,14 +3,46 @@
 //! `notionIntegrationId=` (also for a deleted integration: its events outlive it) and
 //! `type=`.
 
-use super::{App, Call};
+use super::{not_served, Answers, Call, Handler};
 use crate::domain::event::{Event, EventFilter, EventType};
 use crate::domain::fields::{FieldError, InputError};
 use crate::domain::ids::{self, IdKind};
 use crate::domain::paging::ListQuery;
-use crate::error::ApiError;
+use crate::domain::time::Clock;
+use crate::error::{ApiError, ConfigError};
 use crate::http::request::list_query_with;
+use crate::http::routes::Route;
+use crate::ports::{EventLog, Provide};
 use lambda_http::{Body, Response};
+use std::sync::Arc;
+
+/// What the event log route uses.
+pub struct EventLogList {
+    /// The event log.
+    pub events: Arc<dyn EventLog>,
+    /// The current time (expired events are never listed).
+    pub clock: Arc<dyn Clock>,
+    /// How answers present resources.
+    pub answers: Answers,
+}
+
+#[async_trait::async_trait]
+impl Handler for EventLogList {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            events: p.event_log(),
+            clock: p.clock(),
+            answers: Answers::of(p),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::EventLogList => list(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
 
 const INTEGRATION_FILTER: &str = "notionIntegrationId";
 const TYPE_FILTER: &str = "type";
@@ -47,12 +79,13 @@ fn event_filter(query: &ListQuery) -> Result<EventFilter, InputError> {
 }
 
 /// `GET /event/log/list`
-pub async fn list(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn list(deps: &EventLogList, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let query = list_query_with(call.req, &[INTEGRATION_FILTER, TYPE_FILTER])?;
     let filter = event_filter(&query)?;
-    let now = app.clock.now().timestamp();
-    app.list(call, &query, Event::to_resource, || {
-        app.events.list_events(&call.account_id, &query, &filter, now)
-    })
-    .await
+    let now = deps.clock.now().timestamp();
+    deps.answers
+        .list(call, &query, Event::to_resource, || {
+            deps.events.list_events(&call.account_id, &query, &filter, now)
+        })
+        .await
 }

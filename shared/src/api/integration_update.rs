@@ -12,18 +12,60 @@
 //!   second read agrees with what it wrote. So after any interleaving of concurrent
 //!   updates (and deletes) the last Scheduler write matches the item's final state.
 
-use super::integration::{check_dataset, integration_id, RESOURCE};
-use super::{App, Call};
+use super::integration::IntegrationDatasets;
+use super::integration::{integration_id, RESOURCE};
+use super::{not_served, Call, Handler};
 use crate::domain::event::{quoted, EventType};
 use crate::domain::fields::Patch;
 use crate::domain::integration::{Integration, IntegrationPatch};
 use crate::domain::schedule::SyncSchedule;
 use crate::domain::time::rfc3339;
-use crate::error::{ApiError, StoreError};
+use crate::domain::time::Clock;
+use crate::error::{ApiError, ConfigError, StoreError};
 use crate::http::request::json_object;
 use crate::http::response;
+use crate::http::routes::Route;
+use crate::ports::{EventWriter, IntegrationStore, Provide, SyncScheduler, TokenStore};
 use lambda_http::{Body, Response};
 use serde_json::json;
+use std::sync::Arc;
+
+/// What integration update uses.
+pub struct IntegrationUpdate {
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Datasets, to check `datasetId`.
+    pub datasets: IntegrationDatasets,
+    /// Notion tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// Schedules.
+    pub scheduler: Arc<dyn SyncScheduler>,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// The event log.
+    pub events: EventWriter,
+}
+
+#[async_trait::async_trait]
+impl Handler for IntegrationUpdate {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            integrations: p.integrations(),
+            datasets: IntegrationDatasets(p.datasets()),
+            tokens: p.tokens(),
+            scheduler: p.schedules()?,
+            clock: p.clock(),
+            events: p.events(),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::IntegrationUpdate => update(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
 
 /// Tries of a versioned write before answering 409 (with backoff between them: about 1 s
 /// in all at worst).
@@ -33,22 +75,22 @@ pub const MAX_ATTEMPTS: u32 = 10;
 const MAX_RECONCILE_ROUNDS: u32 = 16;
 
 /// `POST /integration/notion/{id}/update`
-pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn update(deps: &IntegrationUpdate, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
     let account = call.account_id.as_str();
     let patch = IntegrationPatch::from_body(json_object(call.req)?)?;
-    check_dataset(app, account, &patch).await?;
+    deps.datasets.check(account, &patch).await?;
     let mut token_written = false;
     let mut scheduler_written = false;
     let mut attempt = 0;
     let replaced = loop {
         attempt += 1;
-        let tried = try_once(app, account, &id, &patch, &mut token_written, &mut scheduler_written).await;
+        let tried = try_once(deps, account, &id, &patch, &mut token_written, &mut scheduler_written).await;
         // Only a request that wrote Scheduler (so owns the integration) ever reconciles it:
         // schedule names carry no account, and another account's id must stay untouched.
         if scheduler_written && !matches!(tried, Ok(Tried::Written(_))) {
             // Scheduler may hold what this attempt put there: back to what the item says.
-            settle(app, account, &id).await;
+            settle(deps, account, &id).await;
         }
         match tried {
             Ok(Tried::Written(replaced)) => break replaced,
@@ -68,13 +110,13 @@ pub async fn update(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErr
         }
     };
     if patch.token == Patch::Clear {
-        app.tokens.delete_token(&id).await?;
+        deps.tokens.delete_token(&id).await?;
     }
     if scheduler_written {
-        reconcile_schedule(app, account, &id).await?;
+        reconcile_schedule(deps, account, &id).await?;
     }
     tracing::info!(integration = %id, attempts = attempt, "integration updated");
-    log_updated(app, account, &id, &patch, &replaced).await;
+    log_updated(deps, account, &id, &patch, &replaced).await;
     Ok(response::id(&id))
 }
 
@@ -88,26 +130,26 @@ enum Tried {
 
 /// One versioned attempt: read, put the wanted schedule and token, write the item.
 async fn try_once(
-    app: &App,
+    deps: &IntegrationUpdate,
     account: &str,
     id: &str,
     patch: &IntegrationPatch,
     token_written: &mut bool,
     scheduler_written: &mut bool,
 ) -> Result<Tried, ApiError> {
-    let Some(current) = app.integrations.get_integration(account, id).await? else {
+    let Some(current) = deps.integrations.get_integration(account, id).await? else {
         if *token_written {
             // Deleted while we wrote the secret: do not leave the token behind.
-            app.tokens.delete_token(id).await?;
+            deps.tokens.delete_token(id).await?;
         }
         return Err(ApiError::NotFound(RESOURCE));
     };
     if patch.sync_schedule.is_present() {
         *scheduler_written = true;
-        put_wanted(app, account, id, &patch.sync_schedule).await?;
+        put_wanted(deps, account, id, &patch.sync_schedule).await?;
     }
     if let Patch::Set(token) = &patch.token {
-        app.tokens.put_token(account, id, token).await?;
+        deps.tokens.put_token(account, id, token).await?;
         *token_written = true;
     }
     let has_token = match &patch.token {
@@ -115,8 +157,8 @@ async fn try_once(
         Patch::Clear => Some(false),
         Patch::Absent => None,
     };
-    let now = rfc3339(app.clock.now());
-    match app
+    let now = rfc3339(deps.clock.now());
+    match deps
         .integrations
         .update_integration(account, id, patch, has_token, &now, current.version)
         .await
@@ -128,17 +170,22 @@ async fn try_once(
 }
 
 /// Puts the schedule the patch asks for.
-async fn put_wanted(app: &App, account: &str, id: &str, wanted: &Patch<SyncSchedule>) -> Result<(), StoreError> {
+async fn put_wanted(
+    deps: &IntegrationUpdate,
+    account: &str,
+    id: &str,
+    wanted: &Patch<SyncSchedule>,
+) -> Result<(), StoreError> {
     match wanted {
-        Patch::Set(schedule) => app.scheduler.put_schedule(account, id, schedule).await,
-        Patch::Clear => app.scheduler.delete_schedule(id).await,
+        Patch::Set(schedule) => deps.scheduler.put_schedule(account, id, schedule).await,
+        Patch::Clear => deps.scheduler.delete_schedule(id).await,
         Patch::Absent => Ok(()),
     }
 }
 
 /// Reconciles after a failure, logging (the request answers the original error).
-async fn settle(app: &App, account: &str, id: &str) {
-    if let Err(e) = reconcile_schedule(app, account, id).await {
+async fn settle(deps: &IntegrationUpdate, account: &str, id: &str) {
+    if let Err(e) = reconcile_schedule(deps, account, id).await {
         tracing::error!(integration = %id, error = %crate::error::error_chain(&e), "could not put Scheduler back in step with the integration");
     }
 }
@@ -151,14 +198,14 @@ fn schedule_of(item: Option<&Integration>) -> Option<SyncSchedule> {
 
 /// Makes EventBridge Scheduler hold what the integration item says: read the item, write
 /// Scheduler, read again; done when the second read agrees with what was written.
-pub async fn reconcile_schedule(app: &App, account: &str, id: &str) -> Result<(), StoreError> {
-    let mut wanted = schedule_of(app.integrations.get_integration(account, id).await?.as_ref());
+pub async fn reconcile_schedule(deps: &IntegrationUpdate, account: &str, id: &str) -> Result<(), StoreError> {
+    let mut wanted = schedule_of(deps.integrations.get_integration(account, id).await?.as_ref());
     for _ in 0..MAX_RECONCILE_ROUNDS {
         match &wanted {
-            Some(schedule) => app.scheduler.put_schedule(account, id, schedule).await?,
-            None => app.scheduler.delete_schedule(id).await?,
+            Some(schedule) => deps.scheduler.put_schedule(account, id, schedule).await?,
+            None => deps.scheduler.delete_schedule(id).await?,
         }
-        let now = schedule_of(app.integrations.get_integration(account, id).await?.as_ref());
+        let now = schedule_of(deps.integrations.get_integration(account, id).await?.as_ref());
         if now == wanted {
             return Ok(());
         }
@@ -168,7 +215,13 @@ pub async fn reconcile_schedule(app: &App, account: &str, id: &str) -> Result<()
 }
 
 /// Writes `integration.updated`, with the fields changed from the state replaced.
-async fn log_updated(app: &App, account: &str, id: &str, patch: &IntegrationPatch, replaced: &Integration) {
+async fn log_updated(
+    deps: &IntegrationUpdate,
+    account: &str,
+    id: &str,
+    patch: &IntegrationPatch,
+    replaced: &Integration,
+) {
     let fields = patch.changed_fields(replaced);
     let mut after = replaced.clone();
     patch.apply_to(&mut after);
@@ -181,7 +234,8 @@ async fn log_updated(app: &App, account: &str, id: &str, patch: &IntegrationPatc
             fields.join(", ")
         )
     };
-    let event = app
+    let event = deps
+        .events
         .event(
             account,
             EventType::IntegrationUpdated,
@@ -190,5 +244,5 @@ async fn log_updated(app: &App, account: &str, id: &str, patch: &IntegrationPatc
         )
         .for_integration(id)
         .for_dataset(after.dataset_id.as_deref());
-    app.log_event(event).await;
+    deps.events.record(event).await;
 }

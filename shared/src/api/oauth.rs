@@ -13,7 +13,7 @@
 //! `Cache-Control: no-store`: the URL holds the code and state.
 
 use super::integration::{integration_id, RESOURCE};
-use super::{App, Call};
+use super::{not_served, Call, Handler, PublicHandler};
 use crate::domain::event::EventType;
 use crate::domain::fields::{FieldError, ObjectReader, Patch};
 use crate::domain::oauth::{
@@ -21,21 +21,98 @@ use crate::domain::oauth::{
     CALLBACK_PATH, MAX_RETURN_URL_CHARS,
 };
 use crate::domain::time::rfc3339;
-use crate::error::{ApiError, StoreError};
+use crate::domain::time::Clock;
+use crate::error::{ApiError, ConfigError, StoreError};
 use crate::http::request::{json_object, query_params};
 use crate::http::response;
+use crate::http::routes::Route;
+use crate::ports::{EventWriter, IntegrationStore, NotionOAuth, OAuthStates, Provide, TokenStore};
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
+use std::sync::Arc;
+
+/// What the authenticate route uses.
+pub struct Authenticate {
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Pending authorizations.
+    pub oauth_states: Arc<dyn OAuthStates>,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// The public connection's client id, when OAuth is configured.
+    pub oauth_client_id: Option<String>,
+    /// `NOTION_API_URL`, where the browser is sent to authorize.
+    pub notion_api_url: String,
+    /// The API's public origin (`PUBLIC_BASE_URL`).
+    pub public_base_url: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Authenticate {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        let settings = p.settings();
+        Ok(Self {
+            integrations: p.integrations(),
+            oauth_states: p.oauth_states(),
+            clock: p.clock(),
+            oauth_client_id: settings.oauth_client_id.clone(),
+            notion_api_url: settings.notion_api_url.trim_end_matches('/').to_string(),
+            public_base_url: settings.public_base_url.clone(),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::IntegrationAuthenticate => authenticate(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
+
+/// What the OAuth callback uses.
+pub struct Callback {
+    /// Notion's token endpoint with our client secret; none when OAuth is not configured.
+    pub oauth: Option<Arc<dyn NotionOAuth>>,
+    /// Pending authorizations.
+    pub oauth_states: Arc<dyn OAuthStates>,
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// Notion tokens.
+    pub tokens: Arc<dyn TokenStore>,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// The event log.
+    pub events: EventWriter,
+}
+
+#[async_trait::async_trait]
+impl PublicHandler for Callback {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            oauth: p.notion_oauth(),
+            oauth_states: p.oauth_states(),
+            integrations: p.integrations(),
+            tokens: p.tokens(),
+            clock: p.clock(),
+            events: p.events(),
+        })
+    }
+
+    /// The answer is always a page.
+    async fn handle(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        Ok(callback(self, req).await)
+    }
+}
 
 const NOT_CONFIGURED: &str =
     "OAuth is not configured: the deployer sets NOTION_OAUTH_CLIENT_ID and the client secret to enable Connect with Notion.";
 
 /// The API's public origin: `PUBLIC_BASE_URL`, else the host the request came to (API
 /// Gateway's own domain or a custom one).
-pub(crate) fn public_origin(app: &App, req: &Request) -> Option<String> {
-    if let Some(base) = &app.public_base_url {
-        return Some(base.clone());
+pub(crate) fn public_origin(public_base_url: Option<&str>, req: &Request) -> Option<String> {
+    if let Some(base) = public_base_url {
+        return Some(base.to_string());
     }
     let host = req
         .request_context_ref()
@@ -53,7 +130,7 @@ pub(crate) fn public_origin(app: &App, req: &Request) -> Option<String> {
 }
 
 /// `POST /integration/notion/{id}/authenticate` `{returnUrl?}` → `{"url"}`.
-pub async fn authenticate(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn authenticate(deps: &Authenticate, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
     let mut reader = ObjectReader::new(json_object(call.req)?, &["returnUrl"])?;
     let return_url = reader.string("returnUrl", MAX_RETURN_URL_CHARS, true);
@@ -65,13 +142,18 @@ pub async fn authenticate(app: &App, call: &Call<'_>) -> Result<Response<Body>, 
         }
         _ => None,
     };
-    if app.integrations.get_integration(&call.account_id, &id).await?.is_none() {
+    if deps
+        .integrations
+        .get_integration(&call.account_id, &id)
+        .await?
+        .is_none()
+    {
         return Err(ApiError::NotFound(RESOURCE));
     }
-    let Some(client_id) = &app.oauth_client_id else {
+    let Some(client_id) = &deps.oauth_client_id else {
         return Err(ApiError::Conflict(NOT_CONFIGURED.into()));
     };
-    let origin = public_origin(app, call.req)
+    let origin = public_origin(deps.public_base_url.as_deref(), call.req)
         .ok_or_else(|| ApiError::Validation(vec![FieldError::new("Host", "the request names no host to return to")]))?;
     let redirect_uri = format!("{origin}{CALLBACK_PATH}");
     let state = OAuthState::new(
@@ -79,13 +161,13 @@ pub async fn authenticate(app: &App, call: &Call<'_>) -> Result<Response<Body>, 
         &id,
         return_url,
         redirect_uri.clone(),
-        app.clock.now().timestamp(),
+        deps.clock.now().timestamp(),
     );
-    app.oauth_states.put_oauth_state(&state).await?;
+    deps.oauth_states.put_oauth_state(&state).await?;
     tracing::info!(integration = %id, "OAuth authorization started");
     Ok(response::json(
         StatusCode::OK,
-        &json!({"url": authorize_url(&app.notion_api_url, client_id, &redirect_uri, &state.state)}),
+        &json!({"url": authorize_url(&deps.notion_api_url, client_id, &redirect_uri, &state.state)}),
     ))
 }
 
@@ -122,8 +204,8 @@ impl Outcome {
 }
 
 /// `GET /integration/notion/oauth/callback?code&state` (or `?error&state`).
-pub async fn callback(app: &App, req: &Request) -> Response<Body> {
-    callback_outcome(app, req)
+pub async fn callback(deps: &Callback, req: &Request) -> Response<Body> {
+    callback_outcome(deps, req)
         .await
         .unwrap_or_else(|e| {
             tracing::error!(error = %crate::error::error_chain(&e), "OAuth callback failed");
@@ -136,8 +218,8 @@ pub async fn callback(app: &App, req: &Request) -> Response<Body> {
         .into_response()
 }
 
-async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreError> {
-    let Some(oauth) = &app.oauth else {
+async fn callback_outcome(deps: &Callback, req: &Request) -> Result<Outcome, StoreError> {
+    let Some(oauth) = &deps.oauth else {
         return Ok(Outcome::Page(
             StatusCode::CONFLICT,
             "Notion was not connected",
@@ -153,12 +235,12 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
         ));
     };
     // Taken whatever happens next: a state is good for one attempt.
-    let Some(pending) = app.oauth_states.take_oauth_state(state).await? else {
+    let Some(pending) = deps.oauth_states.take_oauth_state(state).await? else {
         return Ok(Outcome::failure(
             "This sign-in link was already used or is unknown. Start again from your app.",
         ));
     };
-    let now = app.clock.now();
+    let now = deps.clock.now();
     if !pending.is_live(now.timestamp()) {
         return Ok(Outcome::failure(
             "This sign-in link expired (they last 10 minutes). Start again from your app.",
@@ -181,7 +263,7 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
         ));
     };
     let (account, id) = (&pending.account_id, &pending.integration_id);
-    if app.integrations.get_integration(account, id).await?.is_none() {
+    if deps.integrations.get_integration(account, id).await?.is_none() {
         return Ok(Outcome::failure(
             "The integration no longer exists, so nothing was connected.",
         ));
@@ -199,10 +281,10 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
         id: grant.workspace_id.clone().unwrap_or_default(),
         name: grant.workspace_name.clone().unwrap_or_default(),
     };
-    app.tokens
+    deps.tokens
         .put_token(account, id, &Credentials::granted(&grant).encode())
         .await?;
-    match app
+    match deps
         .integrations
         .connect_workspace(account, id, &workspace, &rfc3339(now))
         .await
@@ -210,7 +292,7 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
         Ok(()) => {}
         Err(StoreError::NotFound) => {
             // Deleted while we exchanged: do not leave the tokens behind.
-            app.tokens.delete_token(id).await?;
+            deps.tokens.delete_token(id).await?;
             return Ok(Outcome::failure(
                 "The integration no longer exists, so nothing was connected.",
             ));
@@ -222,7 +304,8 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
     } else {
         workspace.name.clone()
     };
-    let event = app
+    let event = deps
+        .events
         .event(
             account,
             EventType::IntegrationUpdated,
@@ -230,7 +313,7 @@ async fn callback_outcome(app: &App, req: &Request) -> Result<Outcome, StoreErro
             json!({"fields": ["token", "workspace"], "via": "oauth"}),
         )
         .for_integration(id);
-    app.log_event(event).await;
+    deps.events.record(event).await;
     tracing::info!(integration = %id, "connected with OAuth");
     Ok(match &pending.return_url {
         Some(url) => Outcome::Redirect(with_query(url, "connected", id)),

@@ -1,26 +1,48 @@
-//! `POST /integration/notion/{id}/sync`: the sync request ([`crate::sync_requests`]) with
+//! `POST /integration/notion/{id}/sync`: the sync request ([`crate::sync::request`]) with
 //! the manual cooldown, its refusals mapped to SPEC's errors. The schedule trigger
-//! ([`super::schedule`]) takes the same path minus the cooldown.
+//! ([`crate::sync::schedule`]) takes the same path minus the cooldown.
 
 use super::integration::integration_id;
-use super::{App, Call};
-use crate::domain::event::Event;
+use super::{not_served, Call, Handler};
 use crate::domain::fields::ObjectReader;
-use crate::domain::integration::Integration;
 use crate::domain::sync::Trigger;
-use crate::error::ApiError;
+use crate::error::{ApiError, ConfigError};
 use crate::http::request::json_object;
 use crate::http::response;
-use crate::sync_requests::{Refusal, RequestError, Requested, SyncRequests};
+use crate::http::routes::Route;
+use crate::ports::{EventWriter, IntegrationStore, Provide};
+use crate::sync::request::{log_requested, Refusal, RequestError, SyncRequests};
 use lambda_http::{Body, Response};
+use std::sync::Arc;
 
-/// The sync-request service over the app's ports.
-pub(crate) fn sync_requests(app: &App) -> SyncRequests<'_> {
-    SyncRequests {
-        accounts: app.accounts.as_ref(),
-        datasets: app.datasets.as_ref(),
-        sync_state: app.sync_state.as_ref(),
-        queue: app.queue.as_ref(),
+/// What the manual sync route uses.
+pub struct ManualSync {
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// The sync request (readiness, cooldown, pending flag, queue).
+    pub requests: SyncRequests,
+    /// The event log (and the clock).
+    pub events: EventWriter,
+    /// Seconds between two accepted manual syncs.
+    pub cooldown_secs: i64,
+}
+
+#[async_trait::async_trait]
+impl Handler for ManualSync {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            integrations: p.integrations(),
+            requests: SyncRequests::build(p)?,
+            events: p.events(),
+            cooldown_secs: p.settings().manual_sync_cooldown_secs,
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::IntegrationSync => sync(self, call).await,
+            other => not_served(other),
+        }
     }
 }
 
@@ -45,37 +67,23 @@ impl From<RequestError> for ApiError {
 }
 
 /// `POST /integration/notion/{id}/sync`
-pub async fn sync(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn sync(deps: &ManualSync, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
     ObjectReader::new(json_object(call.req)?, &[])?.finish()?;
-    let integration = app
+    let integration = deps
         .integrations
         .get_integration(&call.account_id, &id)
         .await?
         .ok_or(ApiError::NotFound("integration"))?;
-    let requests = sync_requests(app);
+    let requests = &deps.requests;
     let account = requests.check_ready(&call.account_id, &integration).await?;
-    let now = app.clock.now().timestamp();
+    let now = deps.events.clock.now().timestamp();
     requests
-        .claim_cooldown(&call.account_id, &integration, app.manual_sync_cooldown_secs, now)
+        .claim_cooldown(&call.account_id, &integration, deps.cooldown_secs, now)
         .await?;
     let requested = requests
         .enqueue(&call.account_id, &id, &account, Trigger::Manual, now)
         .await?;
-    log_requested(app, &integration, Trigger::Manual, requested).await;
+    log_requested(&deps.events, &integration, Trigger::Manual, requested).await;
     Ok(response::id(&id))
-}
-
-/// Writes `sync.requested` for an accepted request.
-pub(crate) async fn log_requested(app: &App, integration: &Integration, trigger: Trigger, requested: Requested) {
-    let event = Event::sync_requested(
-        &integration.account_id,
-        &integration.id,
-        trigger,
-        requested == Requested::Coalesced,
-        app.clock.now(),
-        app.event_retention_days,
-    )
-    .for_dataset(integration.dataset_id.as_deref());
-    app.log_event(event).await;
 }

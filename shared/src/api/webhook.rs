@@ -14,25 +14,99 @@
 //! Notion and completes; a repeat of a completed one is dropped.
 
 use super::integration::{integration_id, RESOURCE};
-use super::{App, Call};
+use super::{not_served, Answers, Call, Handler, PublicHandler};
 use crate::domain::event::EventType;
 use crate::domain::ids::{self, IdKind};
 use crate::domain::time::rfc3339;
+use crate::domain::time::Clock;
 use crate::domain::webhook::{
-    handshake_token, signature_matches, HandshakeOutcome, WebhookEvent, WebhookFlush, Work, EVENT_ID_TTL_SECS,
-    MAX_BODY_BYTES, MAX_PENDING_KEYS, SIGNATURE_HEADER,
+    handshake_token, signature_matches, HandshakeOutcome, WebhookEvent, Work, EVENT_ID_TTL_SECS, MAX_BODY_BYTES,
+    MAX_PENDING_KEYS, SIGNATURE_HEADER,
 };
-use crate::error::{ApiError, StoreError};
+use crate::error::{ApiError, ConfigError, StoreError};
 use crate::http::request::path_param;
 use crate::http::response;
 use crate::http::routes::Route;
+use crate::ports::{EventWriter, IntegrationStore, Provide, SyncQueue, WebhookStore, WebhookTokens};
+use crate::sync::flush::queue_flush;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Request, Response};
 use serde_json::{json, Value};
+use std::sync::Arc;
 
-/// Seconds after which a queued flush that never arrived (its sender crashed) no longer
-/// holds back the next one, beyond the debounce itself.
-const FLUSH_GRACE_SECS: i64 = 120;
+/// What the public webhook route uses.
+pub struct WebhookReceive {
+    /// Webhooks (owner, pending work, seen events).
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// Verification tokens.
+    pub webhook_tokens: Arc<dyn WebhookTokens>,
+    /// Verification tokens read recently.
+    pub webhook_token_cache: TokenCache,
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// The queue the flush goes to.
+    pub queue: Arc<dyn SyncQueue>,
+    /// Seconds webhook events are coalesced.
+    pub webhook_debounce_secs: u32,
+    /// The current time.
+    pub clock: Arc<dyn Clock>,
+    /// The event log.
+    pub events: EventWriter,
+}
+
+#[async_trait::async_trait]
+impl PublicHandler for WebhookReceive {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            webhooks: p.webhooks(),
+            webhook_tokens: p.webhook_tokens(),
+            webhook_token_cache: TokenCache::default(),
+            integrations: p.integrations(),
+            queue: p.queue()?,
+            webhook_debounce_secs: p.settings().webhook_debounce_secs,
+            clock: p.clock(),
+            events: p.events(),
+        })
+    }
+
+    async fn handle(&self, req: &Request) -> Result<Response<Body>, ApiError> {
+        receive(self, req).await
+    }
+}
+
+/// What the owner's webhook fetch route uses.
+pub struct WebhookFetch {
+    /// Webhooks.
+    pub webhooks: Arc<dyn WebhookStore>,
+    /// Verification tokens.
+    pub webhook_tokens: Arc<dyn WebhookTokens>,
+    /// Integrations.
+    pub integrations: Arc<dyn IntegrationStore>,
+    /// The API's public origin (`PUBLIC_BASE_URL`).
+    pub public_base_url: Option<String>,
+    /// How answers present resources.
+    pub answers: Answers,
+}
+
+#[async_trait::async_trait]
+impl Handler for WebhookFetch {
+    fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            webhooks: p.webhooks(),
+            webhook_tokens: p.webhook_tokens(),
+            integrations: p.integrations(),
+            public_base_url: p.settings().public_base_url.clone(),
+            answers: Answers::of(p),
+        })
+    }
+
+    async fn handle(&self, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+        match call.route {
+            Route::WebhookFetch => fetch(self, call).await,
+            other => not_served(other),
+        }
+    }
+}
 
 const UNSIGNED: &str = "The event is not signed with this webhook's verification token (X-Notion-Signature).";
 
@@ -76,16 +150,16 @@ impl TokenCache {
 
 /// Whether `signature` signs `body` with the integration's verification token: the cached
 /// token first, the stored one when that fails.
-async fn verified(app: &App, id: &str, body: &[u8], signature: &str) -> Result<bool, ApiError> {
-    if app
+async fn verified(deps: &WebhookReceive, id: &str, body: &[u8], signature: &str) -> Result<bool, ApiError> {
+    if deps
         .webhook_token_cache
         .get(id)
         .is_some_and(|token| signature_matches(body, signature, &token))
     {
         return Ok(true);
     }
-    let token = app.webhook_tokens.get_webhook_token(id).await?;
-    app.webhook_token_cache.put(id, token.as_deref());
+    let token = deps.webhook_tokens.get_webhook_token(id).await?;
+    deps.webhook_token_cache.put(id, token.as_deref());
     Ok(token.is_some_and(|t| signature_matches(body, signature, &t)))
 }
 
@@ -93,33 +167,8 @@ fn ok() -> Response<Body> {
     response::json(StatusCode::OK, &json!({}))
 }
 
-/// Queues the flush of an integration's pending work unless one is already on its way.
-pub(crate) async fn queue_flush(
-    webhooks: &dyn crate::ports::WebhookStore,
-    queue: &dyn crate::ports::SyncQueue,
-    account_id: &str,
-    integration_id: &str,
-    delay_secs: u32,
-    now: i64,
-) -> Result<(), StoreError> {
-    let stale_before = now - i64::from(delay_secs) - FLUSH_GRACE_SECS;
-    if !webhooks.claim_flush(integration_id, now, stale_before).await? {
-        return Ok(());
-    }
-    let message = WebhookFlush {
-        account_id: account_id.to_string(),
-        flush_integration_id: integration_id.to_string(),
-    };
-    if let Err(e) = queue.send_flush(&message, delay_secs).await {
-        // Let the next event (or Notion's retry of this one) queue it.
-        let _ = webhooks.release_flush(integration_id).await;
-        return Err(e);
-    }
-    Ok(())
-}
-
 /// `POST /integration/notion/{id}/webhook` (public).
-pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiError> {
+pub async fn receive(deps: &WebhookReceive, req: &Request) -> Result<Response<Body>, ApiError> {
     let id = path_param(req, Route::WebhookReceive, "id")
         .filter(|id| ids::is_valid(IdKind::Integration, id))
         .ok_or(ApiError::NotFound(RESOURCE))?;
@@ -134,10 +183,10 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
             MAX_BODY_BYTES / 1024
         )));
     }
-    let Some(webhook) = app.webhooks.get_webhook(&id).await? else {
+    let Some(webhook) = deps.webhooks.get_webhook(&id).await? else {
         return Err(ApiError::NotFound(RESOURCE));
     };
-    let Some(integration) = app.integrations.get_integration(&webhook.account_id, &id).await? else {
+    let Some(integration) = deps.integrations.get_integration(&webhook.account_id, &id).await? else {
         return Err(ApiError::NotFound(RESOURCE));
     };
     let body: Value =
@@ -150,19 +199,19 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
         let token = handshake_token(&body)
             .map_err(|e| ApiError::bad_request(e.to_string()))?
             .ok_or(ApiError::Unauthenticated(UNSIGNED))?;
-        return handshake(app, &webhook.account_id, &id, &token).await;
+        return handshake(deps, &webhook.account_id, &id, &token).await;
     };
     // The token is read only after the body is known to be a JSON object: a stranger's
     // garbage costs no Secrets Manager call.
     if !body.is_object() {
         return Err(ApiError::bad_request("The body must be a JSON object."));
     }
-    if !verified(app, &id, bytes, &signature).await? {
+    if !verified(deps, &id, bytes, &signature).await? {
         tracing::warn!(integration = %id, "webhook delivery with a wrong signature refused");
         return Err(ApiError::Unauthenticated(UNSIGNED));
     }
     let event = WebhookEvent::parse(&body).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    if app.webhooks.event_seen(&id, &event.id).await? {
+    if deps.webhooks.event_seen(&id, &event.id).await? {
         tracing::info!(integration = %id, event = %event.id, "repeated webhook event dropped");
         return Ok(ok());
     }
@@ -181,31 +230,32 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
         // So much is waiting that naming more pages would outgrow the item: sync it all.
         keys = vec![Work::Everything.key()];
     }
-    let now = app.clock.now();
-    let recorded = match app.webhooks.add_work(&id, &keys, &rfc3339(now)).await {
+    let now = deps.clock.now();
+    let recorded = match deps.webhooks.add_work(&id, &keys, &rfc3339(now)).await {
         Ok(recorded) => recorded,
         Err(StoreError::NotFound) => return Err(ApiError::NotFound(RESOURCE)),
         Err(e) => return Err(e.into()),
     };
     if recorded.first_event {
         let message = "Notion's first signed event arrived: the webhook is verified and active.";
-        let event = app
+        let event = deps
+            .events
             .event(&webhook.account_id, EventType::WebhookVerified, message, json!({}))
             .for_integration(&id);
-        app.log_event(event).await;
+        deps.events.record(event).await;
     }
     if !keys.is_empty() {
         queue_flush(
-            app.webhooks.as_ref(),
-            app.queue.as_ref(),
+            deps.webhooks.as_ref(),
+            deps.queue.as_ref(),
             &webhook.account_id,
             &id,
-            app.webhook_debounce_secs,
+            deps.webhook_debounce_secs,
             now.timestamp(),
         )
         .await?;
     }
-    app.webhooks
+    deps.webhooks
         .remember_event(&id, &event.id, now.timestamp() + EVENT_ID_TTL_SECS)
         .await?;
     tracing::info!(integration = %id, event = %event.id, kind = %event.kind, work = keys.len(), "webhook event accepted");
@@ -214,8 +264,8 @@ pub async fn receive(app: &App, req: &Request) -> Result<Response<Body>, ApiErro
 
 /// Notion's handshake: store the verification token unless a signed event already used
 /// the stored one (then 409: a stranger cannot replace a working token).
-async fn handshake(app: &App, account_id: &str, id: &str, token: &str) -> Result<Response<Body>, ApiError> {
-    match app.webhooks.accept_handshake(id, &rfc3339(app.clock.now())).await? {
+async fn handshake(deps: &WebhookReceive, account_id: &str, id: &str, token: &str) -> Result<Response<Body>, ApiError> {
+    match deps.webhooks.accept_handshake(id, &rfc3339(deps.clock.now())).await? {
         HandshakeOutcome::Accepted => {}
         HandshakeOutcome::Unknown => return Err(ApiError::NotFound(RESOURCE)),
         HandshakeOutcome::TokenInUse => {
@@ -225,10 +275,11 @@ async fn handshake(app: &App, account_id: &str, id: &str, token: &str) -> Result
             ))
         }
     }
-    app.webhook_tokens.put_webhook_token(account_id, id, token).await?;
-    app.webhook_token_cache.put(id, Some(token));
+    deps.webhook_tokens.put_webhook_token(account_id, id, token).await?;
+    deps.webhook_token_cache.put(id, Some(token));
     tracing::info!(integration = %id, "webhook verification token stored");
-    let event = app
+    let event = deps
+        .events
         .event(
             account_id,
             EventType::IntegrationUpdated,
@@ -236,34 +287,34 @@ async fn handshake(app: &App, account_id: &str, id: &str, token: &str) -> Result
             json!({"fields": ["webhookVerificationToken"]}),
         )
         .for_integration(id);
-    app.log_event(event).await;
+    deps.events.record(event).await;
     Ok(ok())
 }
 
 /// `GET /integration/notion/{id}/webhook/fetch` → `{url, verificationToken, status, lastEventAt}`.
-pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
+pub async fn fetch(deps: &WebhookFetch, call: &Call<'_>) -> Result<Response<Body>, ApiError> {
     let id = integration_id(call)?;
-    app.integrations
+    deps.integrations
         .get_integration(&call.account_id, &id)
         .await?
         .ok_or(ApiError::NotFound(RESOURCE))?;
     // Integrations created before webhooks existed get their webhook item now.
-    let webhook = match app.webhooks.get_webhook(&id).await? {
+    let webhook = match deps.webhooks.get_webhook(&id).await? {
         Some(w) if w.account_id == call.account_id => w,
         Some(_) => return Err(ApiError::NotFound(RESOURCE)),
         None => {
-            app.webhooks.register_webhook(&call.account_id, &id).await?;
-            app.webhooks
+            deps.webhooks.register_webhook(&call.account_id, &id).await?;
+            deps.webhooks
                 .get_webhook(&id)
                 .await?
                 .filter(|w| w.account_id == call.account_id)
                 .ok_or(ApiError::NotFound(RESOURCE))?
         }
     };
-    let origin = super::oauth::public_origin(app, call.req)
+    let origin = super::oauth::public_origin(deps.public_base_url.as_deref(), call.req)
         .ok_or_else(|| ApiError::bad_request("The request names no host to build the webhook URL from."))?;
     let url = format!("{origin}{}", Route::WebhookReceive.template().replace("{id}", &id));
-    let token = app.webhook_tokens.get_webhook_token(&id).await?;
+    let token = deps.webhook_tokens.get_webhook_token(&id).await?;
     let status = webhook.status(token.is_some());
     let view = json!({
         "url": url,
@@ -271,5 +322,5 @@ pub async fn fetch(app: &App, call: &Call<'_>) -> Result<Response<Body>, ApiErro
         "status": status,
         "lastEventAt": webhook.last_event_at,
     });
-    Ok(app.resource(view))
+    Ok(deps.answers.resource(view))
 }

@@ -8,8 +8,8 @@
 
 use crate::notion::api::NotionApi;
 use crate::notion::client::NotionError;
-use crate::notion::enhanced::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
-use crate::notion::markdown::{render_blocks, BlockNode, Rendered};
+use crate::notion::format::enhanced::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
+use crate::notion::format::markdown::{render_blocks, BlockNode, Rendered};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 

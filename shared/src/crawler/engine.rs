@@ -9,11 +9,11 @@ use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
 use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::{rfc3339, Clock};
-use crate::error::StoreError;
+use crate::error::{ConfigError, StoreError};
 use crate::notion::api::NotionConnector;
 use crate::notion::client::RetryPolicy;
 use crate::ports::{
-    AccountStore, Acquired, DatasetStore, EventLog, IntegrationStore, RecordStore, SyncOutcome, SyncQueue,
+    AccountStore, Acquired, DatasetStore, EventLog, IntegrationStore, Provide, RecordStore, SyncOutcome, SyncQueue,
     SyncStateStore, TokenStore,
 };
 use std::sync::Arc;
@@ -103,6 +103,30 @@ pub const UNAUTHORIZED_ERROR: &str =
     "Notion rejected the token (401): re-authenticate and update the integration's token.";
 
 impl Crawler {
+    /// The crawler over the adapters it names from `p`, reaching Notion through `notion`.
+    pub fn build(
+        p: &impl Provide,
+        notion: Arc<dyn NotionConnector>,
+        settings: CrawlerSettings,
+    ) -> Result<Self, ConfigError> {
+        Ok(Self {
+            integrations: p.integrations(),
+            accounts: p.accounts(),
+            datasets: p.datasets(),
+            records: p.records(),
+            tokens: p.tokens(),
+            state: p.sync_state(),
+            events: p.event_log(),
+            event_retention_days: p.settings().event_retention_days,
+            queue: p.queue()?,
+            webhooks: p.webhooks(),
+            notion,
+            oauth: p.notion_oauth(),
+            clock: p.clock(),
+            settings,
+        })
+    }
+
     pub(super) fn now(&self) -> i64 {
         self.clock.now().timestamp()
     }

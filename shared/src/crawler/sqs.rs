@@ -74,18 +74,3 @@ async fn handle_sync(crawler: &Crawler, message: &SyncMessage, deadline: Instant
         }
     }
 }
-
-/// Receives what the queue holds and has the crawler handle it as the Lambda event source
-/// would (see [`crate::aws::queue::poll_once`]). Used by the local stack and tests.
-pub async fn poll_once(
-    sqs: &aws_sdk_sqs::Client,
-    queue_url: &str,
-    crawler: &Crawler,
-    budget: std::time::Duration,
-    wait_seconds: i32,
-) -> Result<usize, crate::error::StoreError> {
-    crate::aws::queue::poll_once(sqs, queue_url, wait_seconds, |event| {
-        handle_batch(crawler, event, Instant::now() + budget)
-    })
-    .await
-}

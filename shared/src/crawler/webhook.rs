@@ -8,14 +8,14 @@
 //! arriving during a full run are processed right after it.
 
 use super::engine::Crawler;
-use crate::api::webhook::queue_flush;
 use crate::domain::event::{Event, EventType};
 use crate::domain::run::{Checkpoint, SourceCursor};
 use crate::domain::sync::Trigger;
 use crate::domain::webhook::{minute_of, Targets, WebhookFlush, Work, MAX_TARGET_KEYS};
 use crate::error::StoreError;
 use crate::ports::PreviousRun;
-use crate::sync_requests::{RequestError, Requested, SyncRequests};
+use crate::sync::flush::queue_flush;
+use crate::sync::request::{RequestError, Requested, SyncRequests};
 use serde_json::json;
 
 /// Seconds before a flush that found a run pending tries again.
@@ -36,12 +36,12 @@ pub enum FlushResult {
 
 impl Crawler {
     /// Sync requests (readiness, pending flag, queue) over the crawler's ports.
-    fn sync_requests(&self) -> SyncRequests<'_> {
+    fn sync_requests(&self) -> SyncRequests {
         SyncRequests {
-            accounts: self.accounts.as_ref(),
-            datasets: self.datasets.as_ref(),
-            sync_state: self.state.as_ref(),
-            queue: self.queue.as_ref(),
+            accounts: self.accounts.clone(),
+            datasets: self.datasets.clone(),
+            sync_state: self.state.clone(),
+            queue: self.queue.clone(),
         }
     }
 

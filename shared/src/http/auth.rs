@@ -1,6 +1,6 @@
 //! Authentication: `Authorization: Bearer <api key>` resolves to an account.
 //!
-//! In production the API Gateway Lambda authorizer ([`crate::api::authorizer`]) resolves
+//! In production the API Gateway Lambda authorizer ([`crate::authorizer`]) resolves
 //! the key once per cache period and passes `accountId` in its context. Handlers trust
 //! that context when present and otherwise resolve the key themselves (a function URL
 //! under `cargo lambda watch`, or a key the authorizer did not recognise), so every route

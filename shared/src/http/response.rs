@@ -1,5 +1,6 @@
 //! JSON and JSON Lines answers.
 
+use crate::error::{error_chain, ApiError};
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Response};
 use serde::Serialize;
@@ -19,6 +20,23 @@ pub fn json(status: StatusCode, body: &impl Serialize) -> Response<Body> {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
+}
+
+impl ApiError {
+    /// The answer for this error: SPEC's body, and `Retry-After` when rate limited. Logs
+    /// the cause of a 5xx answer, once.
+    pub fn into_response(self) -> Response<Body> {
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+        }
+        let mut response = json(self.status(), &self.body());
+        if let Self::RateLimited { retry_after_secs, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+        }
+        response
+    }
 }
 
 /// `200 {"id": ...}`, the answer of every write route.

@@ -1,12 +1,11 @@
-//! Everything about talking to Notion: the HTTP client with its rate limiter and retry
-//! policy, the few object shapes the crawler reads, and Markdown rendering (from blocks,
-//! and from Notion's enhanced markdown).
+//! Everything about Notion: the API the crawler reads ([`api`]: the trait and its error),
+//! the HTTP client with its rate limiter and retry policy, OAuth, the few object shapes the
+//! crawler reads, and, apart from all of those, [`format`]: Notion's content as Markdown.
 
 pub mod api;
 pub mod client;
-pub mod enhanced;
+pub mod format;
 pub mod limiter;
-pub mod markdown;
 pub mod model;
 pub mod oauth;
 

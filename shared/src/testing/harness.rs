@@ -3,7 +3,6 @@
 //! share.
 
 use super::MemoryStore;
-use crate::api::App;
 use crate::crawler::{Crawler, CrawlerSettings, RunResult};
 use crate::domain::account::{hash_api_key, Plan};
 use crate::domain::dataset::Dataset;
@@ -12,6 +11,7 @@ use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::Clock;
 use crate::notion::api::NotionConnector;
 use crate::ports::{DatasetStore, IntegrationStore, TokenStore};
+use crate::runtime::Adapters;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,14 +54,9 @@ pub async fn seeded_store(plan: Plan, token: &str, clock: &dyn Clock) -> Arc<Mem
     store
 }
 
-/// An app with every adapter over `store`, on `clock`.
-pub fn app_over(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>) -> App {
-    App::new(store.clone(), 900)
-        .with_tokens(store.clone())
-        .with_webhook_tokens(store.clone())
-        .with_queue(store.clone())
-        .with_scheduler(store.clone())
-        .with_clock(clock)
+/// Every adapter over `store`, on `clock`.
+pub fn app_over(store: &Arc<MemoryStore>, clock: Arc<dyn Clock>) -> Adapters {
+    Adapters::over(store.clone()).with_clock(clock)
 }
 
 /// A crawler over `store` reaching Notion through `notion`.
@@ -71,23 +66,7 @@ pub fn crawler_over(
     clock: Arc<dyn Clock>,
     settings: CrawlerSettings,
 ) -> Crawler {
-    let app = app_over(store, clock.clone());
-    Crawler {
-        integrations: app.integrations,
-        accounts: app.accounts,
-        datasets: app.datasets,
-        records: app.records,
-        tokens: app.tokens,
-        state: app.sync_state,
-        events: app.events,
-        event_retention_days: app.event_retention_days,
-        queue: app.queue,
-        webhooks: app.webhooks,
-        notion,
-        oauth: app.oauth,
-        clock,
-        settings,
-    }
+    Crawler::build(&app_over(store, clock), notion, settings).expect("the in-memory adapters are all there")
 }
 
 /// Runs a sync of the integration to its end, continuations included, each invocation with

@@ -1,36 +1,98 @@
-//! Every route served in-process with exactly the adapters `api::needs` declares for it:
-//! a route that touched an adapter it did not declare would answer 500 here (and fail to
-//! start, or fail its requests, in its Lambda).
+//! Every route served in-process over its own handler, built from the adapters it names
+//! (the compiler holds each handler to those); a recording [`Provide`] shows which each
+//! route's function builds, so a route that grew a dependency shows here and in its IAM.
 
 use super::*;
 use lambda_http::{Body, Request};
-use shared::api::{self, Needs, Scheduling};
+use shared::api::{Endpoint, Handler};
 use shared::http::routes::Route;
+use shared::ports::*;
+use shared::runtime::Adapters;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 
-fn app_with(h: &Harness, needs: Needs) -> App {
+fn app_with(h: &Harness) -> Adapters {
     // Connect with Notion configured (its client id is configuration, not an adapter).
-    let mut app = App::new(h.store.clone(), 900).with_clock(h.clock.clone()).with_oauth(
-        Some("client-id".into()),
-        "https://api.notion.com",
-        Some("https://api.example.com".into()),
-        None,
-    );
-    if needs.oauth {
-        app.oauth = Some(std::sync::Arc::new(shared::testing::MemoryOAuth::default()));
-    }
-    if needs.tokens {
-        app = app.with_tokens(h.store.clone());
-    }
-    if needs.queue {
-        app = app.with_queue(h.store.clone());
-    }
-    if needs.webhook_tokens {
-        app = app.with_webhook_tokens(h.store.clone());
-    }
-    if needs.scheduler != Scheduling::None {
-        app = app.with_scheduler(h.store.clone());
-    }
+    let mut app = h.app();
+    app.settings.oauth_client_id = Some("client-id".into());
+    app.settings.public_base_url = Some("https://api.example.com".into());
+    app.oauth = Some(std::sync::Arc::new(shared::testing::MemoryOAuth::default()));
     app
+}
+
+/// A [`Provide`] that notes the adapters beside the stores that it was asked for.
+struct Recording {
+    inner: Adapters,
+    asked: RefCell<BTreeSet<&'static str>>,
+}
+
+impl Recording {
+    fn new(inner: Adapters) -> Self {
+        Self {
+            inner,
+            asked: RefCell::default(),
+        }
+    }
+
+    fn note<T>(&self, name: &'static str, value: T) -> T {
+        self.asked.borrow_mut().insert(name);
+        value
+    }
+
+    fn taken(&self) -> Vec<&'static str> {
+        std::mem::take(&mut *self.asked.borrow_mut()).into_iter().collect()
+    }
+}
+
+impl Provide for Recording {
+    fn settings(&self) -> &Settings {
+        self.inner.settings()
+    }
+    fn clock(&self) -> Arc<dyn shared::domain::time::Clock> {
+        self.inner.clock()
+    }
+    fn accounts(&self) -> Arc<dyn AccountStore> {
+        self.inner.accounts()
+    }
+    fn integrations(&self) -> Arc<dyn IntegrationStore> {
+        self.inner.integrations()
+    }
+    fn datasets(&self) -> Arc<dyn DatasetStore> {
+        self.inner.datasets()
+    }
+    fn records(&self) -> Arc<dyn RecordStore> {
+        self.inner.records()
+    }
+    fn sync_state(&self) -> Arc<dyn SyncStateStore> {
+        self.inner.sync_state()
+    }
+    fn event_log(&self) -> Arc<dyn EventLog> {
+        self.inner.event_log()
+    }
+    fn oauth_states(&self) -> Arc<dyn OAuthStates> {
+        self.inner.oauth_states()
+    }
+    fn webhooks(&self) -> Arc<dyn WebhookStore> {
+        self.inner.webhooks()
+    }
+    fn tokens(&self) -> Arc<dyn TokenStore> {
+        self.note("tokens", self.inner.tokens())
+    }
+    fn webhook_tokens(&self) -> Arc<dyn WebhookTokens> {
+        self.note("webhook_tokens", self.inner.webhook_tokens())
+    }
+    fn queue(&self) -> Result<Arc<dyn SyncQueue>, shared::error::ConfigError> {
+        self.note("queue", self.inner.queue())
+    }
+    fn schedules(&self) -> Result<Arc<dyn SyncScheduler>, shared::error::ConfigError> {
+        self.note("schedules", self.inner.schedules())
+    }
+    fn schedule_removal(&self) -> Arc<dyn SyncScheduler> {
+        self.note("schedule_removal", self.inner.schedule_removal())
+    }
+    fn notion_oauth(&self) -> Option<Arc<dyn NotionOAuth>> {
+        self.note("notion_oauth", self.inner.notion_oauth())
+    }
 }
 
 fn request(route: Route, path: &str, body: &str) -> Request {
@@ -48,14 +110,14 @@ async fn call(h: &Harness, route: Route, path: &str, body: &str) -> (u16, serde_
 }
 
 async fn call_with(h: &Harness, route: Route, request: Request) -> (u16, serde_json::Value) {
-    let response = api::handle(&app_with(h, api::needs(route)), route, request).await;
+    let response = app_with(h).handle(route, request).await;
     let status = response.status().as_u16();
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap_or_default();
     (status, body)
 }
 
 #[tokio::test(start_paused = true)]
-async fn every_route_works_with_only_the_adapters_it_declares() {
+async fn every_route_works_over_its_own_handler() {
     let h = Harness::new(Plan::default()).await;
     let created = call(
         &h,
@@ -217,39 +279,66 @@ async fn every_route_works_with_only_the_adapters_it_declares() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn the_schedule_trigger_works_with_only_its_adapters() {
+async fn the_schedule_trigger_works_over_its_own_adapters() {
     let h = Harness::new(Plan::default()).await;
-    let app = app_with(&h, api::SCHEDULE_TRIGGER_NEEDS);
+    let trigger = shared::sync::schedule::ScheduleTrigger::build(&app_with(&h)).unwrap();
     let input = shared::domain::sync::ScheduleInput {
         account_id: ACCOUNT.into(),
         integration_id: INTEGRATION.into(),
     };
-    let answer = api::schedule::trigger(&app, &input).await.unwrap();
+    let answer = trigger.trigger(&input).await.unwrap();
     assert_eq!(answer["result"], "queued");
     assert_eq!(h.store.take_messages().len(), 1);
     let gone = shared::domain::sync::ScheduleInput {
         account_id: ACCOUNT.into(),
         integration_id: "notion_gone".into(),
     };
-    let answer = api::schedule::trigger(&app, &gone).await.unwrap();
+    let answer = trigger.trigger(&gone).await.unwrap();
     assert_eq!(answer["result"], "integration deleted; schedule removed");
 }
 
-#[test]
-fn wiring_covers_what_routes_declare() {
-    use shared::runtime::{StoresOnly, Wiring, WithQueue, WithQueueAndScheduleRemoval, WithTokensAndSchedules};
-    assert!(WithTokensAndSchedules::PROVIDES.covers(api::needs(Route::IntegrationCreate)));
-    assert!(WithQueue::PROVIDES.covers(api::needs(Route::IntegrationSync)));
-    assert!(!StoresOnly::PROVIDES.covers(api::needs(Route::IntegrationSync)));
-    assert!(!WithQueue::PROVIDES.covers(api::needs(Route::IntegrationUpdate)));
-    assert!(WithQueueAndScheduleRemoval::PROVIDES.covers(api::SCHEDULE_TRIGGER_NEEDS));
-    assert!(StoresOnly::PROVIDES.covers(api::needs(Route::RecordFetch)));
-    use shared::runtime::{WithWebhookTokens, WithWebhookTokensAndQueue};
-    assert!(WithWebhookTokensAndQueue::PROVIDES.covers(api::needs(Route::WebhookReceive)));
-    assert!(!WithWebhookTokens::PROVIDES.covers(api::needs(Route::WebhookReceive)));
-    assert!(WithWebhookTokens::PROVIDES.covers(api::needs(Route::WebhookFetch)));
-    assert!(!StoresOnly::PROVIDES.covers(api::needs(Route::WebhookFetch)));
-    assert!(WithTokensAndSchedules::PROVIDES.covers(api::needs(Route::IntegrationDelete)));
+#[tokio::test]
+async fn each_function_builds_only_the_adapters_its_route_uses() {
+    let h = Harness::new(Plan::default()).await;
+    let p = Recording::new(app_with(&h));
+    let mut built = std::collections::HashMap::new();
+    for route in Route::ALL {
+        Endpoint::of(route, &p).unwrap();
+        built.insert(route, p.taken());
+    }
+    let expect = |route: Route, names: &[&str]| assert_eq!(built[&route], names, "{route:?}");
+    expect(Route::IntegrationCreate, &["schedules", "tokens"]);
+    expect(Route::IntegrationUpdate, &["schedules", "tokens"]);
+    expect(
+        Route::IntegrationDelete,
+        &["schedule_removal", "tokens", "webhook_tokens"],
+    );
+    expect(Route::IntegrationSync, &["queue"]);
+    expect(Route::DatasetDelete, &["queue"]);
+    expect(Route::OAuthCallback, &["notion_oauth", "tokens"]);
+    expect(Route::WebhookReceive, &["queue", "webhook_tokens"]);
+    expect(Route::WebhookFetch, &["webhook_tokens"]);
+    for route in [
+        Route::IntegrationList,
+        Route::IntegrationFetch,
+        Route::IntegrationAuthenticate,
+        Route::DatasetCreate,
+        Route::DatasetList,
+        Route::DatasetFetch,
+        Route::DatasetUpdate,
+        Route::RecordList,
+        Route::RecordFetch,
+        Route::RecordCreate,
+        Route::RecordUpdate,
+        Route::RecordDelete,
+        Route::EventLogList,
+    ] {
+        expect(route, &[]);
+    }
+    shared::sync::schedule::ScheduleTrigger::build(&p).unwrap();
+    assert_eq!(p.taken(), ["queue", "schedule_removal"], "the schedule trigger");
+    shared::api::record::Records::build(&p).unwrap();
+    assert!(p.taken().is_empty(), "a record route's function builds only DynamoDB");
 }
 
 #[tokio::test(start_paused = true)]

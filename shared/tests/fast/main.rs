@@ -7,10 +7,10 @@ mod crawler;
 mod handlers;
 mod webhooks;
 
-use shared::api::App;
 use shared::crawler::{Crawler, CrawlerSettings};
 use shared::domain::account::Plan;
 use shared::domain::integration::Integration;
+use shared::runtime::Adapters;
 use shared::testing::harness::{app_over, crawler_over, seeded_store};
 use shared::testing::{MemoryNotion, MemoryPage, MemoryStore, MemoryWorkspace, TokioClock};
 use std::sync::Arc;
@@ -50,7 +50,7 @@ impl Harness {
     }
 
     /// An app over the in-memory store with every adapter.
-    pub fn app(&self) -> App {
+    pub fn app(&self) -> Adapters {
         app_over(&self.store, self.clock.clone())
     }
 

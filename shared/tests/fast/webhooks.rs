@@ -56,7 +56,7 @@ async fn a_full_sync_asked_for_during_a_targeted_run_follows_it() {
             .body(lambda_http::Body::from("{}"))
             .unwrap()
     };
-    let answer = shared::api::handle(&app, shared::http::routes::Route::IntegrationSync, sync()).await;
+    let answer = app.handle(shared::http::routes::Route::IntegrationSync, sync()).await;
     assert_eq!(answer.status(), 200);
     run_all(&h, &crawler).await;
 
@@ -67,7 +67,7 @@ async fn a_full_sync_asked_for_during_a_targeted_run_follows_it() {
     );
     // While it is pending, a manual sync is asked for (past the cooldown): not absorbed.
     tokio::time::advance(Duration::from_secs(1_000)).await;
-    let answer = shared::api::handle(&app, shared::http::routes::Route::IntegrationSync, sync()).await;
+    let answer = app.handle(shared::http::routes::Route::IntegrationSync, sync()).await;
     assert_eq!(answer.status(), 200);
     let pending = h.store.state().integrations[INTEGRATION].clone();
     assert!(pending.pending_targeted);
@@ -92,12 +92,7 @@ async fn work_arriving_during_a_run_waits_for_it_and_runs_right_after() {
         .await
         .unwrap()
         .unwrap();
-    let requests = shared::sync_requests::SyncRequests {
-        accounts: h.store.as_ref(),
-        datasets: h.store.as_ref(),
-        sync_state: h.store.as_ref(),
-        queue: h.store.as_ref(),
-    };
+    let requests = shared::sync::request::SyncRequests::build(&h.app()).unwrap();
     requests
         .enqueue(
             ACCOUNT,
@@ -187,7 +182,7 @@ async fn work_past_the_pending_limit_becomes_one_full_sync() {
         .header("x-notion-signature", sign(event.as_bytes(), "secret_whv"))
         .body(lambda_http::Body::from(event))
         .unwrap();
-    let answer = shared::api::handle(&app, shared::http::routes::Route::WebhookReceive, request).await;
+    let answer = app.handle(shared::http::routes::Route::WebhookReceive, request).await;
     assert_eq!(answer.status(), 200);
     let pending = h.store.get_webhook(INTEGRATION).await.unwrap().unwrap().pending;
     assert!(pending.contains(&Work::Everything.key()));
@@ -281,7 +276,8 @@ async fn verification_tokens_are_read_once_and_again_only_on_a_mismatch() {
         inner: h.store.clone(),
         reads: Default::default(),
     });
-    let app = h.app().with_webhook_tokens(tokens.clone());
+    // One endpoint for every delivery, as one Lambda instance serves them.
+    let api = Arc::new(h.app().with_webhook_tokens(tokens.clone()).api().unwrap());
     let deliver = |body: String, token: &str| {
         let request = lambda_http::http::Request::builder()
             .method("POST")
@@ -291,9 +287,9 @@ async fn verification_tokens_are_read_once_and_again_only_on_a_mismatch() {
             .header("x-notion-signature", sign(body.as_bytes(), token))
             .body(lambda_http::Body::from(body))
             .unwrap();
-        let app = app.clone();
+        let api = api.clone();
         async move {
-            shared::api::handle(&app, shared::http::routes::Route::WebhookReceive, request)
+            api.handle(shared::http::routes::Route::WebhookReceive, request)
                 .await
                 .status()
                 .as_u16()

@@ -81,8 +81,8 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
     })?;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     ensure_tables(&dynamodb, &config.table_name, &config.records_table_name).await?;
-    let app = shared::runtime::build_app(&config, &sdk);
-    let router = local_stack::router(app.clone());
+    let app = shared::runtime::build_app(&config, &sdk)?;
+    let router = local_stack::router(&app)?;
     tokio::spawn(async move { axum::serve(listener, router).await });
 
     // An account, a dataset and an integration, synced once in full (unthrottled: the
@@ -152,7 +152,7 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
     };
     app.queue.send(&message).await?;
     let full = crawler(100_000)?;
-    while shared::crawler::sqs::poll_once(&sqs, &queue, &full, Duration::from_secs(840), 0).await? > 0 {}
+    while shared::runtime::poll_once(&sqs, &queue, &full, Duration::from_secs(840), 0).await? > 0 {}
     let initial_sync = started.elapsed();
     eprintln!(
         "   initial full sync of {pages} pages: {:.1} s",

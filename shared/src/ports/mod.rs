@@ -1,5 +1,5 @@
-//! The narrow capabilities handlers depend on. Each route uses only the traits it needs;
-//! the AWS adapters in [`crate::aws`] implement them.
+//! The narrow capabilities handlers depend on. Each route uses only the traits it needs
+//! (named in its `build`, over [`Provide`]); the AWS adapters in `aws` implement them.
 
 use crate::domain::account::Account;
 use crate::domain::dataset::{Dataset, DatasetPatch};
@@ -9,6 +9,9 @@ use crate::domain::paging::ListQuery;
 use crate::domain::record::{Record, RecordPatch};
 use crate::error::StoreError;
 use async_trait::async_trait;
+
+pub mod provide;
+pub use provide::{EventWriter, Provide, Settings};
 
 /// One page of a listing.
 #[derive(Clone, Debug, PartialEq)]

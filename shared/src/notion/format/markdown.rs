@@ -2,8 +2,8 @@
 //! recursively): [`render_blocks`]. Enhanced markdown (`GET /v1/pages/{id}/markdown`) is
 //! parsed by [`super::enhanced`]; both write media the same way ([`media_text`]).
 
-use super::enhanced::media_text;
-use super::model::{page_url, plain_text};
+use super::media::media_text;
+use crate::notion::model::{page_url, plain_text};
 use serde_json::Value;
 
 /// A block and its children, as the block walk collects them.

@@ -5,10 +5,12 @@
 //! errors, the schedule trigger to `syncError`.
 
 use crate::domain::account::Account;
+use crate::domain::event::Event;
 use crate::domain::integration::Integration;
 use crate::domain::sync::{SyncMessage, Trigger};
-use crate::error::StoreError;
-use crate::ports::{AccountStore, DatasetStore, SyncQueue, SyncStateStore};
+use crate::error::{ConfigError, StoreError};
+use crate::ports::{AccountStore, DatasetStore, EventWriter, Provide, SyncQueue, SyncStateStore};
+use std::sync::Arc;
 
 /// Seconds a `pending` sync may stay pending beyond the plan's run time before a new
 /// request may replace it (its message was lost, or its run died for good).
@@ -76,18 +78,29 @@ pub enum Requested {
 }
 
 /// The ports a sync request uses.
-pub struct SyncRequests<'a> {
+#[derive(Clone)]
+pub struct SyncRequests {
     /// Accounts (plan and record count).
-    pub accounts: &'a dyn AccountStore,
+    pub accounts: Arc<dyn AccountStore>,
     /// Datasets.
-    pub datasets: &'a dyn DatasetStore,
+    pub datasets: Arc<dyn DatasetStore>,
     /// The cooldown and pending flag.
-    pub sync_state: &'a dyn SyncStateStore,
+    pub sync_state: Arc<dyn SyncStateStore>,
     /// The sync queue.
-    pub queue: &'a dyn SyncQueue,
+    pub queue: Arc<dyn SyncQueue>,
 }
 
-impl SyncRequests<'_> {
+impl SyncRequests {
+    /// The ports from `p`.
+    pub fn build(p: &impl Provide) -> Result<Self, ConfigError> {
+        Ok(Self {
+            accounts: p.accounts(),
+            datasets: p.datasets(),
+            sync_state: p.sync_state(),
+            queue: p.queue()?,
+        })
+    }
+
     /// The sync prerequisites: a dataset that exists, a token, and record capacity left.
     /// Returns the account (for its plan).
     pub async fn check_ready(&self, account_id: &str, integration: &Integration) -> Result<Account, RequestError> {
@@ -187,4 +200,18 @@ impl SyncRequests<'_> {
         tracing::info!(integration = %id, run = %run_id, ?trigger, "sync queued");
         Ok(Requested::Queued)
     }
+}
+
+/// Writes `sync.requested` for an accepted request.
+pub async fn log_requested(events: &EventWriter, integration: &Integration, trigger: Trigger, requested: Requested) {
+    let event = Event::sync_requested(
+        &integration.account_id,
+        &integration.id,
+        trigger,
+        requested == Requested::Coalesced,
+        events.clock.now(),
+        events.retention_days,
+    )
+    .for_dataset(integration.dataset_id.as_deref());
+    events.record(event).await;
 }

@@ -30,7 +30,9 @@
 //! | `<unknown … alt="breadcrumb/table_of_contents/unsupported/ai_block/template"/>` | skipped (no text), counted |
 //! | any other tag | its inner text is kept, its name counted in `unknownTags`; it never hides what follows |
 
-use super::model::{fragment_id, id_from_url, page_url};
+use super::media::{is_signed_file_url, media_text};
+use super::tags::{link_at, split_element, strip_attribute_list, tag_at, Tag, ESCAPABLE};
+use crate::notion::model::{fragment_id, id_from_url, page_url};
 use std::collections::HashSet;
 
 /// Block types whose `<unknown alt>` carries no text worth a request.
@@ -82,46 +84,6 @@ fn push_unique(list: &mut Vec<String>, id: String) {
     }
 }
 
-/// Whether `url` is a Notion-hosted file's pre-signed URL, which expires within an hour
-/// and changes on every read ("File object": "authenticated S3 URL").
-pub fn is_signed_file_url(url: &str) -> bool {
-    let lower = url.to_ascii_lowercase();
-    lower.contains("x-amz-signature=")
-        || lower.contains("x-amz-credential=")
-        || lower.contains("prod-files-secure.")
-        || lower.contains("secure.notion-static.com")
-        || lower.contains("://file.notion.so/")
-}
-
-/// The file name in a signed URL's path (its last segment, percent-decoded).
-pub fn file_name_of(url: &str) -> String {
-    let path = url.split(['?', '#']).next().unwrap_or(url);
-    let last = path.rsplit('/').next().unwrap_or_default();
-    form_urlencoded::parse(format!("n={last}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| last.to_string())
-}
-
-/// A media or file as record text: its caption (and a file's name) with a link that does
-/// not expire: the URL itself when external, else `stable` (a link to its block or page).
-pub fn media_text(kind: &str, caption: &str, url: &str, name: Option<&str>, stable: &str) -> String {
-    let hosted = is_signed_file_url(url);
-    let link = if hosted || url.is_empty() { stable } else { url };
-    let name = match name {
-        Some(n) if !n.is_empty() => Some(n.to_string()),
-        _ if kind == "file" && hosted => Some(file_name_of(url)),
-        _ => None,
-    };
-    let label = match (caption.trim(), name) {
-        ("", Some(n)) => n,
-        ("", None) => kind.to_string(),
-        (c, Some(n)) => format!("{c} ({n})"),
-        (c, None) => c.to_string(),
-    };
-    format!("[{label}]({link})")
-}
-
 /// Where a parse happens.
 #[derive(Clone, Debug, Default)]
 pub struct Context<'a> {
@@ -135,123 +97,6 @@ pub struct Context<'a> {
 /// A dashed block id, whatever form Notion wrote it in.
 pub fn canonical_id(id: &str) -> Option<String> {
     id_from_url(id)
-}
-
-/// One tag at the start of a line: `<name attrs>`, `</name>` or `<name attrs/>`.
-#[derive(Debug)]
-struct Tag<'a> {
-    name: &'a str,
-    attrs: Vec<(String, String)>,
-    closing: bool,
-    self_closing: bool,
-    /// What follows the tag on the line.
-    rest: &'a str,
-}
-
-impl Tag<'_> {
-    fn attr(&self, name: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
-    }
-}
-
-fn is_tag_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ':'
-}
-
-/// Parses a tag at the start of `s`, if `s` starts with one.
-fn tag_at(s: &str) -> Option<Tag<'_>> {
-    let body = s.strip_prefix('<')?;
-    let (closing, body) = match body.strip_prefix('/') {
-        Some(b) => (true, b),
-        None => (false, body),
-    };
-    let name_len = body.find(|c: char| !is_tag_name_char(c)).unwrap_or(body.len());
-    if name_len == 0 || !body.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    let name = &body[..name_len];
-    let mut rest = &body[name_len..];
-    let mut attrs = Vec::new();
-    loop {
-        rest = rest.trim_start();
-        if let Some(r) = rest.strip_prefix("/>") {
-            return Some(Tag {
-                name,
-                attrs,
-                closing,
-                self_closing: true,
-                rest: r,
-            });
-        }
-        if let Some(r) = rest.strip_prefix('>') {
-            return Some(Tag {
-                name,
-                attrs,
-                closing,
-                self_closing: false,
-                rest: r,
-            });
-        }
-        let key_len = rest
-            .find(|c: char| !is_tag_name_char(c) && c != '?')
-            .unwrap_or(rest.len());
-        if key_len == 0 {
-            return None;
-        }
-        let key = rest[..key_len].trim_end_matches('?').to_string();
-        rest = &rest[key_len..];
-        if let Some(r) = rest.strip_prefix('=') {
-            let quote = r.chars().next()?;
-            if quote != '"' && quote != '\'' {
-                return None;
-            }
-            let end = r[1..].find(quote)?;
-            attrs.push((key, r[1..1 + end].to_string()));
-            rest = &r[2 + end..];
-        } else {
-            attrs.push((key, String::new()));
-        }
-    }
-}
-
-/// Splits `s` at the closing `</name>` of an element whose opening tag was just read:
-/// (inner, after). Nested elements of the same name are balanced.
-fn split_element<'a>(s: &'a str, name: &str) -> Option<(&'a str, &'a str)> {
-    let open = format!("<{name}");
-    let close = format!("</{name}>");
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < s.len() {
-        let rest = &s[i..];
-        if rest.starts_with(&close) {
-            if depth == 0 {
-                return Some((&s[..i], &s[i + close.len()..]));
-            }
-            depth -= 1;
-            i += close.len();
-            continue;
-        }
-        if rest.starts_with(&open) && rest[open.len()..].starts_with([' ', '>', '\t']) {
-            depth += 1;
-        }
-        i += rest.chars().next().map_or(1, char::len_utf8);
-    }
-    None
-}
-
-/// Characters the reference escapes outside code ("Escaping").
-const ESCAPABLE: &str = "\\*~`$[]<>{}|^_#+-.!()";
-
-/// The attribute list at the end of a block's first line (`{color="blue"}`,
-/// `{toggle="true" color="red"}`), removed.
-fn strip_attribute_list(line: &str) -> &str {
-    static LIST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"\s*\{[A-Za-z_-]+="[^"]*"(\s+[A-Za-z_-]+="[^"]*")*\}\s*$"#).expect("valid regex")
-    });
-    match LIST.find(line) {
-        Some(m) => &line[..m.start()],
-        None => line,
-    }
 }
 
 /// The parser's state over one answer.
@@ -651,36 +496,6 @@ impl Parser<'_> {
             (None, alt) => self.out.skipped.push(alt.unwrap_or("unknown").to_string()),
         }
     }
-}
-
-/// `[label](url)` at the start of `s`: (label, url, after). Brackets in the label nest.
-fn link_at(s: &str) -> Option<(&str, &str, &str)> {
-    let body = s.strip_prefix('[')?;
-    let mut depth = 0usize;
-    let mut end = None;
-    let mut escaped = false;
-    for (i, c) in body.char_indices() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '[' => depth += 1,
-            ']' if depth == 0 => {
-                end = Some(i);
-                break;
-            }
-            ']' => depth -= 1,
-            _ => {}
-        }
-    }
-    let end = end?;
-    let label = &body[..end];
-    let after = body[end + 1..].strip_prefix('(')?;
-    let close = after.find(')')?;
-    let url = &after[..close];
-    if url.contains(char::is_whitespace) && !url.starts_with('<') {
-        return None;
-    }
-    Some((label, url, &after[close + 1..]))
 }
 
 /// Parses one markdown answer.
