@@ -2,11 +2,11 @@
 //! AWS SDK against the AWS emulator: every route, every validation rule, paging, JSONL,
 //! token handling, isolation, concurrency and plan limits.
 
+use integration_tests::sample_record as record;
 use integration_tests::TestEnv;
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use shared::domain::account::Plan;
-use shared::domain::record::Record;
 use shared::ports::RecordStore;
 
 const CREATE: &str = "/api/v1/integration/notion/create";
@@ -14,22 +14,6 @@ const LIST: &str = "/api/v1/integration/notion/list";
 
 fn integration_path(id: &str, action: &str) -> String {
     format!("/api/v1/integration/notion/{id}/{action}")
-}
-
-fn record(dataset_id: &str, id: &str, created_at: &str, expires_at: Option<i64>) -> Record {
-    Record {
-        id: id.into(),
-        dataset_id: dataset_id.into(),
-        text: format!("# Page {id}\n\nBody of {id}."),
-        source: format!("https://www.notion.so/{id}"),
-        meta: json!({"notionPageId": id, "title": format!("Page {id}")})
-            .as_object()
-            .unwrap()
-            .clone(),
-        created_at: created_at.into(),
-        updated_at: created_at.into(),
-        expires_at,
-    }
 }
 
 #[tokio::test]
@@ -436,7 +420,7 @@ async fn accounts_are_isolated() {
         .await;
     env.store
         .put_record(
-            &alice_account(&env, &alice).await,
+            &env.account_of(&alice).await,
             &record(&dataset, "rec_1", "2025-01-01T00:00:00Z", None),
         )
         .await
@@ -488,12 +472,6 @@ async fn accounts_are_isolated() {
         env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &alice).await.ok()["recordCount"],
         1
     );
-}
-
-async fn alice_account(env: &TestEnv, key: &str) -> String {
-    use shared::ports::AccountStore;
-    let hash = shared::domain::account::hash_api_key(key);
-    env.store.account_id_for_key(&hash).await.unwrap().unwrap()
 }
 
 #[tokio::test]
@@ -550,166 +528,4 @@ async fn plan_limit_on_integrations() {
         .await
         .ok();
     env.create_integration(&key, &json!({})).await;
-}
-
-#[tokio::test]
-async fn deleting_an_integration_keeps_its_records() {
-    let env = TestEnv::new().await;
-    let key = env.key().await;
-    let account = alice_account(&env, &key).await;
-    let dataset = env.create_dataset(&key, &json!({})).await;
-    let id = env
-        .create_integration(&key, &json!({"datasetId": dataset, "token": "secret_x"}))
-        .await;
-    for i in 0..3 {
-        env.store
-            .put_record(
-                &account,
-                &record(&dataset, &format!("rec_{i}"), "2025-01-01T00:00:00Z", None),
-            )
-            .await
-            .unwrap();
-    }
-    env.post(&integration_path(&id, "delete"), &key, &json!({})).await.ok();
-    let records = env
-        .get(&format!("/api/v1/dataset/{dataset}/record/list"), &key)
-        .await
-        .ok();
-    assert_eq!(records["items"].as_array().unwrap().len(), 3);
-    assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok()["recordCount"],
-        3
-    );
-}
-
-#[tokio::test]
-async fn datasets_and_records() {
-    let env = TestEnv::new().await;
-    let key = env.key().await;
-    let account = alice_account(&env, &key).await;
-    let dataset = env
-        .create_dataset(&key, &json!({"name": "KB", "description": "d", "meta": {"k": "v"}}))
-        .await;
-    let fetched = env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok();
-    assert_eq!(fetched["name"], "KB");
-    assert_eq!(fetched["meta"], json!({"k": "v"}));
-    assert_eq!(fetched["recordCount"], 0);
-
-    let now = chrono_now();
-    env.store
-        .put_record(&account, &record(&dataset, "rec_a", "2025-01-01T00:00:01Z", None))
-        .await
-        .unwrap();
-    env.store
-        .put_record(
-            &account,
-            &record(&dataset, "rec_b", "2025-01-01T00:00:02Z", Some(now + 3600)),
-        )
-        .await
-        .unwrap();
-    env.store
-        .put_record(
-            &account,
-            &record(&dataset, "rec_gone", "2025-01-01T00:00:03Z", Some(now - 10)),
-        )
-        .await
-        .unwrap();
-    // Rewriting a record updates it in place and does not count it twice.
-    let mut updated = record(&dataset, "rec_a", "2025-06-01T00:00:00Z", None);
-    updated.text = "new text".into();
-    assert!(!env.store.put_record(&account, &updated).await.unwrap());
-    assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key).await.ok()["recordCount"],
-        3
-    );
-
-    let list = env
-        .get(&format!("/api/v1/dataset/{dataset}/record/list?order=asc"), &key)
-        .await
-        .ok();
-    let ids: Vec<&str> = list["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap())
-        .collect();
-    assert_eq!(ids, ["rec_a", "rec_b"], "expired records are never returned");
-    assert_eq!(list["items"][0]["text"], "new text");
-    assert_eq!(
-        list["items"][0]["createdAt"], "2025-01-01T00:00:01Z",
-        "creation time is kept"
-    );
-    assert!(list["items"][1]["expiresAt"].as_str().is_some());
-    let paged = env
-        .get(
-            &format!("/api/v1/dataset/{dataset}/record/list?order=desc&take=1"),
-            &key,
-        )
-        .await
-        .ok();
-    assert_eq!(paged["items"][0]["id"], "rec_b");
-    let cursor = paged["cursor"].as_str().unwrap();
-    let next = env
-        .get(
-            &format!("/api/v1/dataset/{dataset}/record/list?order=desc&take=1&cursor={cursor}"),
-            &key,
-        )
-        .await
-        .ok();
-    assert_eq!(next["items"][0]["id"], "rec_a");
-
-    let one = env
-        .get(&format!("/api/v1/dataset/{dataset}/record/rec_b/fetch"), &key)
-        .await
-        .ok();
-    assert_eq!(one["source"], "https://www.notion.so/rec_b");
-    assert_eq!(one["meta"]["notionPageId"], "rec_b");
-    env.get(&format!("/api/v1/dataset/{dataset}/record/rec_gone/fetch"), &key)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.get(&format!("/api/v1/dataset/{dataset}/record/nope/fetch"), &key)
-        .await
-        .assert_error(404, "NOT_FOUND");
-
-    let datasets = env.get("/api/v1/dataset/list", &key).await.ok();
-    assert_eq!(datasets["items"][0]["id"], dataset);
-
-    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &key, &json!({}))
-        .await
-        .ok();
-    env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &key)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &key)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    let stored = || async {
-        env.dynamodb
-            .scan()
-            .table_name(&env.config.records_table_name)
-            .send()
-            .await
-            .unwrap()
-            .count
-    };
-    assert!(
-        stored().await > 0,
-        "records are purged in the background, not in the request"
-    );
-    let crawler = env.crawler("http://127.0.0.1:9", 3);
-    assert_eq!(env.drain(&crawler, std::time::Duration::from_secs(60)).await, 1);
-    assert_eq!(stored().await, 0, "the purge job removed every record");
-    // Writing into a deleted dataset is refused.
-    assert!(env
-        .store
-        .put_record(&account, &record(&dataset, "rec_late", "2025-01-01T00:00:00Z", None))
-        .await
-        .is_err());
-}
-
-fn chrono_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }

@@ -447,3 +447,34 @@ fn attribute_json(v: &aws_sdk_dynamodb::types::AttributeValue) -> Value {
         other => Value::String(format!("{other:?}")),
     }
 }
+
+/// A synced-looking record of `dataset_id` (page `id`), for seeding a dataset.
+pub fn sample_record(
+    dataset_id: &str,
+    id: &str,
+    created_at: &str,
+    expires_at: Option<i64>,
+) -> shared::domain::record::Record {
+    shared::domain::record::Record {
+        id: id.into(),
+        dataset_id: dataset_id.into(),
+        text: format!("# Page {id}\n\nBody of {id}."),
+        source: format!("https://www.notion.so/{id}"),
+        meta: serde_json::json!({"notionPageId": id, "title": format!("Page {id}")})
+            .as_object()
+            .unwrap()
+            .clone(),
+        created_at: created_at.into(),
+        updated_at: created_at.into(),
+        expires_at,
+    }
+}
+
+impl TestEnv {
+    /// The account `key` belongs to.
+    pub async fn account_of(&self, key: &str) -> String {
+        use shared::ports::AccountStore;
+        let hash = shared::domain::account::hash_api_key(key);
+        self.store.account_id_for_key(&hash).await.unwrap().unwrap()
+    }
+}

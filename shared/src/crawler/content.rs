@@ -7,7 +7,7 @@
 //! one request per container, iterative and cycle-safe) where the markdown endpoint fails.
 
 use crate::notion::api::NotionApi;
-use crate::notion::client::NotionError;
+use crate::notion::api::NotionError;
 use crate::notion::format::enhanced::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
 use crate::notion::format::markdown::{render_blocks, BlockNode, Rendered};
 use serde_json::Value;

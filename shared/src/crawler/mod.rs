@@ -1,6 +1,8 @@
 //! The sync engine: one run mirrors an integration's Notion workspace into its dataset.
 //!
-//! - [`engine`]: the [`Crawler`] and a run's start (lease, configuration snapshot),
+//! - [`adapters`]: the [`Crawler`] (its adapters and settings) and the steps every stage
+//!   shares: ending a run, refreshing a token,
+//! - [`engine`]: a run's start (lease, configuration snapshot),
 //! - [`frontier`]: the run's rules with no I/O: what is known, what is next, when it is complete,
 //! - [`run`]: one invocation's lane loop (listing, reading, writing, checkpoints) and hand-over,
 //! - [`page`]: reading and writing one page,
@@ -12,6 +14,7 @@
 //! What a run keeps between invocations (checkpoint, page index, summary) is in
 //! [`crate::domain::run`]; the queue's message in [`crate::domain::sync`].
 
+pub mod adapters;
 pub mod content;
 pub mod engine;
 pub mod frontier;
@@ -22,4 +25,4 @@ pub mod run;
 pub mod sqs;
 pub mod webhook;
 
-pub use engine::{Crawler, CrawlerSettings, RunResult, UNAUTHORIZED_ERROR};
+pub use adapters::{Crawler, CrawlerSettings, RunResult, UNAUTHORIZED_ERROR};

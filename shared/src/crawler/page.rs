@@ -4,14 +4,14 @@
 //! [`PageOutcome`], which [`super::frontier::Frontier::apply_outcome`] applies.
 
 use super::content::{read_page, read_page_by_walk};
-use super::frontier::ReadCounts;
+use super::frontier::{Outcome, ReadCounts};
 use super::records::{chunk_id, compose_text, record_base_id, split_chunks, text_hash, MAX_CHUNK_BYTES};
 use crate::domain::record::Record;
 use crate::domain::run::PageEntry;
 use crate::domain::time::{rfc3339, Clock};
 use crate::error::StoreError;
 use crate::notion::api::NotionApi;
-use crate::notion::client::NotionError;
+use crate::notion::api::NotionError;
 use crate::notion::model::PageInfo;
 use crate::ports::RecordStore;
 use futures::stream::{self, StreamExt};
@@ -35,40 +35,8 @@ pub struct PendingWrite {
     expires_at: Option<i64>,
 }
 
-/// What became of one page.
-#[derive(Debug)]
-pub enum PageOutcome {
-    /// Its content was read (and, after [`PageWriter::write`], its records written).
-    Read {
-        /// The updated index entry.
-        entry: PageEntry,
-        /// Records still to write.
-        write: Option<PendingWrite>,
-        /// What reading and writing it counted.
-        counts: ReadCounts,
-        /// Enhanced markdown tags the parser did not know, by name.
-        unknown_tags: std::collections::BTreeMap<String, u64>,
-    },
-    /// Not edited since its records were written.
-    Unchanged(PageEntry),
-    /// Gone, trashed or no longer shared.
-    Gone(PageEntry),
-    /// Its content could not be read; `incomplete` when the failure may hide pages.
-    Failed {
-        /// The index entry.
-        entry: PageEntry,
-        /// Whether the enumeration is incomplete because of it.
-        incomplete: bool,
-        /// Why.
-        reason: String,
-    },
-    /// Notion refused the token.
-    Unauthorized,
-    /// The plan's record limit stopped its write.
-    RecordLimit(PageEntry),
-    /// A store failed.
-    Store(StoreError),
-}
+/// What became of one page, with the records still to write.
+pub type PageOutcome = Outcome<PendingWrite>;
 
 /// What reading and writing pages needs, fixed for one invocation of a run.
 pub struct PageWriter {
@@ -98,7 +66,7 @@ pub struct PageWriter {
 }
 
 fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
-    PageOutcome::Failed {
+    Outcome::Failed {
         entry,
         incomplete,
         reason: e.to_string(),
@@ -114,7 +82,7 @@ impl PageWriter {
                 match index.load_page(&self.integration_id, &entry.page_id).await {
                     Ok(Some(stored)) => entry = entry.with_stored(stored),
                     Ok(None) => {}
-                    Err(e) => return PageOutcome::Store(e),
+                    Err(e) => return Outcome::Store(e),
                 }
             }
         }
@@ -126,10 +94,10 @@ impl PageWriter {
                         entry.apply_info(info);
                         entry.seen_run = Some(self.run_id.clone());
                     }
-                    _ => return PageOutcome::Gone(entry),
+                    _ => return Outcome::Gone(entry),
                 },
-                Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => return PageOutcome::Gone(entry),
-                Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+                Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => return Outcome::Gone(entry),
+                Err(NotionError::Unauthorized) => return Outcome::Unauthorized,
                 Err(e) => return failed(entry, true, e),
             }
         }
@@ -142,7 +110,7 @@ impl PageWriter {
         let same_target =
             entry.dataset_id.as_deref() == Some(self.dataset_id.as_str()) && entry.expires_in == self.expires_in;
         if entry.text_hash.is_some() && entry.synced_edited == entry.last_edited && same_target && !expiry_due {
-            return PageOutcome::Unchanged(entry);
+            return Outcome::Unchanged(entry);
         }
         let read = if self.block_walk_only {
             read_page_by_walk(self.notion.as_ref(), &entry.page_id).await
@@ -151,7 +119,7 @@ impl PageWriter {
         };
         let content = match read {
             Ok(c) => c,
-            Err(NotionError::Unauthorized) => return PageOutcome::Unauthorized,
+            Err(NotionError::Unauthorized) => return Outcome::Unauthorized,
             Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => return failed(entry, false, e),
             Err(e) => return failed(entry, true, e),
         };
@@ -177,7 +145,7 @@ impl PageWriter {
         entry.children = content.child_pages;
         entry.databases = content.child_databases;
         entry.synced_edited = entry.last_edited.clone();
-        PageOutcome::Read {
+        Outcome::Read {
             entry,
             write,
             counts,
@@ -256,7 +224,7 @@ impl PageWriter {
         let mut failed: Vec<Option<StoreError>> = outcomes.iter().map(|_| None).collect();
         let mut replacements: Vec<(usize, Record)> = Vec::new();
         for (i, o) in outcomes.iter().enumerate() {
-            if let PageOutcome::Read { write: Some(w), .. } = o {
+            if let Outcome::Read { write: Some(w), .. } = o {
                 replacements.extend(w.existing.iter().map(|r| (i, r.clone())));
             }
         }
@@ -273,7 +241,7 @@ impl PageWriter {
         let mut new: Vec<Record> = Vec::new();
         let mut owners: Vec<usize> = Vec::new();
         for (i, o) in outcomes.iter().enumerate() {
-            if let (PageOutcome::Read { write: Some(w), .. }, None) = (o, &failed[i]) {
+            if let (Outcome::Read { write: Some(w), .. }, None) = (o, &failed[i]) {
                 new.extend(w.new.iter().cloned());
                 owners.extend(std::iter::repeat_n(i, w.new.len()));
             }
@@ -290,7 +258,7 @@ impl PageWriter {
             }
         }
         for (i, outcome) in outcomes.iter_mut().enumerate() {
-            let PageOutcome::Read {
+            let Outcome::Read {
                 entry, write, counts, ..
             } = outcome
             else {
@@ -322,13 +290,13 @@ impl PageWriter {
                 Some(e) => {
                     let entry = std::mem::take(entry);
                     *outcome = match e {
-                        StoreError::LimitExceeded(_) => PageOutcome::RecordLimit(entry),
-                        StoreError::NotFound => PageOutcome::Failed {
+                        StoreError::LimitExceeded(_) => Outcome::RecordLimit(entry),
+                        StoreError::NotFound => Outcome::Failed {
                             entry,
                             incomplete: true,
                             reason: "the dataset no longer exists".into(),
                         },
-                        other => PageOutcome::Store(other),
+                        other => Outcome::Store(other),
                     };
                 }
             }

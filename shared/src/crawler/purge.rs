@@ -3,7 +3,7 @@
 //! itself again; when none is left it removes the dataset's purge marker. Redelivery and
 //! duplicates are harmless: every step deletes what is still there.
 
-use super::engine::{Crawler, RunResult};
+use super::adapters::{Crawler, RunResult};
 use crate::domain::integration::SyncStatus;
 use crate::domain::sync::PurgeMessage;
 use crate::error::StoreError;

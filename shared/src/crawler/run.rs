@@ -9,7 +9,7 @@
 //! finished, and the run releases its lease and queues its own continuation; at the end,
 //! after a complete enumeration only, the records of pages that are gone are deleted.
 
-use super::engine::{Crawler, RunResult, UNAUTHORIZED_ERROR};
+use super::adapters::{Crawler, RunResult, UNAUTHORIZED_ERROR};
 use super::frontier::{Completion, Frontier, Listed, ListingRequest, OutcomeHalt};
 use super::page::{PageOutcome, PageWriter};
 use super::records::{chunk_id, record_base_id};
@@ -18,8 +18,8 @@ use crate::domain::run::{Checkpoint, PageEntry, RunState, RunSummary, SyncSummar
 use crate::domain::sync::SyncMessage;
 use crate::domain::time::rfc3339;
 use crate::error::StoreError;
+use crate::notion::api::NotionError;
 use crate::notion::api::{NotionApi, Traffic};
-use crate::notion::client::NotionError;
 use crate::ports::SyncOutcome;
 use futures::stream::{FuturesUnordered, StreamExt};
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! one run (or continuation), one step of a deleted dataset's purge, or a webhook flush; failures are reported per message so SQS redelivers only
 //! those, and a message that can never be read is logged and dropped, not retried forever.
 
-use super::engine::{Crawler, RunResult};
+use super::adapters::{Crawler, RunResult};
 use crate::domain::sync::{PurgeMessage, QueueMessage, SyncMessage};
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use tokio::time::Instant;

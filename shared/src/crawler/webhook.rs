@@ -7,7 +7,7 @@
 //! queued again after [`BUSY_RETRY_SECS`], and every run's end queues one at once, so events
 //! arriving during a full run are processed right after it.
 
-use super::engine::Crawler;
+use super::adapters::Crawler;
 use crate::domain::event::{Event, EventType};
 use crate::domain::run::{Checkpoint, SourceCursor};
 use crate::domain::sync::Trigger;

@@ -1,11 +1,37 @@
 //! The Notion calls the crawler makes, as a trait: [`super::client::NotionClient`] makes
 //! them over HTTP; the in-memory workspace of the `testing` feature answers them in-process.
 
-use super::client::NotionError;
 use super::model::ListPage;
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
+
+/// Why a Notion request failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum NotionError {
+    /// 401: the token is invalid or revoked.
+    #[error("Notion rejected the token (401)")]
+    Unauthorized,
+    /// 404 (or 403 restricted): the object is missing or not shared with the integration.
+    #[error("Notion object not found or not shared ({0})")]
+    NotFound(u16),
+    /// 400: Notion refused the request itself.
+    #[error("Notion refused the request (400 {code}): {message}")]
+    Invalid {
+        /// Notion's error code (`validation_error`, ...).
+        code: String,
+        /// Notion's message.
+        message: String,
+    },
+    /// Retries ran out on 429, 5xx, 529, timeouts or unreadable answers.
+    #[error("Notion kept failing after {attempts} attempts (last: {last})")]
+    Exhausted {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure.
+        last: String,
+    },
+}
 
 /// What a session has sent so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! 429 waits `Retry-After`, 5xx/529/timeouts/unreadable answers back off exponentially with
 //! jitter up to a bound, and every request and retry is counted for the run summary.
 
-use super::api::{NotionApi, NotionConnector, Traffic};
+use super::api::{NotionApi, NotionConnector, NotionError, Traffic};
 use super::limiter::RateLimiter;
 use super::model::ListPage;
 use super::NOTION_VERSION;
@@ -13,33 +13,6 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Why a Notion request failed for good.
-#[derive(Debug, thiserror::Error)]
-pub enum NotionError {
-    /// 401: the token is invalid or revoked.
-    #[error("Notion rejected the token (401)")]
-    Unauthorized,
-    /// 404 (or 403 restricted): the object is missing or not shared with the integration.
-    #[error("Notion object not found or not shared ({0})")]
-    NotFound(u16),
-    /// 400: Notion refused the request itself.
-    #[error("Notion refused the request (400 {code}): {message}")]
-    Invalid {
-        /// Notion's error code (`validation_error`, ...).
-        code: String,
-        /// Notion's message.
-        message: String,
-    },
-    /// Retries ran out on 429, 5xx, 529, timeouts or unreadable answers.
-    #[error("Notion kept failing after {attempts} attempts (last: {last})")]
-    Exhausted {
-        /// Attempts made.
-        attempts: u32,
-        /// The last failure.
-        last: String,
-    },
-}
 
 /// How hard to retry.
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 //! an AWS client only when asked (a binary links the SDKs its route uses, and a missing
 //! setting fails its cold start); the local stack's and the tests' hold every adapter.
 
-use super::{
+use super::stores::{
     AccountStore, DatasetStore, EventLog, IntegrationStore, NotionOAuth, OAuthStates, RecordStore, SyncQueue,
     SyncScheduler, SyncStateStore, TokenStore, WebhookStore, WebhookTokens,
 };

@@ -6,7 +6,7 @@ pub mod adapters;
 pub mod aws;
 
 pub use adapters::Adapters;
-pub use aws::Aws;
+pub use aws::{install_tls_provider, Aws};
 
 use crate::api::{self, Endpoint, Handler, PublicHandler};
 use crate::crawler::{Crawler, CrawlerSettings};
@@ -136,40 +136,4 @@ pub async fn run_schedule_trigger() -> Result<(), Error> {
         })
     }))
     .await
-}
-
-/// Makes aws-lc-rs (the AWS SDK's TLS crypto) the process's rustls provider, which the
-/// Notion client's reqwest uses: one crypto library in the binary instead of two. Safe to
-/// call more than once.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-}
-
-#[cfg(test)]
-mod tls_tests {
-    use tokio::io::AsyncReadExt;
-
-    /// The Notion client speaks TLS with the one provider the binary carries: its first
-    /// bytes to an HTTPS address are a TLS ClientHello (key shares made by aws-lc-rs).
-    #[tokio::test]
-    async fn notion_client_opens_tls_with_the_aws_lc_provider() {
-        super::install_tls_provider();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let server = tokio::spawn(async move {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut hello = [0u8; 6];
-            socket.read_exact(&mut hello).await.unwrap();
-            hello
-        });
-        let http = reqwest::Client::builder()
-            .build()
-            .expect("client builds with the installed provider");
-        let request =
-            tokio::spawn(async move { http.get(format!("https://127.0.0.1:{port}/v1/users/me")).send().await });
-        let hello = server.await.unwrap();
-        assert_eq!(hello[0], 0x16, "a TLS handshake record");
-        assert_eq!(hello[5], 0x01, "a ClientHello");
-        assert!(request.await.unwrap().is_err(), "the server never answers TLS");
-    }
 }

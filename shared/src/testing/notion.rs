@@ -4,8 +4,8 @@
 //! crawler's logic fast; fidelity to Notion's documented rendering is the HTTP emulator's
 //! job (`infra/notion-emulator`), which the end-to-end tests use.
 
+use crate::notion::api::NotionError;
 use crate::notion::api::{NotionApi, NotionConnector, Traffic};
-use crate::notion::client::NotionError;
 use crate::notion::model::ListPage;
 use async_trait::async_trait;
 use serde_json::{json, Value};

@@ -15,12 +15,13 @@
 //! subtree is named, and deletes only pages Notion confirmed gone during the run.
 
 mod listing;
+mod listings;
+mod outcome;
 
-pub use listing::{Listed, Listing, ListingRequest};
+pub use listings::{Listed, Listing, ListingRequest};
+pub use outcome::{Outcome, OutcomeHalt, ReadCounts};
 
-use super::page::PageOutcome;
 use crate::domain::run::{Checkpoint, PageEntry};
-use crate::error::StoreError;
 use crate::notion::model::PageInfo;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -33,32 +34,6 @@ pub enum Completion {
     Partial,
     /// Nothing is left and the enumeration was complete: pages not seen are gone.
     Complete,
-}
-
-/// Why applying a page's outcome halts the run.
-#[derive(Debug)]
-pub enum OutcomeHalt {
-    /// Notion refused the token.
-    Unauthorized,
-    /// A store failed.
-    Store(StoreError),
-}
-
-/// Counters a page outcome adds to the run's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ReadCounts {
-    /// Records written.
-    pub written: u64,
-    /// Records unchanged.
-    pub unchanged: u64,
-    /// Stale chunks deleted.
-    pub deleted: u64,
-    /// Content requests.
-    pub requests: u64,
-    /// Blocks skipped.
-    pub skipped: u64,
-    /// Markdown fallbacks.
-    pub fallbacks: u64,
 }
 
 /// Whether two index entries differ only in their run marks.
@@ -517,9 +492,9 @@ impl Frontier {
 
     /// Applies one written page's outcome to the counters and the index, and queues what
     /// its content points at. `Err` when the run must halt (the page stays pending).
-    pub fn apply_outcome(&mut self, outcome: PageOutcome) -> Result<(), OutcomeHalt> {
+    pub fn apply_outcome<W>(&mut self, outcome: Outcome<W>) -> Result<(), OutcomeHalt> {
         let entry = match outcome {
-            PageOutcome::Read {
+            Outcome::Read {
                 mut entry,
                 counts,
                 unknown_tags,
@@ -539,17 +514,17 @@ impl Frontier {
                 self.after_processing(&mut entry);
                 entry
             }
-            PageOutcome::Unchanged(mut entry) => {
+            Outcome::Unchanged(mut entry) => {
                 self.cp.counters.pages_unchanged += 1;
                 self.after_processing(&mut entry);
                 entry
             }
-            PageOutcome::Gone(mut entry) => {
+            Outcome::Gone(mut entry) => {
                 entry.finish_in(&self.run);
                 self.confirmed_gone(&entry);
                 entry
             }
-            PageOutcome::Failed {
+            Outcome::Failed {
                 mut entry,
                 incomplete,
                 reason,
@@ -562,15 +537,15 @@ impl Frontier {
                 entry.finish_in(&self.run);
                 entry
             }
-            PageOutcome::RecordLimit(mut entry) => {
+            Outcome::RecordLimit(mut entry) => {
                 // Nothing more can be written: stop reading.
                 self.stop("plan limit maxRecords reached".into());
                 self.queue.clear();
                 entry.pending_run = None;
                 entry
             }
-            PageOutcome::Unauthorized => return Err(OutcomeHalt::Unauthorized),
-            PageOutcome::Store(e) => return Err(OutcomeHalt::Store(e)),
+            Outcome::Unauthorized => return Err(OutcomeHalt::Unauthorized),
+            Outcome::Store(e) => return Err(OutcomeHalt::Store(e)),
         };
         // A listing may have confirmed the page while it was read: count it once.
         let counted = self.index.get(&entry.page_id).is_some_and(|e| e.seen_in(&self.run));

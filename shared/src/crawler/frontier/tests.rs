@@ -4,10 +4,13 @@ use super::listing::MAX_CURSOR_RESTARTS;
 use super::*;
 use crate::domain::run::Checkpoint;
 use crate::domain::run::SourceCursor;
-use crate::notion::client::NotionError;
+use crate::notion::api::NotionError;
 use crate::notion::model::ListPage;
 use serde_json::json;
 use serde_json::Value;
+
+/// An outcome as the tests make them: nothing to write.
+type PageOutcome = Outcome<()>;
 
 const RUN: &str = "run-2";
 

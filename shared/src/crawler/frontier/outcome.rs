@@ -1,0 +1,67 @@
+//! What reading a page came to, as the rules take it: the crawler's page stage produces
+//! it, [`super::Frontier::apply_outcome`] applies it.
+
+use crate::domain::run::PageEntry;
+use crate::error::StoreError;
+
+/// What became of one page; `W` is what its reader still has to write, which the rules
+/// never look at.
+#[derive(Debug)]
+pub enum Outcome<W> {
+    /// Its content was read (and, once written, its records).
+    Read {
+        /// The updated index entry.
+        entry: PageEntry,
+        /// Records still to write.
+        write: Option<W>,
+        /// What reading and writing it counted.
+        counts: ReadCounts,
+        /// Enhanced markdown tags the parser did not know, by name.
+        unknown_tags: std::collections::BTreeMap<String, u64>,
+    },
+    /// Not edited since its records were written.
+    Unchanged(PageEntry),
+    /// Gone, trashed or no longer shared.
+    Gone(PageEntry),
+    /// Its content could not be read; `incomplete` when the failure may hide pages.
+    Failed {
+        /// The index entry.
+        entry: PageEntry,
+        /// Whether the enumeration is incomplete because of it.
+        incomplete: bool,
+        /// Why.
+        reason: String,
+    },
+    /// Notion refused the token.
+    Unauthorized,
+    /// The plan's record limit stopped its write.
+    RecordLimit(PageEntry),
+    /// A store failed.
+    Store(StoreError),
+}
+
+/// Counters a page outcome adds to the run's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReadCounts {
+    /// Records written.
+    pub written: u64,
+    /// Records unchanged.
+    pub unchanged: u64,
+    /// Stale chunks deleted.
+    pub deleted: u64,
+    /// Content requests.
+    pub requests: u64,
+    /// Blocks skipped.
+    pub skipped: u64,
+    /// Markdown fallbacks.
+    pub fallbacks: u64,
+}
+
+/// Why applying a page's outcome halts the run.
+#[derive(Debug)]
+pub enum OutcomeHalt {
+    /// Notion refused the token.
+    Unauthorized,
+    /// A store failed.
+    Store(StoreError),
+}
