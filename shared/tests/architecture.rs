@@ -72,8 +72,6 @@ const NOT_YET_SPLIT: &[(&str, usize)] = &[
     ("infra/local/rehearse.py", 862),
     ("infra/notion-emulator/src/server.rs", 898),
     ("infra/notion-emulator/src/render.rs", 794),
-    ("tests/sync.rs", 1078),
-    ("tests/hardening.rs", 892),
 ];
 
 struct Source {

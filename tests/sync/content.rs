@@ -1,0 +1,209 @@
+//! What a sync reads and writes: every page and block, incremental changes and deletions, the markdown path falling back to the block walk, the block walk alone.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_sync_mirrors_every_page_and_block() {
+    let s = setup(120, Plan::default(), unlimited()).await;
+    let search_missed = s
+        .emulator
+        .with_workspace(|ws| ws.pages.values().filter(|p| !p.in_search).count());
+    assert!(search_missed > 0, "the workspace has pages search misses");
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    assert!(state["lastSyncedAt"].as_str().is_some());
+    assert_eq!(state["syncError"], Value::Null);
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert_eq!(sum["pagesSeen"], 120, "{sum}");
+    assert_eq!(sum["pagesRead"], 120);
+    assert!(sum["recordsWritten"].as_u64().unwrap() >= 120);
+    s.assert_mirrors_workspace().await;
+
+    // Records carry SPEC's metadata and the page URL.
+    let record = &s.env.all_records(&s.key, &s.dataset).await[0];
+    for field in ["notionPageId", "title", "lastEditedTime", "integrationId"] {
+        assert!(record["meta"].get(field).is_some(), "{record}");
+    }
+    assert!(record["source"].as_str().unwrap().starts_with("https://www.notion.so/"));
+    assert!(record["expiresAt"].as_str().is_some(), "expiresIn sets expiresAt");
+
+    // Cheap path: about one markdown request per page, no block walk. Children listings
+    // happen only to read blocks the markdown leaves out (bookmarks, embeds, ...), one per
+    // page that has several of them, and only of that page.
+    let requests = s.emulator.requests();
+    let markdown = requests.iter().filter(|r| r.path.contains("/markdown")).count();
+    assert_eq!(sum["markdownFallbacks"], 0, "no block walk when markdown works: {sum}");
+    let listings: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path.contains("/children"))
+        .map(|r| r.path.split('/').nth(3).unwrap_or_default().to_string())
+        .collect();
+    s.emulator.with_workspace(|ws| {
+        for id in &listings {
+            assert!(
+                ws.pages.contains_key(id),
+                "a children listing of a block, not a page: {id}"
+            );
+        }
+    });
+    assert!(listings.len() < 120 / 2, "{} children listings", listings.len());
+    assert!(
+        (120..=130).contains(&markdown),
+        "{markdown} markdown requests for 120 pages"
+    );
+    assert_eq!(sum["notionRequests"].as_u64().unwrap() as usize, requests.len());
+    let dataset = s
+        .env
+        .get(&format!("/api/v1/dataset/{}/fetch", s.dataset), &s.key)
+        .await
+        .ok();
+    assert_eq!(
+        dataset["recordCount"].as_u64().unwrap() as usize,
+        s.env.all_records(&s.key, &s.dataset).await.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn second_sync_reads_only_changes_and_applies_deletions() {
+    let s = setup(80, Plan::default(), unlimited()).await;
+    s.sync_and_drain(40).await;
+    let before = s.texts_by_page().await;
+
+    let (edited, trashed, unshared, added) = s.emulator.with_workspace(|ws| {
+        let roots: Vec<String> = ws
+            .pages
+            .values()
+            .filter(|p| p.parent == Parent::Workspace)
+            .map(|p| p.id.clone())
+            .collect();
+        let leaves: Vec<String> = ws
+            .pages
+            .values()
+            .filter(|p| {
+                matches!(p.parent, Parent::Page(_))
+                    && !ws.pages.values().any(|c| c.parent == Parent::Page(p.id.clone()))
+            })
+            .map(|p| p.id.clone())
+            .collect();
+        let edited: Vec<String> = leaves[0..3].to_vec();
+        for page in &edited {
+            let block = ws.pages[page].children[0].clone();
+            ws.edit_block(&block, &format!("edited text of {page}"));
+        }
+        let trashed = leaves[3].clone();
+        ws.trash_page(&trashed);
+        let unshared = leaves[4].clone();
+        ws.unshare_page(&unshared);
+        let added = ws.add_page(Parent::Page(roots[0].clone()), "Brand new page", false);
+        ws.add_block(&added, "paragraph", "fresh content nobody synced yet", Value::Null);
+        (edited, trashed, unshared, added)
+    });
+    s.emulator.clear_requests();
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    // Read: the 3 edited pages, the new page and its parent (its content changed).
+    assert_eq!(sum["pagesRead"], 5, "{sum}");
+    let read: std::collections::HashSet<String> = s
+        .emulator
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/markdown"))
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(read.len(), 5, "{read:?}");
+    assert!(sum["recordsDeleted"].as_u64().unwrap() >= 2, "{sum}");
+
+    let after = s.texts_by_page().await;
+    for page in &edited {
+        assert!(after[page].contains(&format!("edited text of {page}")));
+    }
+    assert!(!after.contains_key(&trashed), "trashed page's records are deleted");
+    assert!(!after.contains_key(&unshared), "unshared page's records are deleted");
+    assert!(
+        after[&added].contains("fresh content nobody synced yet"),
+        "a page search misses is found through its parent"
+    );
+    let untouched = before
+        .keys()
+        .find(|p| !edited.contains(p) && **p != trashed && **p != unshared)
+        .unwrap();
+    assert_eq!(before[untouched], after[untouched]);
+    s.assert_mirrors_workspace().await;
+
+    // A third sync with nothing changed reads nothing and writes nothing.
+    s.emulator.clear_requests();
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert_eq!(
+        (sum["pagesRead"].as_u64(), sum["recordsWritten"].as_u64()),
+        (Some(0), Some(0)),
+        "{sum}"
+    );
+    assert!(!s.emulator.requests().iter().any(|r| r.path.contains("/markdown")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_completed() {
+    // Small answers: every large page comes back truncated, with unknown_block_ids.
+    let s = setup(
+        30,
+        Plan::default(),
+        NotionConfig {
+            rps: Some(50),
+            markdown_block_limit: 6,
+            ..NotionConfig::default()
+        },
+    )
+    .await;
+    // And some pages' markdown is refused outright.
+    s.emulator.inject(Fault {
+        path_contains: "/markdown".into(),
+        status: 400,
+        times: 5,
+        delay_ms: 0,
+        ..Fault::default()
+    });
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert!(sum["markdownFallbacks"].as_u64().unwrap() >= 5, "{sum}");
+    assert!(
+        s.emulator.requests().iter().any(|r| r.path.contains("/children")),
+        "block walk used"
+    );
+    s.assert_mirrors_workspace().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_walk_alone_reads_everything_including_tables_over_100_rows() {
+    let s = setup(30, Plan::default(), unlimited()).await;
+    let has_big_table = s
+        .emulator
+        .with_workspace(|ws| ws.blocks.values().any(|b| b.kind == "table" && b.children.len() > 100));
+    assert!(has_big_table);
+    // The markdown endpoint refuses every page: the crawler walks blocks instead.
+    s.emulator.inject(Fault {
+        path_contains: "/markdown".into(),
+        status: 400,
+        times: 10_000,
+        delay_ms: 0,
+        ..Fault::default()
+    });
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    assert_eq!(summary(&state)["markdownFallbacks"], 30);
+    let requests = s.emulator.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path.contains("/children") && r.path.contains("start_cursor=")),
+        "paged children"
+    );
+    s.assert_mirrors_workspace().await;
+}
