@@ -1,0 +1,116 @@
+//! The fewest requests a perfect crawl of a workspace needs, per strategy and reading:
+//! the yardstick the benchmarks divide by.
+
+use super::json::url;
+use super::markdown::*;
+use crate::model::{Parent, Workspace};
+
+/// The fewest Notion requests a perfect crawl of every live page's content needs, by
+/// strategy, listing requests (search, databases, data source queries) left out. Both count
+/// one `GET /v1/pages/{id}` per live page no listing returns (its edit time is known no
+/// other way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MinimalRequests {
+    /// Markdown endpoint: one answer per page, one per subtree a truncated answer left out,
+    /// and, for blocks the markdown leaves out that have text, one listing of the page's
+    /// children when several stand at its top level (one per 100 children), else one
+    /// retrieval each (nested ones: from three under one parent on, one retrieval naming
+    /// the parent and one listing of it); a synced reference rendered as `<unknown>` also
+    /// costs the walk of its original.
+    pub markdown: u64,
+    /// Block walk: one children listing per 100 children of the page and of every block
+    /// with children.
+    pub block_walk: u64,
+}
+
+fn pages_of_100(n: usize) -> u64 {
+    n.div_ceil(100).max(1) as u64
+}
+
+/// Children listings a walk of `root`'s subtree needs (child pages and databases are not
+/// entered; a synced reference lists its original's children).
+fn walk_requests(ws: &Workspace, root_children: &[String]) -> u64 {
+    let mut total = pages_of_100(root_children.len());
+    let mut stack: Vec<String> = root_children.to_vec();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let Some(b) = ws.blocks.get(&id) else { continue };
+        if matches!(b.kind.as_str(), "child_page" | "child_database") {
+            continue;
+        }
+        let children = ws.children_of(b);
+        if !children.is_empty() {
+            total += pages_of_100(children.len());
+            stack.extend(children);
+        }
+    }
+    total
+}
+
+/// [`MinimalRequests`] of the workspace as the emulator serves it.
+pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Reading) -> MinimalRequests {
+    let mut min = MinimalRequests::default();
+    for page_id in ws.live_pages() {
+        let Some(page) = ws.pages.get(&page_id) else { continue };
+        let hidden = !page.in_search && !matches!(page.parent, Parent::DataSource(_));
+        let retrieve = u64::from(hidden);
+        min.block_walk += retrieve + walk_requests(ws, &page.children);
+        // Markdown: the page's answer, then every subtree it leaves out, recursively.
+        let url = url(&page.title, &page_id);
+        let mut renderer = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, Reading::DOCUMENTED);
+        renderer.blocks(&page.children, 0);
+        let mut holes = renderer.unknown;
+        let mut answers = 1u64;
+        while let Some(hole) = holes.pop() {
+            answers += 1;
+            if let Some(b) = ws.blocks.get(&hole) {
+                let mut sub = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, Reading::DOCUMENTED);
+                sub.block(b, 0);
+                holes.extend(sub.unknown);
+            }
+        }
+        // Left-out blocks with text, grouped by parent.
+        let mut by_parent: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        let mut synced_walks = 0u64;
+        let mut stack = page.children.clone();
+        while let Some(id) = stack.pop() {
+            let Some(b) = ws.blocks.get(&id) else { continue };
+            if matches!(b.kind.as_str(), "child_page" | "child_database") {
+                continue;
+            }
+            if matches!(b.kind.as_str(), "bookmark" | "embed" | "link_preview") {
+                *by_parent.entry(b.parent.clone()).or_default() += 1;
+            }
+            if b.synced_from.is_some() && reading.synced_reference_unknown {
+                *by_parent.entry(b.parent.clone()).or_default() += 1;
+                synced_walks += walk_requests(ws, &ws.children_of(b));
+            } else {
+                stack.extend(ws.children_of(b));
+            }
+        }
+        // At the page's top level several share one listing of the page's children. Nested
+        // ones are only known by id (the markdown does not say their parent): one retrieval
+        // each, or, from three on, one retrieval that names the parent and one listing of it.
+        let left_out: u64 = by_parent
+            .iter()
+            .map(|(parent, n)| {
+                let n = *n as u64;
+                if parent == &page_id {
+                    if n >= 2 {
+                        pages_of_100(page.children.len())
+                    } else {
+                        n
+                    }
+                } else {
+                    let siblings = ws.blocks.get(parent).map_or(0, |b| b.children.len());
+                    n.min(1 + pages_of_100(siblings))
+                }
+            })
+            .sum();
+        min.markdown += retrieve + answers + left_out + synced_walks;
+    }
+    min
+}

@@ -1,0 +1,160 @@
+//! The HTTP side: Notion's routes, bearer auth, `Notion-Version`, per-token rate limiting
+//! (429 `rate_limited` with `Retry-After`), scripted faults (status codes, HTML bodies,
+//! delays), and a log of every request for tests and benchmarks.
+//! [`state`] holds the emulator, [`admin`] its own routes and OAuth, [`routes`] Notion's.
+
+mod admin;
+mod routes;
+mod state;
+
+pub use state::{Config, Emulator, Fault, LoggedRequest};
+
+use crate::render::{self};
+use admin::{admin_route, oauth_route};
+use axum::body::{to_bytes, Body};
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::Response;
+use axum::Router;
+use routes::*;
+use serde_json::{json, Value};
+use state::lock;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The router serving the Notion API and the emulator's admin routes.
+pub fn router(emulator: Arc<Emulator>) -> Router {
+    Router::new().fallback(handle).with_state(emulator)
+}
+
+pub(super) fn json_response(status: u16, body: &Value) -> Response {
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+pub(super) fn error(status: u16, code: &str, message: &str) -> Response {
+    json_response(status, &render::error(status, code, message))
+}
+
+async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response {
+    // Time of arrival, as a rate limiter at the wire would see it.
+    let at_ms = emu.started.elapsed().as_millis() as u64;
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let full_path = request.uri().path_and_query().map_or(path.clone(), |p| p.to_string());
+    let response = respond(&emu, request).await;
+    if !path.starts_with("/__emulator") {
+        let entry = LoggedRequest {
+            at_ms,
+            method: method.to_string(),
+            path: full_path,
+            status: response.status().as_u16(),
+        };
+        let mut log = lock(&emu.log);
+        // Keep the log in arrival order even when answers finish out of order.
+        let at = log.partition_point(|r| r.at_ms <= at_ms);
+        log.insert(at, entry);
+    }
+    response
+}
+
+async fn respond(emu: &Emulator, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().unwrap_or_default().to_string();
+    let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
+    if let Some(admin) = path.strip_prefix("/__emulator/") {
+        return admin_route(emu, &parts.method, admin, &body);
+    }
+    if let Some(answer) = oauth_route(emu, &parts, &path, &query, &body) {
+        return answer;
+    }
+    if parts.headers.get("notion-version").is_none() {
+        return error(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.");
+    }
+    let token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default()
+        .to_string();
+    if !emu.with_workspace(|ws| ws.tokens.contains(&token)) {
+        return error(401, "unauthorized", "API token is invalid.");
+    }
+    if emu.rate_limited(&token) {
+        let mut response = error(
+            429,
+            "rate_limited",
+            "You have been rate limited. Please try again in a few minutes.",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    let body: Value = if body.is_empty() {
+        json!({})
+    } else {
+        serde_json::from_slice(&body).unwrap_or(Value::Null)
+    };
+    let has_cursor = query.contains("start_cursor=") || body.get("start_cursor").is_some_and(|c| !c.is_null());
+    if let Some(fault) = emu.take_fault(&path, has_cursor) {
+        if fault.delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(fault.delay_ms)).await;
+        }
+        if fault.expired_cursor {
+            return error(
+                400,
+                "validation_error",
+                "body failed validation: start_cursor provided is invalid.",
+            );
+        }
+        if fault.status != 0 {
+            if fault.html {
+                let mut response = Response::new(Body::from("<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>"));
+                *response.status_mut() = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::BAD_GATEWAY);
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+                return response;
+            }
+            let (code, message) = match fault.status {
+                400 => ("validation_error", "body failed validation."),
+                404 => ("object_not_found", "Could not find object. Make sure the relevant pages and databases are shared with your integration."),
+                409 => ("conflict_error", "Conflict occurred while saving. Please try again."),
+                429 => ("rate_limited", "You have been rate limited. Please try again in a few minutes."),
+                503 => ("service_unavailable", "Notion is unavailable, please try again later."),
+                _ => ("internal_server_error", "Unexpected error occurred."),
+            };
+            let mut response = error(fault.status, code, message);
+            if fault.status == 429 {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return response;
+        }
+    }
+    if body.is_null() {
+        return error(400, "invalid_json", "Error parsing JSON body.");
+    }
+    let config = lock(&emu.config).clone();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
+        (Method::POST, ["v1", "search"]) => search(ws, &body, config.result_cap),
+        (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id), config.trash_cascades),
+        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &config),
+        (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
+        (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
+        (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
+        (Method::POST, ["v1", "data_sources", id, "query"]) => {
+            query_data_source(ws, &normalize(id), &body, config.result_cap)
+        }
+        _ => error(400, "invalid_request_url", "Invalid request URL."),
+    })
+}

@@ -1,0 +1,337 @@
+//! The emulator's state: its configuration (every reading behind a flag), the workspace,
+//! scripted faults, the request log, rate-limit windows, OAuth and webhook subscriptions.
+
+use crate::model::Workspace;
+use crate::render::{self, Reading};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// Behaviour switches.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Requests per second allowed per token; none for unlimited.
+    pub rps: Option<u32>,
+    /// Blocks one markdown answer renders before leaving the rest as `<unknown>`.
+    pub markdown_block_limit: usize,
+    /// Most results one search or data source query walks through, as Notion caps them:
+    /// the page reaching it ends the listing with `request_status.type: "incomplete"`.
+    pub result_cap: usize,
+    /// Which reading of the markdown documents to render (see [`Reading`]).
+    pub reading: Reading,
+    /// Edits made from now on carry the wall clock's time, as in Notion (the generated
+    /// workspace's own times stay in its past). Off, the workspace clock only ticks, which
+    /// keeps generated runs reproducible.
+    pub wall_clock: bool,
+    /// A page whose parent (or any ancestor) is in the trash is retrieved with `in_trash:
+    /// true` too. Notion's documents leave this open; off, a page reports its own flag.
+    pub trash_cascades: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            rps: Some(3),
+            markdown_block_limit: 1_000,
+            result_cap: 10_000,
+            reading: Reading::DOCUMENTED,
+            wall_clock: false,
+            trash_cascades: false,
+        }
+    }
+}
+
+/// A scripted failure: the next `times` requests whose path contains `path_contains` get it.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Fault {
+    /// Substring of the request path ("" for any).
+    #[serde(default)]
+    pub path_contains: String,
+    /// Status to answer (0: answer normally, after `delay_ms`).
+    pub status: u16,
+    /// How many requests it applies to.
+    pub times: u32,
+    /// Delay before answering.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Answer an HTML page instead of Notion's JSON error (as proxies do on 502).
+    #[serde(default)]
+    pub html: bool,
+    /// Only for requests that carry a `start_cursor`, answered as Notion answers a cursor
+    /// it no longer accepts: 400 `validation_error`, "start_cursor provided is invalid".
+    #[serde(default)]
+    pub expired_cursor: bool,
+}
+
+/// One request as the emulator saw it.
+#[derive(Clone, Debug, Serialize)]
+pub struct LoggedRequest {
+    /// Milliseconds since the emulator started.
+    pub at_ms: u64,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Status answered.
+    pub status: u16,
+}
+
+/// The emulator's state; share it with tests to mutate the workspace and read the log.
+pub struct Emulator {
+    pub(super) workspace: Mutex<Workspace>,
+    pub(super) config: Mutex<Config>,
+    pub(super) faults: Mutex<VecDeque<Fault>>,
+    pub(super) log: Mutex<Vec<LoggedRequest>>,
+    pub(super) windows: Mutex<HashMap<String, VecDeque<Instant>>>,
+    pub(super) oauth: Mutex<crate::oauth::OAuthState>,
+    pub(super) webhooks: Mutex<Webhooks>,
+    pub(super) started: Instant,
+}
+
+/// The HTTP client deliveries go out with.
+pub(super) fn delivery_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// Webhook subscriptions, how deliveries behave, and what was delivered.
+#[derive(Default)]
+pub(super) struct Webhooks {
+    pub(super) subscriptions: Vec<crate::webhooks::Subscription>,
+    pub(super) config: crate::webhooks::DeliveryConfig,
+    /// Also emit an event naming a page the token cannot read, with every batch.
+    pub(super) inaccessible: bool,
+    pub(super) next: u64,
+    pub(super) log: Arc<Mutex<Vec<crate::webhooks::Delivery>>>,
+    pub(super) http: Option<reqwest::Client>,
+}
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Emulator {
+    /// An emulator serving `workspace`.
+    pub fn new(mut workspace: Workspace, config: Config) -> Arc<Self> {
+        // Building the workspace is not a change anyone subscribed to.
+        workspace.changes.clear();
+        Arc::new(Self {
+            workspace: Mutex::new(workspace),
+            config: Mutex::new(config),
+            faults: Mutex::new(VecDeque::new()),
+            log: Mutex::new(Vec::new()),
+            windows: Mutex::new(HashMap::new()),
+            oauth: Mutex::new(crate::oauth::OAuthState::default()),
+            webhooks: Mutex::new(Webhooks::default()),
+            started: Instant::now(),
+        })
+    }
+
+    /// Runs `f` on the workspace (to read or mutate it); what it changed is delivered to
+    /// the webhook subscriptions, if any (see [`crate::webhooks`]).
+    pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
+        let wall_clock = lock(&self.config).wall_clock;
+        let (result, changes, clock) = {
+            let mut ws = lock(&self.workspace);
+            if wall_clock {
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs() as i64);
+                ws.advance_to(now);
+            }
+            let result = f(&mut ws);
+            let changes = std::mem::take(&mut ws.changes);
+            (result, changes, ws.now())
+        };
+        if !changes.is_empty() {
+            self.deliver(changes, clock);
+        }
+        result
+    }
+
+    /// Subscribes `url` to the workspace's events: sends the handshake (the verification
+    /// token, unsigned) and returns the token, which signs every later delivery.
+    pub fn subscribe_webhook(&self, url: &str) -> String {
+        let mut hooks = lock(&self.webhooks);
+        hooks.next += 1;
+        let subscription = crate::webhooks::Subscription {
+            url: url.to_string(),
+            verification_token: format!(
+                "secret_whv_{:016x}{:04x}",
+                self.started.elapsed().as_nanos(),
+                hooks.next
+            ),
+            id: format!("5b5b5b5b-0000-4000-8000-{:012x}", hooks.next),
+        };
+        let token = subscription.verification_token.clone();
+        hooks.subscriptions.push(subscription.clone());
+        let http = hooks.http.get_or_insert_with(delivery_client).clone();
+        let log = hooks.log.clone();
+        tokio::spawn(async move {
+            let delivery = crate::webhooks::handshake(&http, &subscription).await;
+            lock(&log).push(delivery);
+        });
+        token
+    }
+
+    /// Changes how deliveries behave (attempts, backoff, duplicates, order).
+    pub fn configure_webhooks(&self, f: impl FnOnce(&mut crate::webhooks::DeliveryConfig)) {
+        f(&mut lock(&self.webhooks).config);
+    }
+
+    /// With every batch of events, also send one naming a page the token cannot read.
+    pub fn webhook_inaccessible_events(&self, on: bool) {
+        lock(&self.webhooks).inaccessible = on;
+    }
+
+    /// Every delivery so far (handshakes included), in the order they finished.
+    pub fn webhook_deliveries(&self) -> Vec<crate::webhooks::Delivery> {
+        lock(&lock(&self.webhooks).log).clone()
+    }
+
+    pub(super) fn deliver(&self, mut changes: Vec<(&'static str, String, &'static str)>, clock: i64) {
+        let mut hooks = lock(&self.webhooks);
+        if hooks.subscriptions.is_empty() {
+            return;
+        }
+        if hooks.inaccessible {
+            changes.push((
+                "page.content_updated",
+                "00000000-dead-4000-8000-000000000000".into(),
+                "page",
+            ));
+        }
+        let mut events = Vec::new();
+        for (kind, entity, entity_type) in changes {
+            hooks.next += 1;
+            events.push((
+                format!("e7e7e7e7-0000-4000-8000-{:012x}", hooks.next),
+                kind,
+                entity,
+                entity_type,
+            ));
+        }
+        if hooks.config.reverse {
+            events.reverse();
+        }
+        let timestamp = render::time(clock);
+        let http = hooks.http.get_or_insert_with(delivery_client).clone();
+        for subscription in hooks.subscriptions.clone() {
+            let (http, config, log, events, timestamp) = (
+                http.clone(),
+                hooks.config.clone(),
+                hooks.log.clone(),
+                events.clone(),
+                timestamp.clone(),
+            );
+            tokio::spawn(async move {
+                for (id, kind, entity, entity_type) in &events {
+                    let times = if config.duplicate { 2 } else { 1 };
+                    for _ in 0..times {
+                        let delivery = crate::webhooks::deliver(
+                            &http,
+                            &subscription,
+                            &config,
+                            id,
+                            kind,
+                            (entity, entity_type),
+                            &timestamp,
+                        )
+                        .await;
+                        lock(&log).push(delivery);
+                    }
+                }
+            });
+        }
+    }
+
+    /// Changes the configuration.
+    pub fn configure(&self, f: impl FnOnce(&mut Config)) {
+        f(&mut lock(&self.config));
+    }
+
+    /// Makes the workspace a public connection's: its OAuth endpoints answer `client_id`
+    /// with `client_secret` (see [`crate::oauth`]).
+    pub fn enable_oauth(&self, client_id: &str, client_secret: &str) {
+        lock(&self.oauth).client = Some((client_id.to_string(), client_secret.to_string()));
+    }
+
+    /// Whether the simulated user cancels at the consent page from now on.
+    pub fn oauth_deny(&self, deny: bool) {
+        lock(&self.oauth).deny = deny;
+    }
+
+    /// Token exchanges answered so far for `grant_type`.
+    pub fn oauth_exchanges(&self, grant_type: &str) -> u32 {
+        lock(&self.oauth).exchanges.get(grant_type).copied().unwrap_or(0)
+    }
+
+    /// Revokes an access token (as when it expires): the API answers it 401 from now on.
+    pub fn revoke_token(&self, token: &str) {
+        self.with_workspace(|ws| ws.tokens.remove(token));
+    }
+
+    /// Queues a fault.
+    pub fn inject(&self, fault: Fault) {
+        lock(&self.faults).push_back(fault);
+    }
+
+    /// Every request so far.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        lock(&self.log).clone()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.log).clear();
+    }
+
+    /// The most requests that arrived within any one-second window.
+    pub fn max_requests_per_second(&self) -> usize {
+        let times: Vec<u64> = lock(&self.log).iter().map(|r| r.at_ms).collect();
+        let mut best = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end] - times[start] >= 1_000 {
+                start += 1;
+            }
+            best = best.max(end - start + 1);
+        }
+        best
+    }
+
+    pub(super) fn take_fault(&self, path: &str, has_cursor: bool) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let index = faults
+            .iter()
+            .position(|f| path.contains(&f.path_contains) && (has_cursor || !f.expired_cursor))?;
+        let fault = faults[index].clone();
+        if faults[index].times <= 1 {
+            faults.remove(index);
+        } else {
+            faults[index].times -= 1;
+        }
+        Some(fault)
+    }
+
+    pub(super) fn rate_limited(&self, token: &str) -> bool {
+        let Some(rps) = lock(&self.config).rps else {
+            return false;
+        };
+        let mut windows = lock(&self.windows);
+        let window = windows.entry(token.to_string()).or_default();
+        let now = Instant::now();
+        while window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
+            window.pop_front();
+        }
+        if window.len() >= rps as usize {
+            return true;
+        }
+        window.push_back(now);
+        false
+    }
+}
