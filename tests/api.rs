@@ -2,12 +2,10 @@
 //! AWS SDK against the AWS emulator: every route, every validation rule, paging, JSONL,
 //! token handling, isolation, concurrency and plan limits.
 
-use integration_tests::sample_record as record;
 use integration_tests::TestEnv;
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use shared::domain::account::Plan;
-use shared::ports::RecordStore;
 
 const CREATE: &str = "/api/v1/integration/notion/create";
 const LIST: &str = "/api/v1/integration/notion/list";
@@ -405,73 +403,6 @@ async fn paging_ordering_filters_and_jsonl() {
             .await
             .assert_error(400, "BAD_REQUEST");
     }
-}
-
-#[tokio::test]
-async fn accounts_are_isolated() {
-    let env = TestEnv::new().await;
-    let (alice, bob) = (env.key().await, env.key().await);
-    let dataset = env.create_dataset(&alice, &json!({"name": "alice data"})).await;
-    let id = env
-        .create_integration(
-            &alice,
-            &json!({"name": "alice", "datasetId": dataset, "token": "secret_alice"}),
-        )
-        .await;
-    env.store
-        .put_record(
-            &env.account_of(&alice).await,
-            &record(&dataset, "rec_1", "2025-01-01T00:00:00Z", None),
-        )
-        .await
-        .unwrap();
-    let before = env.fetch_integration(&alice, &id).await;
-
-    env.get(&integration_path(&id, "fetch"), &bob)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.post(&integration_path(&id, "update"), &bob, &json!({"name": "bob was here"}))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.post(&integration_path(&id, "update"), &bob, &json!({"token": "secret_bob"}))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.post(&integration_path(&id, "delete"), &bob, &json!({}))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &bob)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &bob)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.get(&format!("/api/v1/dataset/{dataset}/record/rec_1/fetch"), &bob)
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &bob, &json!({}))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    env.post(CREATE, &bob, &json!({"datasetId": dataset}))
-        .await
-        .assert_error(400, "VALIDATION_ERROR");
-    assert_eq!(env.get(LIST, &bob).await.ok()["items"], json!([]));
-    assert_eq!(env.get("/api/v1/dataset/list", &bob).await.ok()["items"], json!([]));
-
-    // Alice's cursor positions Bob's listing only inside Bob's own data.
-    env.create_integration(&alice, &json!({})).await;
-    let alice_page = env.get(&format!("{LIST}?take=1"), &alice).await.ok();
-    let cursor = alice_page["cursor"].as_str().unwrap();
-    assert_eq!(
-        env.get(&format!("{LIST}?cursor={cursor}"), &bob).await.ok()["items"],
-        json!([])
-    );
-
-    assert_eq!(env.fetch_integration(&alice, &id).await, before);
-    assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_alice"));
-    assert_eq!(
-        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &alice).await.ok()["recordCount"],
-        1
-    );
 }
 
 #[tokio::test]

@@ -65,11 +65,6 @@ const MAX_SOURCE_LINES: usize = 600;
 /// Lines a test file may have.
 const MAX_TEST_LINES: usize = 700;
 
-/// Files that still hold two things, each with the most lines it may have until it is
-/// split (issue #21 asks for each split; see its notes). A ratchet: a listed file may
-/// shrink, never grow, and leaves this list once it is under its limit.
-const NOT_YET_SPLIT: &[(&str, usize)] = &[("infra/local/rehearse.py", 862)];
-
 struct Source {
     /// Module path, `a::b` (`""` for the crate root).
     module: String,
@@ -399,16 +394,9 @@ fn no_file_holds_two_things() {
         line_counts(&repo.join(dir), &mut files);
         count += files.len();
         for (file, lines) in files {
-            let name = file.strip_prefix(repo).unwrap().to_string_lossy().into_owned();
-            let ceiling = NOT_YET_SPLIT.iter().find(|(n, _)| *n == name).map(|(_, c)| *c);
-            match ceiling {
-                Some(_) if lines <= limit => too_long.push(format!("{name} is split now: take it off NOT_YET_SPLIT")),
-                Some(c) if lines > c => {
-                    too_long.push(format!("{name} grew to {lines} lines (at most {c} until split)"))
-                }
-                Some(_) => {}
-                None if lines > limit => too_long.push(format!("{name} has {lines} lines (at most {limit})")),
-                None => {}
+            if lines > limit {
+                let name = file.strip_prefix(repo).unwrap().display().to_string();
+                too_long.push(format!("{name} has {lines} lines (at most {limit})"));
             }
         }
     }

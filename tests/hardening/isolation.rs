@@ -1,6 +1,8 @@
-//! Account isolation: an id of another account answers 404 on every route and changes nothing.
+//! Account isolation, tested here and only here: an id of another account answers 404 on
+//! every route and changes nothing, listings and cursors never cross accounts.
 
 use super::*;
+use shared::ports::RecordStore;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ids_of_another_account_answer_404_on_every_route_and_change_nothing() {
@@ -112,4 +114,88 @@ async fn ids_of_another_account_answer_404_on_every_route_and_change_nothing() {
     env.get(&format!("/api/v1/dataset/{d}/record/{r}/fetch"), &a.key)
         .await
         .ok();
+}
+
+#[tokio::test]
+async fn another_account_sees_nothing_and_changes_nothing() {
+    let env = TestEnv::new().await;
+    let (alice, bob) = (env.key().await, env.key().await);
+    let dataset = env.create_dataset(&alice, &json!({"name": "alice data"})).await;
+    let id = env
+        .create_integration(
+            &alice,
+            &json!({"name": "alice", "datasetId": dataset, "token": "secret_alice"}),
+        )
+        .await;
+    env.store
+        .put_record(
+            &env.account_of(&alice).await,
+            &integration_tests::sample_record(&dataset, "rec_1", "2025-01-01T00:00:00Z", None),
+        )
+        .await
+        .unwrap();
+    let before = env.fetch_integration(&alice, &id).await;
+
+    env.get(&format!("/api/v1/integration/notion/{id}/fetch"), &bob)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(
+        &format!("/api/v1/integration/notion/{id}/update"),
+        &bob,
+        &json!({"name": "bob was here"}),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+    env.post(
+        &format!("/api/v1/integration/notion/{id}/update"),
+        &bob,
+        &json!({"token": "secret_bob"}),
+    )
+    .await
+    .assert_error(404, "NOT_FOUND");
+    env.post(&format!("/api/v1/integration/notion/{id}/delete"), &bob, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &bob)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/list"), &bob)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.get(&format!("/api/v1/dataset/{dataset}/record/rec_1/fetch"), &bob)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(&format!("/api/v1/dataset/{dataset}/delete"), &bob, &json!({}))
+        .await
+        .assert_error(404, "NOT_FOUND");
+    env.post(
+        "/api/v1/integration/notion/create",
+        &bob,
+        &json!({"datasetId": dataset}),
+    )
+    .await
+    .assert_error(400, "VALIDATION_ERROR");
+    assert_eq!(
+        env.get("/api/v1/integration/notion/list", &bob).await.ok()["items"],
+        json!([])
+    );
+    assert_eq!(env.get("/api/v1/dataset/list", &bob).await.ok()["items"], json!([]));
+
+    // Alice's cursor positions Bob's listing only inside Bob's own data.
+    env.create_integration(&alice, &json!({})).await;
+    let alice_page = env.get("/api/v1/integration/notion/list?take=1", &alice).await.ok();
+    let cursor = alice_page["cursor"].as_str().unwrap();
+    assert_eq!(
+        env.get(&format!("/api/v1/integration/notion/list?cursor={cursor}"), &bob)
+            .await
+            .ok()["items"],
+        json!([])
+    );
+
+    assert_eq!(env.fetch_integration(&alice, &id).await, before);
+    assert_eq!(env.secret_value(&id).await.as_deref(), Some("secret_alice"));
+    assert_eq!(
+        env.get(&format!("/api/v1/dataset/{dataset}/fetch"), &alice).await.ok()["recordCount"],
+        1
+    );
 }

@@ -1,0 +1,1 @@
+"""The deploy rehearsal's parts; infra/local/rehearse.py runs them (see its docstring)."""
