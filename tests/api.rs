@@ -2,17 +2,13 @@
 //! AWS SDK against the AWS emulator: every route, every validation rule, paging, JSONL,
 //! token handling, isolation, concurrency and plan limits.
 
-use integration_tests::TestEnv;
+use integration_tests::{integration_path, TestEnv};
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use shared::domain::account::Plan;
 
 const CREATE: &str = "/api/v1/integration/notion/create";
 const LIST: &str = "/api/v1/integration/notion/list";
-
-fn integration_path(id: &str, action: &str) -> String {
-    format!("/api/v1/integration/notion/{id}/{action}")
-}
 
 #[tokio::test]
 async fn create_fetch_update_list_delete() {

@@ -3,13 +3,9 @@
 //! integration that synced them.
 
 use integration_tests::sample_record as record;
-use integration_tests::TestEnv;
+use integration_tests::{integration_path, TestEnv};
 use serde_json::json;
 use shared::ports::RecordStore;
-
-fn integration_path(id: &str, action: &str) -> String {
-    format!("/api/v1/integration/notion/{id}/{action}")
-}
 
 #[tokio::test]
 async fn deleting_an_integration_keeps_its_records() {

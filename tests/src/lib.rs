@@ -478,3 +478,8 @@ impl TestEnv {
         self.store.account_id_for_key(&hash).await.unwrap().unwrap()
     }
 }
+
+/// The path of an integration's `action` route (`fetch`, `update`, `delete`, `sync`, ...).
+pub fn integration_path(id: &str, action: &str) -> String {
+    format!("/api/v1/integration/notion/{id}/{action}")
+}
