@@ -341,3 +341,58 @@ pub async fn walk_blocks(
     let tree: Vec<BlockNode> = roots.iter().filter_map(|r| built[*r].take()).collect();
     Ok(render_blocks(&tree, page_id))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notion::format::enhanced::canonical_id;
+    use serde_json::json;
+
+    const SHOWN: &str = "1429989fe8ac4effbc8f57f56486db54";
+    const HIDDEN: &str = "2429989fe8ac4effbc8f57f56486db54";
+
+    fn dashed(id: &str) -> String {
+        canonical_id(id).unwrap()
+    }
+
+    #[test]
+    fn a_left_out_block_shown_in_the_text_is_read_where_it_stands() {
+        let answer = json!({
+            "markdown": format!("Before\n<unknown url=\"https://www.notion.so/p#{SHOWN}\" alt=\"paragraph\"/>\nAfter"),
+            "truncated": true,
+            "unknown_block_ids": [SHOWN],
+        });
+        let parsed = parse_answer(&answer, "p");
+        assert_eq!(parsed.holes, [dashed(SHOWN)]);
+        assert_eq!(parsed.text, format!("Before\n{}\nAfter", hole_marker(&dashed(SHOWN))));
+    }
+
+    #[test]
+    fn a_left_out_block_the_text_does_not_show_is_still_read_at_the_end() {
+        let answer = json!({
+            "markdown": "Only text",
+            "truncated": true,
+            "unknown_block_ids": [SHOWN, HIDDEN],
+        });
+        let parsed = parse_answer(&answer, "p");
+        let mut holes = parsed.holes.clone();
+        holes.sort();
+        assert_eq!(holes, [dashed(SHOWN), dashed(HIDDEN)], "every listed id is read once");
+        assert!(parsed.text.starts_with("Only text\n"), "{}", parsed.text);
+        for id in [SHOWN, HIDDEN] {
+            assert_eq!(
+                parsed.text.matches(&hole_marker(&dashed(id))).count(),
+                1,
+                "{}",
+                parsed.text
+            );
+        }
+    }
+
+    #[test]
+    fn an_answer_with_nothing_left_out_has_no_holes() {
+        let parsed = parse_answer(&json!({"markdown": "# Title\n\nBody"}), "p");
+        assert!(parsed.holes.is_empty());
+        assert_eq!(parsed.text, "# Title\n\nBody");
+    }
+}

@@ -311,3 +311,39 @@ impl PageWriter {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_page_keeps_its_entry_says_why_and_whether_pages_may_hide_behind_it() {
+        let entry = PageEntry {
+            page_id: "p1".into(),
+            ..PageEntry::default()
+        };
+        let exhausted = NotionError::Exhausted {
+            attempts: 7,
+            last: "503".into(),
+        };
+        match failed(entry.clone(), true, exhausted) {
+            Outcome::Failed {
+                entry: kept,
+                incomplete,
+                reason,
+            } => {
+                assert_eq!(kept, entry);
+                assert!(
+                    incomplete,
+                    "a page whose children are unknown keeps the run from deleting"
+                );
+                assert_eq!(reason, "Notion kept failing after 7 attempts (last: 503)");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            failed(entry, false, NotionError::NotFound(404)),
+            Outcome::Failed { incomplete: false, .. }
+        ));
+    }
+}
