@@ -8,4 +8,3 @@ pub mod provision;
 pub mod queue;
 pub mod scheduler;
 pub mod secrets;
-pub mod sync_state;

@@ -3,9 +3,10 @@
 //! condition is a typed conflict, never a 500.
 //!
 //! One module per resource: [`accounts`] (and API keys), [`integrations`], [`datasets`],
-//! [`records`], [`events`]; this one holds the store, item mapping, listing, transactions (with
-//! [`counter_update`] for every counter and [`Cancelled`] to read which item's condition
-//! failed) and batch writes. The sync state is in [`super::sync_state`].
+//! [`records`], [`events`], [`webhooks`], [`oauth`], and [`sync_state`] (cooldown, pending
+//! flag, checkpoints and their lease, the page index); this one holds the store, item
+//! mapping, listing, conditional updates, transactions (with [`counter_update`] for every
+//! counter and [`Cancelled`] to read which item's condition failed) and batch writes.
 
 mod accounts;
 mod datasets;
@@ -13,6 +14,7 @@ mod events;
 mod integrations;
 mod oauth;
 mod records;
+mod sync_state;
 mod webhooks;
 
 use super::keys::{self, CREATED, PK, SK};
@@ -438,6 +440,32 @@ impl DynamoStore {
             .await
             .map_err(missing_on_condition("UpdateItem"))?;
         Ok(())
+    }
+
+    /// One conditional UpdateItem on the main table's item at `item_key`, in DynamoDB's own
+    /// expression syntax with its placeholder values and names; whether `condition` held.
+    pub(crate) async fn update_if(
+        &self,
+        item_key: Item,
+        update: &str,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+        names: &[(&str, &str)],
+    ) -> Result<bool, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key))
+            .update_expression(update)
+            .condition_expression(condition);
+        for (placeholder, value) in values {
+            request = request.expression_attribute_values(*placeholder, value.clone());
+        }
+        for (placeholder, name) in names {
+            request = request.expression_attribute_names(*placeholder, *name);
+        }
+        held(request.send().await, "UpdateItem")
     }
 
     /// Deletes keys in batches of 25, retrying what DynamoDB leaves unprocessed.

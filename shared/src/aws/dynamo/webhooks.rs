@@ -165,16 +165,15 @@ impl WebhookStore for DynamoStore {
     }
 
     async fn release_flush(&self, integration_id: &str) -> Result<(), StoreError> {
-        let released = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(webhook_item_key(integration_id)))
-            .update_expression("REMOVE flushQueuedAt")
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        held(released, "UpdateItem").map(|_| ())
+        self.update_if(
+            webhook_item_key(integration_id),
+            "REMOVE flushQueuedAt",
+            "attribute_exists(pk)",
+            &[],
+            &[],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn return_work(&self, integration_id: &str, keys: &[String]) -> Result<(), StoreError> {
@@ -194,18 +193,14 @@ impl DynamoStore {
         }
         // A few hundred keys per request keeps each one far below DynamoDB's limits.
         for chunk in keys.chunks(200) {
-            let taken = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(webhook_item_key(integration_id)))
-                .update_expression(format!("{action} #pending :keys"))
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#pending", PENDING)
-                .expression_attribute_values(":keys", string_set(chunk))
-                .send()
-                .await;
-            held(taken, "UpdateItem")?;
+            self.update_if(
+                webhook_item_key(integration_id),
+                &format!("{action} #pending :keys"),
+                "attribute_exists(pk)",
+                &[(":keys", string_set(chunk))],
+                &[("#pending", PENDING)],
+            )
+            .await?;
         }
         Ok(())
     }

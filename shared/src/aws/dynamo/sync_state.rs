@@ -3,8 +3,8 @@
 //! (`ACCOUNT#<account>` / `SYNC#<integration>`) with its lease, and the page index
 //! (`SYNCIDX#<integration>` / `PAGE#<page id>`).
 
-use super::dynamo::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
-use super::keys;
+use super::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
+use crate::aws::keys;
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, PageEntry, RunState, SyncProgress};
 use crate::error::StoreError;
@@ -80,20 +80,14 @@ impl DynamoStore {
 #[async_trait]
 impl SyncStateStore for DynamoStore {
     async fn claim_manual_sync(&self, account_id: &str, id: &str, now: i64, cutoff: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("SET lastManualSyncAt = :now")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(lastManualSyncAt) OR lastManualSyncAt <= :cutoff)",
-            )
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":cutoff", n(cutoff))
-            .send()
-            .await;
-        held(result, "UpdateItem")
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "SET lastManualSyncAt = :now",
+            "attribute_exists(pk) AND (attribute_not_exists(lastManualSyncAt) OR lastManualSyncAt <= :cutoff)",
+            &[(":now", n(now)), (":cutoff", n(cutoff))],
+            &[],
+        )
+        .await
     }
 
     async fn request_sync(
@@ -105,25 +99,20 @@ impl SyncStateStore for DynamoStore {
         stale_before: i64,
         targeted: bool,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression(
-                "SET syncStatus = :pending, pendingRunId = :run, pendingSince = :now, pendingTargeted = :targeted",
-            )
-            .expression_attribute_values(":targeted", AttributeValue::Bool(targeted))
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(syncStatus) OR syncStatus <> :pending OR attribute_not_exists(pendingSince) OR pendingSince < :stale)",
-            )
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":run", s(run_id))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":stale", n(stale_before))
-            .send()
-            .await;
-        held(result, "UpdateItem")
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "SET syncStatus = :pending, pendingRunId = :run, pendingSince = :now, pendingTargeted = :targeted",
+            "attribute_exists(pk) AND (attribute_not_exists(syncStatus) OR syncStatus <> :pending OR attribute_not_exists(pendingSince) OR pendingSince < :stale)",
+            &[
+                (":targeted", AttributeValue::Bool(targeted)),
+                (":pending", s("pending")),
+                (":run", s(run_id)),
+                (":now", n(now)),
+                (":stale", n(stale_before)),
+            ],
+            &[],
+        )
+        .await
     }
 
     async fn defer_full_sync(
@@ -132,34 +121,31 @@ impl SyncStateStore for DynamoStore {
         id: &str,
         trigger: crate::domain::sync::Trigger,
     ) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("SET fullSyncRequested = :trigger")
-            .condition_expression("syncStatus = :pending AND pendingTargeted = :yes")
-            .expression_attribute_values(":trigger", av(trigger)?)
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":yes", AttributeValue::Bool(true))
-            .send()
-            .await;
-        held(result, "UpdateItem")
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "SET fullSyncRequested = :trigger",
+            "syncStatus = :pending AND pendingTargeted = :yes",
+            &[
+                (":trigger", av(trigger)?),
+                (":pending", s("pending")),
+                (":yes", AttributeValue::Bool(true)),
+            ],
+            &[],
+        )
+        .await
     }
 
     async fn cancel_sync_request(&self, account_id: &str, id: &str, run_id: &str) -> Result<(), StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("REMOVE pendingRunId, pendingSince, syncStatus")
-            .condition_expression("pendingRunId = :run")
-            .expression_attribute_values(":run", s(run_id))
-            .send()
-            .await;
-        // Not pending for this run any more: nothing to undo.
-        held(result, "UpdateItem").map(|_| ())
+        // Not pending for this run any more (the condition fails): nothing to undo.
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "REMOVE pendingRunId, pendingSince, syncStatus",
+            "pendingRunId = :run",
+            &[(":run", s(run_id))],
+            &[],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn acquire_run(
@@ -189,25 +175,23 @@ impl SyncStateStore for DynamoStore {
         if item.checkpoint.state == RunState::Done {
             return Ok(Acquired::Finished);
         }
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::checkpoint_key(account_id, id)))
-            .update_expression("SET leaseOwner = :me, leaseUntil = :until, invocations = invocations + :one")
-            .condition_expression(
+        let leased = self
+            .update_if(
+                Self::checkpoint_key(account_id, id),
+                "SET leaseOwner = :me, leaseUntil = :until, invocations = invocations + :one",
                 "runId = :run AND #state = :running AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)",
+                &[
+                    (":me", s(owner)),
+                    (":until", n(lease_until)),
+                    (":run", s(run_id)),
+                    (":running", s("running")),
+                    (":now", n(now)),
+                    (":one", n(1)),
+                ],
+                &[("#state", "state")],
             )
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":me", s(owner))
-            .expression_attribute_values(":until", n(lease_until))
-            .expression_attribute_values(":run", s(run_id))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
-            .send()
-            .await;
-        if !held(result, "UpdateItem")? {
+            .await?;
+        if !leased {
             return Ok(Acquired::Busy);
         }
         let mut checkpoint = item.checkpoint;
@@ -263,48 +247,44 @@ impl SyncStateStore for DynamoStore {
     }
 
     async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("SET refreshingUntil = :until")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(refreshingUntil) OR refreshingUntil < :now)",
-            )
-            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
-            .send()
-            .await;
-        held(result, "UpdateItem")
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "SET refreshingUntil = :until",
+            "attribute_exists(pk) AND (attribute_not_exists(refreshingUntil) OR refreshingUntil < :now)",
+            &[(":until", n(until)), (":now", n(now))],
+            &[],
+        )
+        .await
     }
 
     async fn release_token_refresh(&self, account_id: &str, id: &str) -> Result<(), StoreError> {
         // Conditional, so a deleted integration is not re-created as a bare item.
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .update_expression("REMOVE refreshingUntil")
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        held(result, "UpdateItem").map(|_| ())
+        self.update_if(
+            Self::integration_key(account_id, id),
+            "REMOVE refreshingUntil",
+            "attribute_exists(pk)",
+            &[],
+            &[],
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn report_progress(&self, account_id: &str, id: &str, progress: &SyncProgress) -> Result<(), StoreError> {
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(Self::integration_key(account_id, id)))
-            .condition_expression("attribute_exists(pk)")
-            .update_expression("SET syncProgress = :p")
-            .expression_attribute_values(":p", av(progress)?)
-            .send()
-            .await
-            .map_err(missing_on_condition("UpdateItem"))?;
-        Ok(())
+        let updated = self
+            .update_if(
+                Self::integration_key(account_id, id),
+                "SET syncProgress = :p",
+                "attribute_exists(pk)",
+                &[(":p", av(progress)?)],
+                &[],
+            )
+            .await?;
+        if updated {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound)
+        }
     }
 
     async fn finish_sync(
