@@ -14,7 +14,7 @@ use super::frontier::{Completion, Frontier, Listed, ListingRequest, OutcomeHalt}
 use super::page::{PageOutcome, PageWriter};
 use super::records::{chunk_id, record_base_id};
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, PageEntry, RunState, RunSummary, SyncSummary};
+use crate::domain::run::{Checkpoint, PageEntry, RunSummary, SyncSummary};
 use crate::domain::sync::SyncMessage;
 use crate::domain::time::rfc3339;
 use crate::error::StoreError;
@@ -141,12 +141,13 @@ impl<'a> Run<'a> {
     /// the limiter's window for the next invocation.
     fn sync_counters(&mut self) {
         let now = self.notion.traffic();
-        let cp = self.frontier.checkpoint_mut();
-        cp.counters.notion_requests += now.requests - self.counted.requests;
-        cp.counters.retries += now.retries - self.counted.retries;
-        cp.counters.rate_limited += now.rate_limited - self.counted.rate_limited;
+        self.frontier.add_traffic(
+            now.requests - self.counted.requests,
+            now.retries - self.counted.retries,
+            now.rate_limited - self.counted.rate_limited,
+            self.notion.recent_requests(self.crawler.clock.now().timestamp_millis()),
+        );
         self.counted = now;
-        cp.recent_requests = self.notion.recent_requests(self.crawler.clock.now().timestamp_millis());
     }
 
     /// Writes changed index entries; with `marks`, also those whose run marks alone changed.
@@ -303,11 +304,9 @@ impl<'a> Run<'a> {
         self.flush(false).await?;
         self.sync_counters();
         let used = self.frontier.checkpoint().secret_version.clone();
-        if !self.frontier.checkpoint().token_refreshed {
+        if self.frontier.may_refresh_token() {
             if let Some(version) = self.crawler.refresh_token(self.msg, used.as_deref()).await? {
-                let cp = self.frontier.checkpoint_mut();
-                cp.token_refreshed = true;
-                cp.secret_version = Some(version);
+                self.frontier.token_refreshed(version);
                 return self.continue_later().await;
             }
         }
@@ -351,7 +350,7 @@ impl<'a> Run<'a> {
                         .records
                         .delete_record(&self.msg.account_id, dataset, &chunk_id(&base, chunk))
                         .await?;
-                    self.frontier.checkpoint_mut().counters.records_deleted += 1;
+                    self.frontier.record_deleted();
                 }
             }
             self.crawler
@@ -371,7 +370,7 @@ impl<'a> Run<'a> {
             }
         }
         self.sync_counters();
-        self.frontier.checkpoint_mut().state = RunState::Done;
+        self.frontier.mark_done();
         let finished = rfc3339(self.crawler.clock.now());
         let cp = self.frontier.checkpoint();
         let summary = RunSummary::of(cp, complete, &finished, self.crawler.now());

@@ -14,6 +14,7 @@
 //! sources it names; it reads the pages named, discovers children only below pages whose
 //! subtree is named, and deletes only pages Notion confirmed gone during the run.
 
+mod bookkeeping;
 mod listing;
 mod listings;
 mod outcome;
@@ -190,11 +191,6 @@ impl Frontier {
     /// The checkpoint as it stands.
     pub fn checkpoint(&self) -> &Checkpoint {
         &self.cp
-    }
-
-    /// The checkpoint, to update counters and fields the loop owns (traffic, state).
-    pub fn checkpoint_mut(&mut self) -> &mut Checkpoint {
-        &mut self.cp
     }
 
     /// The index entry of a page.

@@ -548,3 +548,38 @@ fn a_plan_limited_targeted_run_hands_back_what_it_did_not_do() {
     left.sort();
     assert_eq!(left, ["page:b", "page:c"]);
 }
+
+#[test]
+fn a_token_is_refreshed_at_most_once_per_run_and_the_run_goes_on_with_it() {
+    let mut f = Frontier::new(checkpoint(), vec![], 100);
+    assert!(f.may_refresh_token());
+    f.token_refreshed("v2".into());
+    assert!(!f.may_refresh_token(), "a second 401 ends the run");
+    assert_eq!(f.checkpoint().secret_version.as_deref(), Some("v2"));
+    // The rule survives a continuation: it is in the checkpoint.
+    let resumed = Frontier::new(f.checkpoint().clone(), vec![], 100);
+    assert!(!resumed.may_refresh_token());
+}
+
+#[test]
+fn traffic_and_deletions_add_up_across_calls_and_done_ends_the_run() {
+    let mut f = Frontier::new(checkpoint(), vec![], 100);
+    f.add_traffic(10, 2, 1, vec![1, 2, 3]);
+    f.add_traffic(5, 0, 1, vec![4]);
+    f.record_deleted();
+    f.record_deleted();
+    let counters = &f.checkpoint().counters;
+    assert_eq!(
+        (
+            counters.notion_requests,
+            counters.retries,
+            counters.rate_limited,
+            counters.records_deleted
+        ),
+        (15, 2, 2, 2)
+    );
+    assert_eq!(f.checkpoint().recent_requests, [4], "the latest window, not a sum");
+    assert_eq!(f.checkpoint().state, crate::domain::run::RunState::Running);
+    f.mark_done();
+    assert_eq!(f.checkpoint().state, crate::domain::run::RunState::Done);
+}
