@@ -5,7 +5,8 @@
 //!
 //! An import is any path through `crate::`, `super::` or `self::`, or a child module's
 //! name, in a `use` or in code (comments are skipped). Test modules (`tests.rs`,
-//! `*_tests.rs` and the `#[cfg(test)] mod tests` at the end of a file) may import anything.
+//! `*_tests.rs` and the `#[cfg(test)]` or `#[cfg(all(test, ...))]` `mod tests` at the end of
+//! a file) may import anything.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -100,7 +101,7 @@ fn code_of(text: &str) -> String {
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
         let trimmed = line.trim_start();
-        if trimmed.starts_with("#[cfg(test)]")
+        if (trimmed.starts_with("#[cfg(test)]") || trimmed.starts_with("#[cfg(all(test,"))
             && lines
                 .peek()
                 .is_some_and(|next| next.trim_start().starts_with("mod ") && next.trim_end().ends_with('{'))
@@ -364,6 +365,8 @@ fn the_checker_finds_cycles_and_resolves_paths() {
     assert_eq!(find_cycle(&edges).unwrap(), vec!["a", "b", "c", "a"]);
     let code = code_of("use crate::x; // crate::y\n#[cfg(test)]\nmod tests {\n use crate::z;\n}\n");
     assert_eq!(paths_in(&code), vec!["crate::x", "crate::x"]);
+    let gated = code_of("use crate::x;\n#[cfg(all(test, feature = \"testing\"))]\nmod tests {\n use crate::z;\n}\n");
+    assert_eq!(paths_in(&gated), vec!["crate::x", "crate::x"]);
 }
 
 fn line_counts(dir: &Path, out: &mut Vec<(PathBuf, usize)>) {

@@ -164,3 +164,108 @@ impl Crawler {
         Ok(Ok(cp))
     }
 }
+
+/// What a run's start decides, over the in-memory ports (feature `testing`, which the test
+/// command enables).
+#[cfg(all(test, feature = "testing"))]
+mod tests {
+    use super::*;
+    use crate::domain::account::Plan;
+    use crate::domain::integration::SyncStatus;
+    use crate::testing::harness::{crawler_over, seeded_store, ACCOUNT, INTEGRATION};
+    use crate::testing::{MemoryNotion, MemoryPage, MemoryStore, MemoryWorkspace, TokioClock};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const TOKEN: &str = "secret_engine_tests";
+
+    async fn setup() -> (Arc<MemoryStore>, Crawler) {
+        let clock = Arc::new(TokioClock::starting_at(
+            chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+                .unwrap()
+                .into(),
+        ));
+        let store = seeded_store(Plan::default(), TOKEN, clock.as_ref()).await;
+        let workspace = MemoryWorkspace::new(TOKEN, 3);
+        workspace.put(
+            "00000000-0000-4000-8000-000000000001",
+            MemoryPage {
+                title: "One".into(),
+                body: "one body".into(),
+                children: vec![],
+                edited: "2026-11-01T00:00:00.000Z".into(),
+                searchable: true,
+                in_trash: false,
+            },
+        );
+        let crawler = crawler_over(
+            &store,
+            Arc::new(MemoryNotion(workspace)),
+            clock,
+            crate::crawler::CrawlerSettings::default(),
+        );
+        (store, crawler)
+    }
+
+    fn message(run: &str) -> SyncMessage {
+        SyncMessage {
+            account_id: ACCOUNT.into(),
+            integration_id: INTEGRATION.into(),
+            run_id: run.into(),
+            trigger: Trigger::Manual,
+        }
+    }
+
+    fn far() -> Instant {
+        Instant::now() + Duration::from_secs(600)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_second_delivery_of_a_finished_run_is_dropped_and_writes_nothing() {
+        let (store, crawler) = setup().await;
+        assert_eq!(
+            crawler.run(&message("r1"), far()).await.unwrap(),
+            RunResult::Finished(SyncStatus::Synced)
+        );
+        let records = store.state().records.clone();
+        assert_eq!(records.len(), 1);
+        assert_eq!(
+            crawler.run(&message("r1"), far()).await.unwrap(),
+            RunResult::Dropped("this run already finished")
+        );
+        assert_eq!(store.state().records, records);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_of_a_deleted_integration_is_dropped() {
+        let (store, crawler) = setup().await;
+        store.state().integrations.remove(INTEGRATION);
+        assert_eq!(
+            crawler.run(&message("r1"), far()).await.unwrap(),
+            RunResult::Dropped("the integration was deleted")
+        );
+        assert!(store.state().records.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_run_without_a_dataset_ends_in_error_saying_so() {
+        let (store, crawler) = setup().await;
+        store.state().integrations.get_mut(INTEGRATION).unwrap().dataset_id = None;
+        assert_eq!(
+            crawler.run(&message("r1"), far()).await.unwrap(),
+            RunResult::Finished(SyncStatus::Error)
+        );
+        let integration = store.state().integrations[INTEGRATION].clone();
+        assert_eq!(integration.sync_status, Some(SyncStatus::Error));
+        assert!(
+            integration
+                .sync_error
+                .as_deref()
+                .unwrap_or_default()
+                .contains("no dataset"),
+            "{:?}",
+            integration.sync_error
+        );
+        assert!(store.state().records.is_empty());
+    }
+}
