@@ -172,7 +172,7 @@ mod tests {
     use super::*;
     use crate::domain::account::Plan;
     use crate::domain::integration::SyncStatus;
-    use crate::testing::harness::{crawler_over, seeded_store, ACCOUNT, INTEGRATION};
+    use crate::testing::harness::{crawler_over, manual_run, seeded_store, INTEGRATION};
     use crate::testing::{MemoryNotion, MemoryPage, MemoryStore, MemoryWorkspace, TokioClock};
     use std::sync::Arc;
     use std::time::Duration;
@@ -207,15 +207,6 @@ mod tests {
         (store, crawler)
     }
 
-    fn message(run: &str) -> SyncMessage {
-        SyncMessage {
-            account_id: ACCOUNT.into(),
-            integration_id: INTEGRATION.into(),
-            run_id: run.into(),
-            trigger: Trigger::Manual,
-        }
-    }
-
     fn far() -> Instant {
         Instant::now() + Duration::from_secs(600)
     }
@@ -224,13 +215,13 @@ mod tests {
     async fn a_second_delivery_of_a_finished_run_is_dropped_and_writes_nothing() {
         let (store, crawler) = setup().await;
         assert_eq!(
-            crawler.run(&message("r1"), far()).await.unwrap(),
+            crawler.run(&manual_run("r1"), far()).await.unwrap(),
             RunResult::Finished(SyncStatus::Synced)
         );
         let records = store.state().records.clone();
         assert_eq!(records.len(), 1);
         assert_eq!(
-            crawler.run(&message("r1"), far()).await.unwrap(),
+            crawler.run(&manual_run("r1"), far()).await.unwrap(),
             RunResult::Dropped("this run already finished")
         );
         assert_eq!(store.state().records, records);
@@ -241,7 +232,7 @@ mod tests {
         let (store, crawler) = setup().await;
         store.state().integrations.remove(INTEGRATION);
         assert_eq!(
-            crawler.run(&message("r1"), far()).await.unwrap(),
+            crawler.run(&manual_run("r1"), far()).await.unwrap(),
             RunResult::Dropped("the integration was deleted")
         );
         assert!(store.state().records.is_empty());
@@ -252,7 +243,7 @@ mod tests {
         let (store, crawler) = setup().await;
         store.state().integrations.get_mut(INTEGRATION).unwrap().dataset_id = None;
         assert_eq!(
-            crawler.run(&message("r1"), far()).await.unwrap(),
+            crawler.run(&manual_run("r1"), far()).await.unwrap(),
             RunResult::Finished(SyncStatus::Error)
         );
         let integration = store.state().integrations[INTEGRATION].clone();

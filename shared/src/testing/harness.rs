@@ -25,6 +25,16 @@ pub const INTEGRATION: &str = "notion_01JF00000000000000000000AB";
 /// The dataset.
 pub const DATASET: &str = "dataset_01JF00000000000000000000CD";
 
+/// The message of a manual run `run_id` of the integration.
+pub fn manual_run(run_id: &str) -> SyncMessage {
+    SyncMessage {
+        account_id: ACCOUNT.into(),
+        integration_id: INTEGRATION.into(),
+        run_id: run_id.into(),
+        trigger: Trigger::Manual,
+    }
+}
+
 /// A store holding the account (on `plan`), the dataset, and the integration with `token`.
 pub async fn seeded_store(plan: Plan, token: &str, clock: &dyn Clock) -> Arc<MemoryStore> {
     let store = Arc::new(MemoryStore::default());
@@ -77,12 +87,7 @@ pub async fn sync_to_end(
     run_id: &str,
     budget: Duration,
 ) -> (SyncStatus, serde_json::Value) {
-    let mut message = SyncMessage {
-        account_id: ACCOUNT.into(),
-        integration_id: INTEGRATION.into(),
-        run_id: run_id.into(),
-        trigger: Trigger::Manual,
-    };
+    let mut message = manual_run(run_id);
     let status = loop {
         let deadline = tokio::time::Instant::now() + budget;
         match crawler.run(&message, deadline).await {

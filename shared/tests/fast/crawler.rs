@@ -4,16 +4,11 @@
 use super::*;
 use shared::crawler::RunResult;
 use shared::domain::integration::SyncStatus;
-use shared::domain::sync::{SyncMessage, Trigger};
+use shared::domain::sync::SyncMessage;
 use tokio::time::Instant;
 
 fn message(run: &str) -> SyncMessage {
-    SyncMessage {
-        account_id: ACCOUNT.into(),
-        integration_id: INTEGRATION.into(),
-        run_id: run.into(),
-        trigger: Trigger::Manual,
-    }
+    shared::testing::harness::manual_run(run)
 }
 
 fn far() -> Instant {
