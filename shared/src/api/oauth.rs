@@ -57,7 +57,7 @@ impl Handler for Authenticate {
             oauth_states: p.oauth_states(),
             clock: p.clock(),
             oauth_client_id: settings.oauth_client_id.clone(),
-            notion_api_url: settings.notion_api_url.trim_end_matches('/').to_string(),
+            notion_api_url: settings.notion_api_url.clone(),
             public_base_url: settings.public_base_url.clone(),
         })
     }

@@ -2,7 +2,7 @@
 //! a run (its outcome, its event, the lease released) and refreshing an OAuth token after
 //! a 401. [`super::engine`] starts runs, [`super::run`] drives one invocation.
 
-use crate::domain::event::{Event, EventType};
+use crate::domain::event::EventType;
 use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
 use crate::domain::sync::{SyncMessage, Trigger};
@@ -11,7 +11,7 @@ use crate::error::{ConfigError, StoreError};
 use crate::notion::api::NotionConnector;
 use crate::notion::client::RetryPolicy;
 use crate::ports::{
-    AccountStore, DatasetStore, EventLog, IntegrationStore, Provide, RecordStore, SyncOutcome, SyncQueue,
+    AccountStore, DatasetStore, EventWriter, IntegrationStore, Provide, RecordStore, SyncOutcome, SyncQueue,
     SyncStateStore, TokenStore,
 };
 use std::sync::Arc;
@@ -65,10 +65,8 @@ pub struct Crawler {
     pub tokens: Arc<dyn TokenStore>,
     /// Checkpoints, index, status.
     pub state: Arc<dyn SyncStateStore>,
-    /// The event log (`sync.completed`, `sync.failed`).
-    pub events: Arc<dyn EventLog>,
-    /// Days an event is kept.
-    pub event_retention_days: u32,
+    /// The event log (`sync.completed`, `sync.failed`), stamped by the clock below.
+    pub events: EventWriter,
     /// The sync queue, for continuations.
     pub queue: Arc<dyn SyncQueue>,
     /// Integrations' webhooks: the work a targeted run takes.
@@ -113,8 +111,7 @@ impl Crawler {
             records: p.records(),
             tokens: p.tokens(),
             state: p.sync_state(),
-            events: p.event_log(),
-            event_retention_days: p.settings().event_retention_days,
+            events: p.events(),
             queue: p.queue()?,
             webhooks: p.webhooks(),
             notion,
@@ -232,17 +229,12 @@ impl Crawler {
                 serde_json::json!({"error": error, "summary": summary}),
             ),
         };
-        let event = Event::new(
-            &msg.account_id,
-            kind,
-            message,
-            data,
-            self.clock.now(),
-            self.event_retention_days,
-        )
-        .for_integration(&msg.integration_id)
-        .for_dataset(Some(dataset_id).filter(|d| !d.is_empty()));
-        self.events.record(&event).await;
+        let event = self
+            .events
+            .event(&msg.account_id, kind, message, data)
+            .for_integration(&msg.integration_id)
+            .for_dataset(Some(dataset_id).filter(|d| !d.is_empty()));
+        self.events.record(event).await;
         Ok(deferred)
     }
 

@@ -69,17 +69,17 @@ impl Crawler {
                 // fixed catches up.
                 self.webhooks.take_work(id, &webhook.pending).await?;
                 let reason = refusal.message();
-                let event = Event::new(
-                    account_id,
-                    EventType::SyncFailed,
-                    format!("Webhook events were not synced: {reason}"),
-                    json!({"error": reason, "trigger": "webhook", "events": webhook.pending.len()}),
-                    now,
-                    self.event_retention_days,
-                )
-                .for_integration(id)
-                .for_dataset(integration.dataset_id.as_deref());
-                self.events.record(&event).await;
+                let event = self
+                    .events
+                    .event(
+                        account_id,
+                        EventType::SyncFailed,
+                        format!("Webhook events were not synced: {reason}"),
+                        json!({"error": reason, "trigger": "webhook", "events": webhook.pending.len()}),
+                    )
+                    .for_integration(id)
+                    .for_dataset(integration.dataset_id.as_deref());
+                self.events.record(event).await;
                 return Ok(FlushResult::Refused);
             }
         };
@@ -98,10 +98,10 @@ impl Crawler {
             .await?;
             return Ok(FlushResult::Waiting);
         }
-        let mut event = Event::sync_requested(account_id, id, Trigger::Webhook, false, now, self.event_retention_days)
+        let mut event = Event::sync_requested(account_id, id, Trigger::Webhook, false, now, self.events.retention_days)
             .for_dataset(integration.dataset_id.as_deref());
         event.data["changes"] = json!(webhook.pending.len());
-        self.events.record(&event).await;
+        self.events.record(event).await;
         Ok(FlushResult::Queued)
     }
 
