@@ -4,7 +4,7 @@
 
 use crate::domain::event::EventType;
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, RunState, RunSummary, SyncSummary};
+use crate::domain::run::{Checkpoint, RunSummary, SyncSummary};
 use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::{rfc3339, Clock};
 use crate::error::{ConfigError, StoreError};
@@ -245,7 +245,7 @@ impl Crawler {
         owner: &str,
         error: &str,
     ) -> Result<RunResult, StoreError> {
-        cp.state = RunState::Done;
+        cp.finish();
         let outcome = SyncOutcome {
             status: SyncStatus::Error,
             error: Some(error.to_string()),
@@ -257,7 +257,7 @@ impl Crawler {
                 self.now(),
             ))),
         };
-        let deferred = match self.record_outcome(msg, &cp.dataset_id, &outcome).await {
+        let deferred = match self.record_outcome(msg, cp.dataset_id(), &outcome).await {
             Ok(deferred) => deferred,
             Err(StoreError::NotFound) => None,
             Err(e) => return Err(e),

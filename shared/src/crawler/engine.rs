@@ -5,7 +5,7 @@
 use super::adapters::{Crawler, RunResult};
 use super::frontier::Frontier;
 use super::run::Run;
-use crate::domain::run::{Checkpoint, RunState};
+use crate::domain::run::{Checkpoint, RunStart};
 use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::rfc3339;
 use crate::error::StoreError;
@@ -34,21 +34,15 @@ impl Crawler {
             Acquired::Finished => return Ok(RunResult::Dropped("this run already finished")),
             Acquired::Resumed(cp) => {
                 let mut cp = *cp;
-                // (A targeted run queues its targets again instead: see `Frontier::new`.)
-                if !cp.marks_flushed && cp.targets.is_none() {
-                    // The interrupted invocation's marks of pages seen since its last hand-over
-                    // were not saved: check known pages one by one before deleting any.
-                    cp.verify_queued = false;
-                    cp.listing_shortfall
-                        .get_or_insert_with(|| "an interrupted invocation was resumed".to_string());
-                }
+                // The interrupted invocation's marks of pages seen since its last hand-over
+                // may not have been saved: then known pages are checked one by one before
+                // any is deleted. (A targeted run queues its targets again instead: see
+                // `Frontier::new`.)
+                cp.check_lost_marks();
                 cp
             }
             Acquired::NotStarted(previous) => match self.start(msg, &owner, lease_until, &previous).await? {
-                Ok(mut cp) => {
-                    cp.recent_requests = previous.recent_requests;
-                    cp
-                }
+                Ok(cp) => cp,
                 Err(result) => return Ok(result),
             },
         };
@@ -61,11 +55,7 @@ impl Crawler {
         {
             return Ok(RunResult::Dropped("the integration was deleted"));
         }
-        let Some((secret, _)) = self
-            .tokens
-            .get_token(&msg.integration_id, cp.secret_version.as_deref())
-            .await?
-        else {
+        let Some((secret, _)) = self.tokens.get_token(&msg.integration_id, cp.secret_version()).await? else {
             return self
                 .fail(
                     msg,
@@ -84,11 +74,11 @@ impl Crawler {
         let token = crate::domain::oauth::Credentials::decode(&secret).access_token;
         let notion = self
             .notion
-            .connect(&token, &cp.recent_requests, self.clock.now().timestamp_millis());
+            .connect(&token, cp.recent_requests(), self.clock.now().timestamp_millis());
         // A targeted run reads the entries of the pages it touches one by one, so its cost
         // does not grow with the workspace; only confirming a deleted container's rows
         // needs the whole index.
-        let whole_index = cp.targets.as_ref().is_none_or(|t| !t.rows_of.is_empty());
+        let whole_index = cp.targets().is_none_or(|t| !t.rows_of.is_empty());
         let index = if whole_index {
             self.state.load_pages(&msg.integration_id).await?
         } else {
@@ -116,17 +106,6 @@ impl Crawler {
             return Ok(Err(RunResult::Dropped("the integration was deleted")));
         };
         let now = self.clock.now();
-        let mut cp = Checkpoint {
-            run_id: msg.run_id.clone(),
-            state: RunState::Running,
-            trigger: msg.trigger,
-            dataset_id: integration.dataset_id.clone().unwrap_or_default(),
-            expires_in: integration.expires_in,
-            started_at: rfc3339(now),
-            started_epoch: now.timestamp(),
-            invocations: 1,
-            ..Checkpoint::default()
-        };
         let problem = match &integration.dataset_id {
             None => Some("The integration has no dataset: set datasetId and sync again."),
             Some(d) if self.datasets.get_dataset(&msg.account_id, d).await?.is_none() => {
@@ -142,7 +121,16 @@ impl Crawler {
         let problem = problem.or(token
             .is_none()
             .then_some("The integration has no Notion token: set one and sync again."));
-        cp.secret_version = token.map(|(_, version)| version);
+        let mut cp = Checkpoint::start(RunStart {
+            run_id: msg.run_id.clone(),
+            trigger: msg.trigger,
+            dataset_id: integration.dataset_id.clone().unwrap_or_default(),
+            expires_in: integration.expires_in,
+            secret_version: token.map(|(_, version)| version),
+            started_at: rfc3339(now),
+            started_epoch: now.timestamp(),
+            recent_requests: previous.recent_requests.clone(),
+        });
         let taken = if msg.trigger == Trigger::Webhook {
             self.target(&mut cp, &msg.integration_id, previous).await?
         } else {
@@ -172,39 +160,15 @@ mod tests {
     use super::*;
     use crate::domain::account::Plan;
     use crate::domain::integration::SyncStatus;
-    use crate::testing::harness::{crawler_over, manual_run, seeded_store, INTEGRATION};
-    use crate::testing::{MemoryNotion, MemoryPage, MemoryStore, MemoryWorkspace, TokioClock};
+    use crate::testing::harness::{manual_run, memory_crawler, small_workspace, INTEGRATION};
+    use crate::testing::MemoryStore;
     use std::sync::Arc;
     use std::time::Duration;
 
     const TOKEN: &str = "secret_engine_tests";
 
     async fn setup() -> (Arc<MemoryStore>, Crawler) {
-        let clock = Arc::new(TokioClock::starting_at(
-            chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
-                .unwrap()
-                .into(),
-        ));
-        let store = seeded_store(Plan::default(), TOKEN, clock.as_ref()).await;
-        let workspace = MemoryWorkspace::new(TOKEN, 3);
-        workspace.put(
-            "00000000-0000-4000-8000-000000000001",
-            MemoryPage {
-                title: "One".into(),
-                body: "one body".into(),
-                children: vec![],
-                edited: "2026-11-01T00:00:00.000Z".into(),
-                searchable: true,
-                in_trash: false,
-            },
-        );
-        let crawler = crawler_over(
-            &store,
-            Arc::new(MemoryNotion(workspace)),
-            clock,
-            crate::crawler::CrawlerSettings::default(),
-        );
-        (store, crawler)
+        memory_crawler(Plan::default(), TOKEN, &small_workspace(TOKEN, 1, 3)).await
     }
 
     fn far() -> Instant {

@@ -180,8 +180,8 @@ impl<'a> Run<'a> {
             account_id: msg.account_id.clone(),
             integration_id: msg.integration_id.clone(),
             run_id: msg.run_id.clone(),
-            dataset_id: self.frontier.checkpoint().dataset_id.clone(),
-            expires_in: self.frontier.checkpoint().expires_in,
+            dataset_id: self.frontier.checkpoint().dataset_id().to_string(),
+            expires_in: self.frontier.checkpoint().expires_in(),
             block_walk_only: crawler.settings.block_walk_only,
             concurrency,
             index: self.frontier.is_targeted().then(|| crawler.state.clone()),
@@ -203,7 +203,7 @@ impl<'a> Run<'a> {
                 if Instant::now() >= deadline && launched_any {
                     winding_down = true;
                     out_of_time = true;
-                } else if crawler.now() - self.frontier.checkpoint().started_epoch >= self.max_seconds {
+                } else if crawler.now() - self.frontier.checkpoint().started_epoch() >= self.max_seconds {
                     self.frontier
                         .stop(format!("plan limit maxSyncSeconds ({} s) reached", self.max_seconds));
                     winding_down = true;
@@ -303,7 +303,7 @@ impl<'a> Run<'a> {
     async fn unauthorized(mut self) -> Result<RunResult, StoreError> {
         self.flush(false).await?;
         self.sync_counters();
-        let used = self.frontier.checkpoint().secret_version.clone();
+        let used = self.frontier.checkpoint().secret_version().map(str::to_string);
         if self.frontier.may_refresh_token() {
             if let Some(version) = self.crawler.refresh_token(self.msg, used.as_deref()).await? {
                 self.frontier.token_refreshed(version);
@@ -329,8 +329,15 @@ impl<'a> Run<'a> {
             Err(StoreError::Conflict(_)) => return Ok(RunResult::Dropped("the run was taken over")),
             Err(e) => return Err(e),
         }
+        // Between invocations the run is still active: it shows its progress so far, even
+        // when this invocation ended before its first periodic checkpoint.
+        match self.crawler.state.report_progress(account, id, &cp.progress()).await {
+            Ok(()) => {}
+            Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
+            Err(e) => return Err(e),
+        }
         self.crawler.queue.send(self.msg).await?;
-        tracing::info!(integration = %id, run = %self.msg.run_id, invocations = cp.invocations, "sync continues in a new invocation");
+        tracing::info!(integration = %id, run = %self.msg.run_id, invocations = cp.invocations(), "sync continues in a new invocation");
         Ok(RunResult::Continued)
     }
 
@@ -359,7 +366,7 @@ impl<'a> Run<'a> {
                 .await?;
             self.frontier.forget(&entry.page_id);
         }
-        if self.frontier.checkpoint().stop_reason.is_some() {
+        if self.frontier.checkpoint().stop_reason().is_some() {
             // A targeted run a plan limit stopped: the next targeted run does the rest.
             let unfinished = self.frontier.unfinished_targets();
             if !unfinished.is_empty() {
@@ -381,7 +388,7 @@ impl<'a> Run<'a> {
             summary: SyncSummary::Run(Box::new(summary)),
         };
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
-        let deferred = match self.crawler.record_outcome(self.msg, &cp.dataset_id, &outcome).await {
+        let deferred = match self.crawler.record_outcome(self.msg, cp.dataset_id(), &outcome).await {
             Ok(deferred) => deferred,
             Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
             Err(e) => return Err(e),
@@ -402,3 +409,7 @@ impl<'a> Run<'a> {
         Ok(RunResult::Finished(SyncStatus::Synced))
     }
 }
+
+#[cfg(test)]
+#[path = "run_tests.rs"]
+mod tests;

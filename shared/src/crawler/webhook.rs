@@ -9,7 +9,7 @@
 
 use super::adapters::Crawler;
 use crate::domain::event::{Event, EventType};
-use crate::domain::run::{Checkpoint, SourceCursor};
+use crate::domain::run::Checkpoint;
 use crate::domain::sync::Trigger;
 use crate::domain::webhook::{minute_of, Targets, WebhookFlush, Work, MAX_TARGET_KEYS};
 use crate::error::StoreError;
@@ -183,27 +183,14 @@ impl Crawler {
         pending.truncate(MAX_TARGET_KEYS);
         let edited_since = previous.started_at.as_deref().and_then(minute_of);
         let (targets, sources, databases) = Targets::from_keys(pending, edited_since.clone());
-        cp.search_done = true;
-        for source in sources {
-            cp.known_sources.push(source.clone());
-            cp.sources.push(SourceCursor {
-                id: source,
-                edited_since: edited_since.clone(),
-                ..SourceCursor::default()
-            });
-        }
-        for database in databases {
-            cp.known_sources.push(database.clone());
-            cp.databases.push(database);
-        }
+        let keys = targets.keys.clone();
         tracing::info!(
             integration = %integration_id,
             pages = targets.pages.len() + targets.subtrees.len(),
-            sources = cp.sources.len() + cp.databases.len(),
+            sources = sources.len() + databases.len(),
             "targeted run"
         );
-        let keys = targets.keys.clone();
-        cp.targets = Some(targets);
+        cp.target(targets, sources, databases);
         Ok(keys)
     }
 }

@@ -2,7 +2,7 @@
 //! crawler over it: the set-up the fast tier, the fidelity tests and the fidelity benchmark
 //! share.
 
-use super::MemoryStore;
+use super::{MemoryNotion, MemoryPage, MemoryStore, MemoryWorkspace, TokioClock};
 use crate::crawler::{Crawler, CrawlerSettings, RunResult};
 use crate::domain::account::{hash_api_key, Plan};
 use crate::domain::dataset::Dataset;
@@ -77,6 +77,48 @@ pub fn crawler_over(
     settings: CrawlerSettings,
 ) -> Crawler {
     Crawler::build(&app_over(store, clock), notion, settings).expect("the in-memory adapters are all there")
+}
+
+/// The id of the `n`th page of [`small_workspace`] (from 1).
+pub fn page_id(n: usize) -> String {
+    format!("00000000-0000-4000-8000-{n:012}")
+}
+
+/// A workspace answering to `token` with `pages` top-level pages ([`page_id`] 1 to
+/// `pages`, titled "Page n", body "body n"), listed `page_size` per answer.
+pub fn small_workspace(token: &str, pages: usize, page_size: usize) -> MemoryWorkspace {
+    let workspace = MemoryWorkspace::new(token, page_size);
+    for n in 1..=pages {
+        workspace.put(
+            &page_id(n),
+            MemoryPage {
+                title: format!("Page {n}"),
+                body: format!("body {n}"),
+                children: vec![],
+                edited: "2026-11-01T00:00:00.000Z".into(),
+                searchable: true,
+                in_trash: false,
+            },
+        );
+    }
+    workspace
+}
+
+/// A store seeded on `plan` with `token`, and a crawler over it reaching `workspace`, on a
+/// paused-time clock starting 2026-12-01.
+pub async fn memory_crawler(plan: Plan, token: &str, workspace: &MemoryWorkspace) -> (Arc<MemoryStore>, Crawler) {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-01T00:00:00Z")
+        .map(Into::into)
+        .unwrap_or_default();
+    let clock = Arc::new(TokioClock::starting_at(start));
+    let store = seeded_store(plan, token, clock.as_ref()).await;
+    let crawler = crawler_over(
+        &store,
+        Arc::new(MemoryNotion(workspace.clone())),
+        clock,
+        CrawlerSettings::default(),
+    );
+    (store, crawler)
 }
 
 /// Runs a sync of the integration to its end, continuations included, each invocation with

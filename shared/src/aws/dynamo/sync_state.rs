@@ -6,7 +6,7 @@
 use super::{av, from_item, held, key, missing_on_condition, s, to_item, DynamoStore, Item};
 use crate::aws::keys;
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, PageEntry, RunState, SyncProgress};
+use crate::domain::run::{Checkpoint, PageEntry, SyncProgress};
 use crate::error::StoreError;
 use crate::ports::{Acquired, SyncOutcome, SyncStateStore};
 use async_trait::async_trait;
@@ -160,19 +160,17 @@ impl SyncStateStore for DynamoStore {
         let Some(item) = self.get_checkpoint(account_id, id).await? else {
             return Ok(Acquired::NotStarted(crate::ports::PreviousRun::default()));
         };
-        if item.checkpoint.run_id != run_id {
-            return Ok(
-                if item.checkpoint.state == RunState::Running && item.lease_until > now {
-                    Acquired::Busy
-                } else {
-                    Acquired::NotStarted(crate::ports::PreviousRun {
-                        recent_requests: item.checkpoint.recent_requests,
-                        started_at: Some(item.checkpoint.started_at),
-                    })
-                },
-            );
+        if item.checkpoint.run_id() != run_id {
+            return Ok(if !item.checkpoint.is_done() && item.lease_until > now {
+                Acquired::Busy
+            } else {
+                Acquired::NotStarted(crate::ports::PreviousRun {
+                    recent_requests: item.checkpoint.recent_requests().to_vec(),
+                    started_at: Some(item.checkpoint.started_at().to_string()),
+                })
+            });
         }
-        if item.checkpoint.state == RunState::Done {
+        if item.checkpoint.is_done() {
             return Ok(Acquired::Finished);
         }
         let leased = self
@@ -195,7 +193,7 @@ impl SyncStateStore for DynamoStore {
             return Ok(Acquired::Busy);
         }
         let mut checkpoint = item.checkpoint;
-        checkpoint.invocations += 1;
+        checkpoint.resumed();
         Ok(Acquired::Resumed(Box::new(checkpoint)))
     }
 
@@ -214,7 +212,7 @@ impl SyncStateStore for DynamoStore {
             .table_name(self.table())
             .set_item(Some(to_item(&item)?))
             .condition_expression("attribute_not_exists(pk) OR runId <> :run")
-            .expression_attribute_values(":run", s(checkpoint.run_id.clone()))
+            .expression_attribute_values(":run", s(checkpoint.run_id()))
             .send()
             .await;
         held(result, "PutItem")

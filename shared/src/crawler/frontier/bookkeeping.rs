@@ -2,39 +2,43 @@
 //! its token may still be refreshed, and its end.
 
 use super::Frontier;
-use crate::domain::run::RunState;
+use crate::domain::run::Counters;
 
 impl Frontier {
     /// Adds Notion traffic since the last call (requests, retries, 429s) to the run's
     /// counters, with the request times the limiter's next window starts from.
     pub fn add_traffic(&mut self, requests: u64, retries: u64, rate_limited: u64, recent_requests: Vec<i64>) {
-        let counters = &mut self.cp.counters;
-        counters.notion_requests += requests;
-        counters.retries += retries;
-        counters.rate_limited += rate_limited;
-        self.cp.recent_requests = recent_requests;
+        self.cp.count(&Counters {
+            notion_requests: requests,
+            retries,
+            rate_limited,
+            ..Counters::default()
+        });
+        self.cp.set_recent_requests(recent_requests);
     }
 
     /// Whether a 401 may be answered by refreshing the token: once per run, so a token
     /// Notion keeps refusing ends the run instead of looping.
     pub fn may_refresh_token(&self) -> bool {
-        !self.cp.token_refreshed
+        self.cp.may_refresh_token()
     }
 
     /// The token was refreshed into secret `version`: the run goes on with it, and does not
     /// refresh again.
     pub fn token_refreshed(&mut self, version: String) {
-        self.cp.token_refreshed = true;
-        self.cp.secret_version = Some(version);
+        self.cp.token_refreshed(version);
     }
 
     /// One record of a gone page was deleted.
     pub fn record_deleted(&mut self) {
-        self.cp.counters.records_deleted += 1;
+        self.cp.count(&Counters {
+            records_deleted: 1,
+            ..Counters::default()
+        });
     }
 
     /// The run is over: nothing more is read, listed or deleted.
     pub fn mark_done(&mut self) {
-        self.cp.state = RunState::Done;
+        self.cp.finish();
     }
 }

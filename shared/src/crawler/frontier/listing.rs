@@ -3,7 +3,7 @@
 
 use super::listings::{Listed, Listing};
 use super::Frontier;
-use crate::domain::run::SourceCursor;
+use crate::domain::run::{SourceCursor, SourceStep};
 use crate::notion::api::NotionError;
 use crate::notion::model::{ListPage, PageInfo};
 use serde_json::Value;
@@ -18,24 +18,6 @@ fn is_expired_cursor(e: &NotionError) -> bool {
 }
 
 impl Frontier {
-    pub(super) fn add_database(&mut self, id: &str) {
-        if !self.cp.known_sources.iter().any(|k| k == id) {
-            self.cp.known_sources.push(id.to_string());
-            self.cp.databases.push(id.to_string());
-        }
-    }
-
-    fn add_source(&mut self, id: &str, edited_since: Option<String>) {
-        if !self.cp.known_sources.iter().any(|k| k == id) {
-            self.cp.known_sources.push(id.to_string());
-            self.cp.sources.push(SourceCursor {
-                id: id.to_string(),
-                edited_since,
-                ..SourceCursor::default()
-            });
-        }
-    }
-
     /// Applies a listing answer. `Err` carries an error the run must act on (a 401 halts
     /// it; any other error leaves the enumeration incomplete).
     pub fn apply_listing(&mut self, listed: Listed) -> Result<(), NotionError> {
@@ -46,13 +28,12 @@ impl Frontier {
             }
             Listed::Database(id, result) => {
                 self.in_flight.remove(&Listing::Database(id.clone()));
-                self.cp.databases.retain(|d| *d != id);
+                self.cp.database_listed(&id);
                 // A targeted run lists a database named by an event for rows edited since
                 // the last run; one brought in with a page, whole.
                 let edited_since = self
                     .cp
-                    .targets
-                    .as_ref()
+                    .targets()
                     .filter(|t| !t.whole_databases.contains(&id))
                     .and_then(|t| t.edited_since.clone());
                 self.apply_database(result, edited_since)
@@ -65,7 +46,7 @@ impl Frontier {
         if let Err(e) = &result {
             if !matches!(e, NotionError::Unauthorized) {
                 tracing::warn!(run = %self.run, error = %e, "listing failed");
-                self.cp.incomplete = true;
+                self.cp.mark_incomplete();
             }
         }
         result
@@ -79,7 +60,7 @@ impl Frontier {
         match result {
             Ok(sources) => {
                 for s in sources {
-                    self.add_source(&s, edited_since.clone());
+                    self.cp.add_source(&s, edited_since.clone());
                 }
                 Ok(())
             }
@@ -100,33 +81,29 @@ impl Frontier {
                         }
                         Some("data_source") => {
                             if let Some(id) = result.get("id").and_then(Value::as_str) {
-                                self.add_source(id, None);
+                                self.cp.add_source(id, None);
                             }
                         }
                         _ => {}
                     }
                 }
-                self.cp.search_cursor = page.next_cursor;
-                self.cp.search_done = self.cp.search_cursor.is_none();
+                self.cp.searched(page.next_cursor);
                 if page.capped {
                     self.listing_fell_short("Notion's search stopped at its 10,000-result limit");
                 }
                 Ok(())
             }
             Err(e @ NotionError::Unauthorized) => Err(e),
-            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
+            Err(e) if is_expired_cursor(&e) && self.cp.restart_cursor(None, MAX_CURSOR_RESTARTS) => {
                 // Notion invalidated the cursor (it does after a while): list again from the
                 // start; pages already seen this run are not read twice.
-                self.cp.cursor_restarts += 1;
                 tracing::warn!(run = %self.run, "search cursor expired; listing again from the start");
-                self.cp.search_cursor = None;
                 Ok(())
             }
             Err(e) => {
                 // Cursors that keep expiring, or a persistent failure: the listing is short.
                 tracing::warn!(run = %self.run, error = %e, "search failed");
-                self.cp.search_done = true;
-                self.cp.search_cursor = None;
+                self.cp.search_abandoned();
                 self.listing_fell_short(&format!("Notion's search failed ({e})"));
                 Ok(())
             }
@@ -137,9 +114,7 @@ impl Frontier {
     /// checked one by one once the listings are done, so deletions stay exact.
     fn listing_fell_short(&mut self, reason: &str) {
         tracing::warn!(run = %self.run, reason, "listing fell short; known pages will be checked one by one");
-        if self.cp.listing_shortfall.is_none() {
-            self.cp.listing_shortfall = Some(reason.to_string());
-        }
+        self.cp.fell_short(reason);
     }
 
     fn apply_source(&mut self, source: SourceCursor, result: Result<ListPage, NotionError>) -> Result<(), NotionError> {
@@ -166,41 +141,32 @@ impl Frontier {
                     }
                     _ => None,
                 };
-                let position = self.cp.sources.iter().position(|s| s.id == source.id);
-                match (page.next_cursor, next_window, position.map(|i| &mut self.cp.sources[i])) {
-                    (Some(next), _, Some(first)) => {
-                        first.cursor = Some(next);
-                        first.last_created = last_created;
-                    }
-                    (None, Some(since), Some(first)) => {
+                let step = match (page.next_cursor, next_window) {
+                    (Some(cursor), _) => SourceStep::Next { cursor, last_created },
+                    (None, Some(since)) => {
                         tracing::info!(run = %self.run, source = %source.id, since, "data source capped; reading the next created_time window");
-                        first.cursor = None;
-                        first.since = Some(since);
-                        first.last_created = None;
+                        SourceStep::Window { since }
                     }
-                    _ => self.cp.sources.retain(|s| s.id != source.id),
-                }
+                    (None, None) => SourceStep::Done,
+                };
+                self.cp.advance_source(&source.id, step);
                 Ok(())
             }
             Err(NotionError::NotFound(_)) => {
-                self.cp.sources.retain(|s| s.id != source.id);
+                self.cp.advance_source(&source.id, SourceStep::Done);
                 Ok(())
             }
-            Err(e) if is_expired_cursor(&e) && self.cp.cursor_restarts < MAX_CURSOR_RESTARTS => {
-                self.cp.cursor_restarts += 1;
+            Err(e) if is_expired_cursor(&e) && self.cp.restart_cursor(Some(&source.id), MAX_CURSOR_RESTARTS) => {
                 tracing::warn!(run = %self.run, source = %source.id, "data source cursor expired; listing it again from the start");
-                if let Some(listed) = self.cp.sources.iter_mut().find(|s| s.id == source.id) {
-                    listed.cursor = None;
-                }
                 Ok(())
             }
             Err(e) if is_expired_cursor(&e) => {
-                self.cp.sources.retain(|s| s.id != source.id);
+                self.cp.advance_source(&source.id, SourceStep::Done);
                 self.listing_fell_short(&format!("a data source listing failed ({e})"));
                 Ok(())
             }
             Err(e) => {
-                self.cp.sources.retain(|s| s.id != source.id);
+                self.cp.advance_source(&source.id, SourceStep::Done);
                 Err(e)
             }
         }

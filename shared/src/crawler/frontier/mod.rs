@@ -22,7 +22,7 @@ mod outcome;
 pub use listings::{Listed, Listing, ListingRequest};
 pub use outcome::{Outcome, OutcomeHalt, ReadCounts};
 
-use crate::domain::run::{Checkpoint, PageEntry};
+use crate::domain::run::{Checkpoint, Counters, PageEntry};
 use crate::notion::model::PageInfo;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -104,7 +104,7 @@ impl Frontier {
     /// The frontier of the run `checkpoint` describes, over the index as stored; pages the
     /// run still had pending are queued again (in id order).
     pub fn new(checkpoint: Checkpoint, index: Vec<PageEntry>, max_pages: u64) -> Self {
-        let run = checkpoint.run_id.clone();
+        let run = checkpoint.run_id().to_string();
         let index: HashMap<String, PageEntry> = index.into_iter().map(|e| (e.page_id.clone(), e)).collect();
         let mut pending: Vec<&String> = index
             .values()
@@ -133,7 +133,7 @@ impl Frontier {
     /// are skipped): those named, subtrees found so far, and the known rows of deleted
     /// data sources and databases.
     fn seed_targets(&mut self) {
-        let Some(targets) = &self.cp.targets else { return };
+        let Some(targets) = self.cp.targets() else { return };
         let mut seeds: Vec<String> = targets.pages.iter().chain(&targets.subtrees).cloned().collect();
         if !targets.rows_of.is_empty() {
             let mut rows: Vec<String> = self
@@ -161,7 +161,7 @@ impl Frontier {
     /// for the next targeted run.
     pub fn unfinished_targets(&self) -> Vec<String> {
         use crate::domain::webhook::Work;
-        let Some(targets) = &self.cp.targets else {
+        let Some(targets) = self.cp.targets() else {
             return Vec::new();
         };
         let undone = |id: &String| !self.index.get(id).is_some_and(|e| e.done_in(&self.run));
@@ -178,14 +178,14 @@ impl Frontier {
                 .filter(|id| undone(id))
                 .map(|id| Work::Subtree(id.clone()).key()),
         );
-        keys.extend(self.cp.sources.iter().map(|s| Work::Source(s.id.clone()).key()));
-        keys.extend(self.cp.databases.iter().map(|d| Work::Database(d.clone()).key()));
+        keys.extend(self.cp.sources().iter().map(|s| Work::Source(s.id.clone()).key()));
+        keys.extend(self.cp.databases().iter().map(|d| Work::Database(d.clone()).key()));
         keys
     }
 
     /// Whether this is a targeted run.
     pub fn is_targeted(&self) -> bool {
-        self.cp.targets.is_some()
+        self.cp.targets().is_some()
     }
 
     /// The checkpoint as it stands.
@@ -201,10 +201,9 @@ impl Frontier {
     /// Stops the run early (a plan limit): nothing new is listed or counted, and nothing
     /// will be deleted.
     pub fn stop(&mut self, reason: String) {
-        self.cp.incomplete = true;
-        if self.cp.stop_reason.is_none() {
-            tracing::info!(run = %self.run, reason, "sync stops early");
-            self.cp.stop_reason = Some(reason);
+        let run = self.run.clone();
+        if self.cp.stop(reason) {
+            tracing::info!(run = %run, reason = self.cp.stop_reason(), "sync stops early");
         }
     }
 
@@ -215,7 +214,7 @@ impl Frontier {
     /// Stops the run when the page limit is reached while more pages may still come
     /// (a listing not done, or unseen pages queued).
     pub fn check_page_limit(&mut self) {
-        if self.cp.counters.pages_seen < self.max_pages || self.cp.stop_reason.is_some() {
+        if self.cp.counters().pages_seen < self.max_pages || self.cp.stop_reason().is_some() {
             return;
         }
         let run = &self.run;
@@ -233,7 +232,7 @@ impl Frontier {
     /// A page confirmed alive by search, a data source query or retrieval.
     fn seen(&mut self, info: PageInfo) {
         let already = self.index.get(&info.id).is_some_and(|e| e.seen_in(&self.run));
-        if !already && self.cp.counters.pages_seen >= self.max_pages {
+        if !already && self.cp.counters().pages_seen >= self.max_pages {
             self.stop_at_page_limit();
             return;
         }
@@ -245,7 +244,10 @@ impl Frontier {
         entry.apply_info(info);
         if !entry.seen_in(&self.run) {
             entry.seen_run = Some(self.run.clone());
-            self.cp.counters.pages_seen += 1;
+            self.cp.count(&Counters {
+                pages_seen: 1,
+                ..Counters::default()
+            });
         }
         let enqueue = !entry.done_in(&self.run) && !entry.pending_in(&self.run);
         if enqueue {
@@ -294,9 +296,9 @@ impl Frontier {
         let mut entries: Vec<PageEntry> = self.dirty.drain().map(|(_, e)| e).collect();
         if marks {
             entries.extend(self.marks.drain().map(|(_, e)| e));
-            self.cp.marks_flushed = true;
+            self.cp.set_marks_flushed(true);
         } else {
-            self.cp.marks_flushed = self.marks.is_empty();
+            self.cp.set_marks_flushed(self.marks.is_empty());
         }
         entries
     }
@@ -321,20 +323,20 @@ impl Frontier {
 
     /// Whether any listing (search, a database, a data source) still has pages to list.
     pub fn more_to_list(&self) -> bool {
-        !self.cp.search_done || !self.cp.databases.is_empty() || !self.cp.sources.is_empty()
+        !self.cp.search_done() || !self.cp.databases().is_empty() || !self.cp.sources().is_empty()
     }
 
     /// Whether a listing is running or has anything left to list.
     fn listing_ongoing(&self) -> bool {
-        !self.in_flight.is_empty() || (self.cp.stop_reason.is_none() && self.more_to_list())
+        !self.in_flight.is_empty() || (self.cp.stop_reason().is_none() && self.more_to_list())
     }
 
     /// Whether known pages the listings missed still have to be queued for checking.
     fn verification_due(&self) -> bool {
-        self.cp.targets.is_none()
-            && self.cp.listing_shortfall.is_some()
-            && !self.cp.verify_queued
-            && self.cp.stop_reason.is_none()
+        self.cp.targets().is_none()
+            && self.cp.listing_shortfall().is_some()
+            && !self.cp.verify_queued()
+            && self.cp.stop_reason().is_none()
     }
 
     /// Whether the run is done, and whether it may delete pages it did not see.
@@ -342,11 +344,11 @@ impl Frontier {
         let work_left = !self.queue.is_empty()
             || !self.deferred.is_empty()
             || !self.in_flight.is_empty()
-            || (self.cp.stop_reason.is_none() && self.more_to_list())
+            || (self.cp.stop_reason().is_none() && self.more_to_list())
             || self.verification_due();
         if work_left {
             Completion::Pending
-        } else if self.cp.incomplete || self.cp.stop_reason.is_some() {
+        } else if self.cp.incomplete() {
             Completion::Partial
         } else {
             Completion::Complete
@@ -357,16 +359,16 @@ impl Frontier {
     /// flight: search first, then databases found in content, then data sources. Each
     /// cursor is followed in order; different databases and data sources go in parallel.
     pub fn next_listing(&mut self) -> Option<ListingRequest> {
-        if self.cp.stop_reason.is_some() {
+        if self.cp.stop_reason().is_some() {
             return None;
         }
-        if !self.cp.search_done && self.in_flight.insert(Listing::Search) {
-            return Some(ListingRequest::Search(self.cp.search_cursor.clone()));
+        if !self.cp.search_done() && self.in_flight.insert(Listing::Search) {
+            return Some(ListingRequest::Search(self.cp.search_cursor().map(str::to_string)));
         }
         let in_flight = &mut self.in_flight;
         if let Some(db) = self
             .cp
-            .databases
+            .databases()
             .iter()
             .rev()
             .find(|db| in_flight.insert(Listing::Database((*db).clone())))
@@ -374,7 +376,7 @@ impl Frontier {
             return Some(ListingRequest::Database(db.clone()));
         }
         self.cp
-            .sources
+            .sources()
             .iter()
             .find(|source| in_flight.insert(Listing::Source(source.id.clone())))
             .cloned()
@@ -384,10 +386,7 @@ impl Frontier {
     /// Notes that an interrupted invocation's run marks were lost: known pages not seen
     /// are checked one by one before anything is deleted.
     pub fn marks_lost(&mut self) {
-        self.cp.verify_queued = false;
-        self.cp
-            .listing_shortfall
-            .get_or_insert_with(|| "an interrupted invocation was resumed".to_string());
+        self.cp.marks_lost();
     }
 
     /// Once the listings are done and nothing is in flight: when a listing fell short,
@@ -397,7 +396,7 @@ impl Frontier {
         if !self.verification_due() {
             return false;
         }
-        self.cp.verify_queued = true;
+        self.cp.verification_queued();
         let mut unseen: Vec<String> = self
             .index
             .values()
@@ -424,14 +423,14 @@ impl Frontier {
         while let Some(id) = self.queue.pop_front() {
             let Some(entry) = self.index.get(&id) else { continue };
             if !entry.seen_in(&self.run) {
-                if self.cp.stop_reason.is_some() {
+                if self.cp.stop_reason().is_some() {
                     continue;
                 }
                 if self.listing_ongoing() {
                     self.deferred.push_back(id);
                     continue;
                 }
-                if self.cp.counters.pages_seen + self.reserved.len() as u64 >= self.max_pages {
+                if self.cp.counters().pages_seen + self.reserved.len() as u64 >= self.max_pages {
                     self.stop_at_page_limit();
                     continue;
                 }
@@ -446,7 +445,7 @@ impl Frontier {
     /// run, only below a page whose subtree was named).
     fn after_processing(&mut self, entry: &mut PageEntry) {
         entry.finish_in(&self.run);
-        if let Some(targets) = &mut self.cp.targets {
+        if let Some(targets) = self.cp.targets_mut() {
             if !targets.expands(&entry.page_id) {
                 return;
             }
@@ -464,14 +463,14 @@ impl Frontier {
             self.discovered(&child);
         }
         for db in entry.databases.clone() {
-            self.add_database(&db);
+            self.cp.add_database(&db);
         }
     }
 
     /// A targeted run's page that Notion confirmed gone: its records go at the finish, and
     /// when its subtree was named, its known children are confirmed one by one too.
     fn confirmed_gone(&mut self, entry: &PageEntry) {
-        let Some(targets) = &mut self.cp.targets else { return };
+        let Some(targets) = self.cp.targets_mut() else { return };
         if !targets.gone.contains(&entry.page_id) {
             targets.gone.push(entry.page_id.clone());
         }
@@ -496,22 +495,15 @@ impl Frontier {
                 unknown_tags,
                 ..
             } => {
-                let c = &mut self.cp.counters;
-                for (tag, n) in unknown_tags {
-                    *c.unknown_tags.entry(tag).or_default() += n;
-                }
-                c.pages_read += 1;
-                c.records_written += counts.written;
-                c.records_unchanged += counts.unchanged;
-                c.records_deleted += counts.deleted;
-                c.content_requests += counts.requests;
-                c.blocks_skipped += counts.skipped;
-                c.markdown_fallbacks += counts.fallbacks;
+                self.cp.count(&counts.as_counters(unknown_tags));
                 self.after_processing(&mut entry);
                 entry
             }
             Outcome::Unchanged(mut entry) => {
-                self.cp.counters.pages_unchanged += 1;
+                self.cp.count(&Counters {
+                    pages_unchanged: 1,
+                    ..Counters::default()
+                });
                 self.after_processing(&mut entry);
                 entry
             }
@@ -526,9 +518,12 @@ impl Frontier {
                 reason,
             } => {
                 tracing::warn!(page = %entry.page_id, reason, "page skipped");
-                self.cp.counters.pages_failed += 1;
+                self.cp.count(&Counters {
+                    pages_failed: 1,
+                    ..Counters::default()
+                });
                 if incomplete {
-                    self.cp.incomplete = true;
+                    self.cp.mark_incomplete();
                 }
                 entry.finish_in(&self.run);
                 entry
@@ -546,7 +541,10 @@ impl Frontier {
         // A listing may have confirmed the page while it was read: count it once.
         let counted = self.index.get(&entry.page_id).is_some_and(|e| e.seen_in(&self.run));
         if self.reserved.remove(&entry.page_id) && entry.seen_in(&self.run) && !counted {
-            self.cp.counters.pages_seen += 1;
+            self.cp.count(&Counters {
+                pages_seen: 1,
+                ..Counters::default()
+            });
         }
         let before = self.index.get(&entry.page_id).cloned();
         self.changed(before, entry.clone());
@@ -558,7 +556,7 @@ impl Frontier {
     /// are gone, trashed or no longer shared. Empty unless [`Frontier::completion`] is
     /// [`Completion::Complete`]. In a targeted run: the pages Notion confirmed gone.
     pub fn gone_pages(&self) -> Vec<PageEntry> {
-        if let Some(targets) = &self.cp.targets {
+        if let Some(targets) = self.cp.targets() {
             // Each one confirmed by Notion, whatever else the run did.
             let mut gone: Vec<PageEntry> = targets
                 .gone

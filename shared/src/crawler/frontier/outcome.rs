@@ -1,7 +1,7 @@
 //! What reading a page came to, as the rules take it: the crawler's page stage produces
 //! it, [`super::Frontier::apply_outcome`] applies it.
 
-use crate::domain::run::PageEntry;
+use crate::domain::run::{Counters, PageEntry};
 use crate::error::StoreError;
 
 /// What became of one page; `W` is what its reader still has to write, which the rules
@@ -55,6 +55,24 @@ pub struct ReadCounts {
     pub skipped: u64,
     /// Markdown fallbacks.
     pub fallbacks: u64,
+}
+
+impl ReadCounts {
+    /// What these counts (one page read, with the tags its parser did not know) add to the
+    /// run's counters.
+    pub fn as_counters(&self, unknown_tags: std::collections::BTreeMap<String, u64>) -> Counters {
+        Counters {
+            pages_read: 1,
+            records_written: self.written,
+            records_unchanged: self.unchanged,
+            records_deleted: self.deleted,
+            content_requests: self.requests,
+            blocks_skipped: self.skipped,
+            markdown_fallbacks: self.fallbacks,
+            unknown_tags,
+            ..Counters::default()
+        }
+    }
 }
 
 /// Why applying a page's outcome halts the run.

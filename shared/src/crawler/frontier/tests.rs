@@ -2,8 +2,7 @@
 
 use super::listing::MAX_CURSOR_RESTARTS;
 use super::*;
-use crate::domain::run::Checkpoint;
-use crate::domain::run::SourceCursor;
+use crate::domain::run::{Checkpoint, RunStart, SourceCursor};
 use crate::notion::api::NotionError;
 use crate::notion::model::ListPage;
 use serde_json::json;
@@ -15,11 +14,11 @@ type PageOutcome = Outcome<()>;
 const RUN: &str = "run-2";
 
 fn checkpoint() -> Checkpoint {
-    Checkpoint {
+    Checkpoint::start(RunStart {
         run_id: RUN.into(),
         dataset_id: "dataset_1".into(),
-        ..Checkpoint::default()
-    }
+        ..RunStart::default()
+    })
 }
 
 fn page_json(id: &str, edited: &str) -> Value {
@@ -84,18 +83,15 @@ fn search_pages_are_queued_and_read_once_then_the_run_is_complete() {
     assert_eq!(f.next_listing(), None, "search is done");
     assert_eq!(drain(&mut f, |_| vec![]), ["a", "b"]);
     assert_eq!(f.completion(), Completion::Complete);
-    let c = &f.checkpoint().counters;
+    let c = &f.checkpoint().counters();
     assert_eq!((c.pages_seen, c.pages_read, c.records_written), (2, 2, 1 + 1));
 }
 
 #[test]
 fn one_listing_request_at_a_time_per_cursor_and_listings_run_side_by_side() {
     let mut cp = checkpoint();
-    cp.databases = vec!["db1".into()];
-    cp.sources = vec![SourceCursor {
-        id: "ds1".into(),
-        ..SourceCursor::default()
-    }];
+    cp.add_database("db1");
+    cp.add_source("ds1", None);
     let mut f = Frontier::new(cp, vec![], 100);
     let first: Vec<Listing> = std::iter::from_fn(|| f.next_listing()).map(|r| r.listing()).collect();
     assert_eq!(
@@ -133,7 +129,7 @@ fn pages_found_in_content_wait_for_the_listings_and_a_listing_saves_their_retrie
     // Both waited for search; b was then confirmed by it (no retrieve needed), hidden was not.
     assert_eq!(order, [("hidden".to_string(), false), ("b".to_string(), true)]);
     assert_eq!(
-        f.checkpoint().counters.pages_seen,
+        f.checkpoint().counters().pages_seen,
         2,
         "hidden is not counted until confirmed"
     );
@@ -150,7 +146,7 @@ fn a_page_confirmed_while_read_is_counted_once() {
     // The read confirmed it (retrieve), and the outcome carries the mark.
     x.seen_run = Some(RUN.into());
     f.apply_outcome(read(x, &[])).unwrap();
-    assert_eq!(f.checkpoint().counters.pages_seen, 2);
+    assert_eq!(f.checkpoint().counters().pages_seen, 2);
 }
 
 #[test]
@@ -159,16 +155,11 @@ fn the_page_limit_stops_listing_and_reading_unseen_pages_and_blocks_deletion() {
     assert!(f.next_listing().is_some());
     f.apply_listing(search_page(&["a", "b", "c"], Some("more"))).unwrap();
     assert_eq!(
-        f.checkpoint().counters.pages_seen,
+        f.checkpoint().counters().pages_seen,
         2,
         "the third page is past the limit"
     );
-    assert!(f
-        .checkpoint()
-        .stop_reason
-        .as_deref()
-        .unwrap()
-        .contains("maxPagesPerSync (2)"));
+    assert!(f.checkpoint().stop_reason().unwrap().contains("maxPagesPerSync (2)"));
     assert_eq!(f.next_listing(), None, "a stopped run lists no more");
     assert_eq!(drain(&mut f, |_| vec!["d"]), ["a", "b"], "counted pages are still read");
     assert_eq!(f.completion(), Completion::Partial);
@@ -185,7 +176,7 @@ fn unseen_pages_are_read_only_while_the_limit_has_room_beside_reservations() {
     let y = f.next_page().unwrap();
     assert_eq!((x.page_id.as_str(), y.page_id.as_str()), ("x", "y"));
     assert!(f.next_page().is_none(), "a + x + y reserved fill the limit of 3");
-    assert!(f.checkpoint().stop_reason.is_some());
+    assert!(f.checkpoint().stop_reason().is_some());
 }
 
 #[test]
@@ -197,7 +188,7 @@ fn a_failed_search_falls_short_and_known_unseen_pages_are_checked_before_deletin
         last: "503".into(),
     };
     f.apply_listing(Listed::Search(Err(failure))).unwrap();
-    assert!(f.checkpoint().listing_shortfall.is_some());
+    assert!(f.checkpoint().listing_shortfall().is_some());
     assert_eq!(f.completion(), Completion::Pending, "the check of known pages is due");
     assert!(f.gone_pages().is_empty());
     assert!(f.queue_verification());
@@ -228,23 +219,20 @@ fn an_expired_cursor_restarts_the_listing_a_bounded_number_of_times() {
     for _ in 0..MAX_CURSOR_RESTARTS {
         f.next_listing().unwrap();
         f.apply_listing(Listed::Search(Err(expired()))).unwrap();
-        assert_eq!(f.checkpoint().search_cursor, None);
-        assert!(!f.checkpoint().search_done);
+        assert_eq!(f.checkpoint().search_cursor(), None);
+        assert!(!f.checkpoint().search_done());
     }
     f.next_listing().unwrap();
     f.apply_listing(Listed::Search(Err(expired()))).unwrap();
-    assert!(f.checkpoint().search_done, "past the bound the listing gives up");
-    assert!(f.checkpoint().listing_shortfall.is_some());
+    assert!(f.checkpoint().search_done(), "past the bound the listing gives up");
+    assert!(f.checkpoint().listing_shortfall().is_some());
 }
 
 #[test]
 fn a_failed_data_source_listing_leaves_the_run_incomplete() {
     let mut cp = checkpoint();
-    cp.search_done = true;
-    cp.sources = vec![SourceCursor {
-        id: "ds".into(),
-        ..SourceCursor::default()
-    }];
+    cp.search_abandoned();
+    cp.add_source("ds", None);
     let mut f = Frontier::new(cp, vec![entry("old")], 100);
     let Some(ListingRequest::Source(source)) = f.next_listing() else {
         panic!("the data source is listed")
@@ -299,7 +287,7 @@ fn unchanged_pages_still_queue_their_children_and_databases() {
     .unwrap();
     let order = drain(&mut f, |_| vec![]);
     assert_eq!(order, ["child", "row"]);
-    assert_eq!(f.checkpoint().counters.pages_unchanged, 1);
+    assert_eq!(f.checkpoint().counters().pages_unchanged, 1);
 }
 
 #[test]
@@ -315,7 +303,7 @@ fn a_resumed_run_requeues_its_pending_pages_and_keeps_done_ones() {
         ..entry("d")
     };
     let mut cp = checkpoint();
-    cp.search_done = true;
+    cp.search_abandoned();
     let mut f = Frontier::new(cp, vec![done, pending], 100);
     assert_eq!(
         drain(&mut f, |_| vec!["d"]),
@@ -336,10 +324,10 @@ fn run_marks_alone_wait_for_the_hand_over_lasting_changes_do_not() {
     list_all(&mut f, &["a", "new"]);
     let changed: Vec<String> = f.take_changed(false).into_iter().map(|e| e.page_id).collect();
     assert_eq!(changed, ["new"], "a's lasting fields did not change");
-    assert!(!f.checkpoint().marks_flushed);
+    assert!(!f.checkpoint().marks_flushed());
     let marks: Vec<String> = f.take_changed(true).into_iter().map(|e| e.page_id).collect();
     assert_eq!(marks, ["a"]);
-    assert!(f.checkpoint().marks_flushed);
+    assert!(f.checkpoint().marks_flushed());
 }
 
 #[test]
@@ -455,11 +443,14 @@ fn property_no_page_read_twice_and_no_deletion_without_a_complete_enumeration() 
             }
         }
         let cp = f.checkpoint();
-        assert!(cp.counters.pages_seen <= max_pages, "seed {seed}: page limit exceeded");
+        assert!(
+            cp.counters().pages_seen <= max_pages,
+            "seed {seed}: page limit exceeded"
+        );
         let gone: Vec<String> = f.gone_pages().into_iter().map(|e| e.page_id).collect();
         match f.completion() {
             Completion::Complete => {
-                assert!(cp.stop_reason.is_none() && !cp.incomplete, "seed {seed}");
+                assert!(cp.stop_reason().is_none() && !cp.incomplete(), "seed {seed}");
                 // Every page reachable from search (through links) was read, so only the
                 // stale ones and the unreachable known ones are deleted.
                 let stale_ids: Vec<String> = stale.iter().map(|e| e.page_id.clone()).collect();
@@ -474,16 +465,15 @@ fn property_no_page_read_twice_and_no_deletion_without_a_complete_enumeration() 
 /// A targeted run's checkpoint, as `Crawler::target` builds it.
 fn targeted(pages: &[&str], subtrees: &[&str], rows_of: &[&str]) -> Checkpoint {
     let strings = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    Checkpoint {
-        search_done: true,
-        targets: Some(crate::domain::webhook::Targets {
-            pages: strings(pages),
-            subtrees: strings(subtrees),
-            rows_of: strings(rows_of),
-            ..Default::default()
-        }),
-        ..checkpoint()
-    }
+    let mut cp = checkpoint();
+    let targets = crate::domain::webhook::Targets {
+        pages: strings(pages),
+        subtrees: strings(subtrees),
+        rows_of: strings(rows_of),
+        ..Default::default()
+    };
+    cp.target(targets, vec![], vec![]);
+    cp
 }
 
 #[test]
@@ -543,7 +533,7 @@ fn a_plan_limited_targeted_run_hands_back_what_it_did_not_do() {
     seen.seen_run = Some(RUN.into());
     f.apply_outcome(read(seen, &[])).unwrap();
     assert!(f.next_page().is_none(), "the page limit stops the run");
-    assert!(f.checkpoint().stop_reason.is_some());
+    assert!(f.checkpoint().stop_reason().is_some());
     let mut left = f.unfinished_targets();
     left.sort();
     assert_eq!(left, ["page:b", "page:c"]);
@@ -555,7 +545,7 @@ fn a_token_is_refreshed_at_most_once_per_run_and_the_run_goes_on_with_it() {
     assert!(f.may_refresh_token());
     f.token_refreshed("v2".into());
     assert!(!f.may_refresh_token(), "a second 401 ends the run");
-    assert_eq!(f.checkpoint().secret_version.as_deref(), Some("v2"));
+    assert_eq!(f.checkpoint().secret_version(), Some("v2"));
     // The rule survives a continuation: it is in the checkpoint.
     let resumed = Frontier::new(f.checkpoint().clone(), vec![], 100);
     assert!(!resumed.may_refresh_token());
@@ -568,7 +558,7 @@ fn traffic_and_deletions_add_up_across_calls_and_done_ends_the_run() {
     f.add_traffic(5, 0, 1, vec![4]);
     f.record_deleted();
     f.record_deleted();
-    let counters = &f.checkpoint().counters;
+    let counters = &f.checkpoint().counters();
     assert_eq!(
         (
             counters.notion_requests,
@@ -578,8 +568,8 @@ fn traffic_and_deletions_add_up_across_calls_and_done_ends_the_run() {
         ),
         (15, 2, 2, 2)
     );
-    assert_eq!(f.checkpoint().recent_requests, [4], "the latest window, not a sum");
-    assert_eq!(f.checkpoint().state, crate::domain::run::RunState::Running);
+    assert_eq!(f.checkpoint().recent_requests(), [4], "the latest window, not a sum");
+    assert!(!f.checkpoint().is_done());
     f.mark_done();
-    assert_eq!(f.checkpoint().state, crate::domain::run::RunState::Done);
+    assert!(f.checkpoint().is_done());
 }

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, PageEntry, RunState};
+use crate::domain::run::{Checkpoint, PageEntry};
 use crate::error::StoreError;
 use crate::ports::{Acquired, SyncOutcome, SyncStateStore};
 use async_trait::async_trait;
@@ -88,17 +88,17 @@ impl SyncStateStore for MemoryStore {
             return Ok(Acquired::NotStarted(crate::ports::PreviousRun::default()));
         };
         let cp = &mut lease.checkpoint;
-        if cp.run_id != run_id {
-            return Ok(if cp.state == RunState::Running && lease.until > now {
+        if cp.run_id() != run_id {
+            return Ok(if !cp.is_done() && lease.until > now {
                 Acquired::Busy
             } else {
                 Acquired::NotStarted(crate::ports::PreviousRun {
-                    recent_requests: cp.recent_requests.clone(),
-                    started_at: Some(cp.started_at.clone()),
+                    recent_requests: cp.recent_requests().to_vec(),
+                    started_at: Some(cp.started_at().to_string()),
                 })
             });
         }
-        if cp.state == RunState::Done {
+        if cp.is_done() {
             return Ok(Acquired::Finished);
         }
         if lease.owner.is_some() && lease.until >= now {
@@ -106,7 +106,7 @@ impl SyncStateStore for MemoryStore {
         }
         lease.owner = Some(owner.into());
         lease.until = lease_until;
-        cp.invocations += 1;
+        cp.resumed();
         Ok(Acquired::Resumed(Box::new(cp.clone())))
     }
 
@@ -121,7 +121,7 @@ impl SyncStateStore for MemoryStore {
         let mut s = self.state();
         if s.leases
             .get(id)
-            .is_some_and(|l| l.checkpoint.run_id == checkpoint.run_id)
+            .is_some_and(|l| l.checkpoint.run_id() == checkpoint.run_id())
         {
             return Ok(false);
         }
