@@ -326,3 +326,55 @@ async fn progress_is_shown_while_a_run_is_active_and_cleared_when_it_ends() {
     assert!(state["syncProgress"].is_null(), "{state}");
     assert_eq!(summary(&state)["runId"], run_id.as_str());
 }
+
+/// "Real data" (issue 22): the markdown endpoint answered 404 for every page while the pages
+/// and blocks APIs served them; the sync wrote nothing and said `synced`, `complete: true`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_whose_markdown_404s_are_synced_by_their_blocks_and_unreadable_ones_are_an_error() {
+    let s = setup(12, Plan::default(), unlimited()).await;
+    s.emulator.inject(Fault {
+        path_contains: "/markdown".into(),
+        status: 404,
+        times: 10_000,
+        ..Fault::default()
+    });
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "synced", "{state}");
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert_eq!(sum["pagesFailed"], 0, "{sum}");
+    assert!(sum["markdownFallbacks"].as_u64().unwrap() >= 12, "{sum}");
+    s.assert_mirrors_workspace().await;
+    s.emulator.clear_faults();
+
+    // Now every page is edited and its content out of reach (markdown and blocks): the run
+    // reads nothing, so it is an error, and the records stay.
+    let before = s.texts_by_page().await;
+    s.emulator.with_workspace(|ws| {
+        for id in ws.live_pages() {
+            ws.touch(&id);
+        }
+    });
+    for path in ["/markdown", "/children"] {
+        s.emulator.inject(Fault {
+            path_contains: path.into(),
+            status: 404,
+            times: 10_000,
+            ..Fault::default()
+        });
+    }
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(state["syncStatus"], "error", "{state}");
+    assert!(
+        state["syncError"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("No page could be read"),
+        "{state}"
+    );
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], false, "{sum}");
+    assert_eq!(sum["pagesRead"], 0, "{sum}");
+    assert!(sum["pagesFailedByCause"]["notFound"].as_u64().unwrap() >= 12, "{sum}");
+    assert_eq!(s.texts_by_page().await, before, "records untouched");
+}

@@ -88,13 +88,11 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
     content.requests += 1;
     let first = match client.page_markdown(page_id).await {
         Ok(v) => v,
-        Err(NotionError::Invalid { code, message }) => {
-            tracing::warn!(
-                page = page_id,
-                code,
-                message,
-                "markdown endpoint refused the page; walking its blocks"
-            );
+        // The pages API served this page (it was listed or retrieved): a markdown answer
+        // of 400, 403 or 404 is the markdown endpoint's problem, not the page's. Its blocks
+        // are walked; only when they too are out of reach is the page unreadable.
+        Err(e @ (NotionError::Invalid { .. } | NotionError::NotFound(_))) => {
+            tracing::warn!(page = page_id, error = %e, "markdown endpoint refused the page; walking its blocks");
             content.fallbacks += 1;
             let rendered = walk_blocks(client, page_id, page_id, true, &mut content).await?;
             content.absorb(&rendered);

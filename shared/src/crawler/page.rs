@@ -69,6 +69,7 @@ fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
     Outcome::Failed {
         entry,
         incomplete,
+        cause: e.cause(),
         reason: e.to_string(),
     }
 }
@@ -294,6 +295,7 @@ impl PageWriter {
                         StoreError::NotFound => Outcome::Failed {
                             entry,
                             incomplete: true,
+                            cause: "datasetGone",
                             reason: "the dataset no longer exists".into(),
                         },
                         other => Outcome::Store(other),
@@ -330,9 +332,11 @@ mod tests {
             Outcome::Failed {
                 entry: kept,
                 incomplete,
+                cause,
                 reason,
             } => {
                 assert_eq!(kept, entry);
+                assert_eq!(cause, "unavailable");
                 assert!(
                     incomplete,
                     "a page whose children are unknown keeps the run from deleting"
@@ -343,7 +347,11 @@ mod tests {
         }
         assert!(matches!(
             failed(entry, false, NotionError::NotFound(404)),
-            Outcome::Failed { incomplete: false, .. }
+            Outcome::Failed {
+                incomplete: false,
+                cause: "notFound",
+                ..
+            }
         ));
     }
 }

@@ -105,6 +105,24 @@ async fn save_progress(
     }
 }
 
+/// Why a run that read nothing while pages failed is an error, if it is one: no page was
+/// read or confirmed unchanged, and at least one failed (the records stay as they were).
+fn nothing_read(counters: &crate::domain::run::Counters) -> Option<String> {
+    if counters.pages_failed == 0 || counters.pages_read + counters.pages_unchanged > 0 {
+        return None;
+    }
+    let causes: Vec<String> = counters
+        .pages_failed_by_cause
+        .iter()
+        .map(|(cause, n)| format!("{n} {cause}"))
+        .collect();
+    Some(format!(
+        "No page could be read: {} failed ({}); the records were left as they were.",
+        counters.pages_failed,
+        causes.join(", ")
+    ))
+}
+
 /// One invocation of a run.
 pub(super) struct Run<'a> {
     crawler: &'a Crawler,
@@ -380,11 +398,19 @@ impl<'a> Run<'a> {
         self.frontier.mark_done();
         let finished = rfc3339(self.crawler.clock.now());
         let cp = self.frontier.checkpoint();
+        // Complete means every page was read or confirmed unchanged, not only listed.
+        let complete = complete && cp.counters().pages_failed == 0;
+        let failure = nothing_read(cp.counters());
         let summary = RunSummary::of(cp, complete, &finished, self.crawler.now());
+        let status = if failure.is_some() {
+            SyncStatus::Error
+        } else {
+            SyncStatus::Synced
+        };
         let outcome = SyncOutcome {
-            status: SyncStatus::Synced,
-            error: None,
-            last_synced_at: Some(finished.clone()),
+            status,
+            last_synced_at: failure.is_none().then(|| finished.clone()),
+            error: failure,
             summary: SyncSummary::Run(Box::new(summary)),
         };
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
@@ -405,8 +431,8 @@ impl<'a> Run<'a> {
         // Only once the lease is released: a run queued now must not find it held.
         self.crawler.after_run(account, id, deferred).await;
         let summary = serde_json::to_string(&outcome.summary).unwrap_or_default();
-        tracing::info!(integration = %id, run = %self.msg.run_id, summary, "sync finished");
-        Ok(RunResult::Finished(SyncStatus::Synced))
+        tracing::info!(integration = %id, run = %self.msg.run_id, status = ?outcome.status, summary, "sync finished");
+        Ok(RunResult::Finished(outcome.status))
     }
 }
 

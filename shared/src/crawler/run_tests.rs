@@ -130,3 +130,62 @@ async fn a_refused_token_ends_the_run_in_error_and_keeps_the_records() {
     assert_eq!(texts_by_page(&store), before, "no record is touched");
     assert!(store.take_messages().is_empty(), "nothing is queued after the failure");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_page_whose_markdown_404s_is_read_by_walking_its_blocks() {
+    let workspace = small_workspace(TOKEN, 3, 5);
+    workspace.refuse_markdown();
+    let (store, crawler) = memory_crawler(Plan::default(), TOKEN, &workspace).await;
+    let (status, summary) = sync_to_end(&crawler, &store, "r1", Duration::from_secs(600)).await;
+    assert_eq!(status, SyncStatus::Synced);
+    assert_eq!(summary["complete"], true);
+    assert_eq!(summary["pagesFailed"], 0);
+    assert_eq!(summary["markdownFallbacks"], 3);
+    let texts = texts_by_page(&store);
+    assert_eq!(texts.len(), 3);
+    assert!(texts[&page_id(2)].contains("body 2"), "{texts:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_with_a_failed_page_is_not_complete_and_counts_the_cause() {
+    let workspace = small_workspace(TOKEN, 3, 5);
+    workspace.make_unreadable(&page_id(2));
+    let (store, crawler) = memory_crawler(Plan::default(), TOKEN, &workspace).await;
+    let (status, summary) = sync_to_end(&crawler, &store, "r1", Duration::from_secs(600)).await;
+    assert_eq!(status, SyncStatus::Synced, "other pages were read");
+    assert_eq!(summary["complete"], false, "{summary}");
+    assert_eq!(summary["pagesFailed"], 1);
+    assert_eq!(summary["pagesFailedByCause"], serde_json::json!({"notFound": 1}));
+    assert_eq!(texts_by_page(&store).len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_that_reads_nothing_while_pages_fail_ends_in_error_and_keeps_the_records() {
+    let workspace = small_workspace(TOKEN, 2, 5);
+    let (store, crawler) = memory_crawler(Plan::default(), TOKEN, &workspace).await;
+    let budget = Duration::from_secs(600);
+    assert_eq!(sync_to_end(&crawler, &store, "r1", budget).await.0, SyncStatus::Synced);
+    let synced_at = store.state().integrations[INTEGRATION].last_synced_at.clone();
+    let before = texts_by_page(&store);
+    // Both pages edited, and now unreadable.
+    for n in [1, 2] {
+        workspace.edit(&page_id(n), |p| p.edited = "2026-11-20T00:00:00.000Z".into());
+        workspace.make_unreadable(&page_id(n));
+    }
+    let (status, summary) = sync_to_end(&crawler, &store, "r2", budget).await;
+    assert_eq!(status, SyncStatus::Error);
+    assert_eq!(summary["complete"], false);
+    assert_eq!(summary["pagesRead"], 0);
+    assert_eq!(summary["pagesFailedByCause"], serde_json::json!({"notFound": 2}));
+    let integration = store.state().integrations[INTEGRATION].clone();
+    let error = integration.sync_error.unwrap_or_default();
+    assert!(
+        error.contains("No page could be read: 2 failed (2 notFound)"),
+        "{error}"
+    );
+    assert_eq!(
+        integration.last_synced_at, synced_at,
+        "a failed run does not move lastSyncedAt"
+    );
+    assert_eq!(texts_by_page(&store), before, "the records stay as they were");
+}

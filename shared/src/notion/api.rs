@@ -33,6 +33,19 @@ pub enum NotionError {
     },
 }
 
+impl NotionError {
+    /// The cause as a run summary counts it (`pagesFailedByCause`).
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound(_) => "notFound",
+            Self::Invalid { .. } => "refused",
+            Self::Exhausted { last, .. } if last.starts_with("429") => "rateLimited",
+            Self::Exhausted { .. } => "unavailable",
+        }
+    }
+}
+
 /// What a session has sent so far.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Traffic {

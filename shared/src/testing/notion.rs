@@ -36,6 +36,10 @@ struct Inner {
     token: String,
     /// Answer every call with 401 (a revoked token).
     revoked: bool,
+    /// Answer every markdown request with 404 (the pages and blocks APIs still serve).
+    markdown_refused: bool,
+    /// Pages whose content (markdown and blocks) answers 404, though the pages API serves them.
+    unreadable: std::collections::HashSet<String>,
 }
 
 /// A shared in-memory workspace; clones see the same pages.
@@ -84,6 +88,17 @@ impl MemoryWorkspace {
     /// Makes every call answer 401.
     pub fn revoke(&self) {
         self.lock().revoked = true;
+    }
+
+    /// Makes the markdown endpoint answer 404 for every page.
+    pub fn refuse_markdown(&self) {
+        self.lock().markdown_refused = true;
+    }
+
+    /// Makes a page's content (markdown and blocks) answer 404; the pages API still lists
+    /// and retrieves it.
+    pub fn make_unreadable(&self, id: &str) {
+        self.lock().unreadable.insert(id.to_string());
     }
 
     /// Requests answered so far.
@@ -196,6 +211,9 @@ impl NotionApi for MemoryWorkspace {
 
     async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
         let inner = self.begin()?;
+        if inner.markdown_refused || inner.unreadable.contains(id) {
+            return Err(NotionError::NotFound(404));
+        }
         let page = Self::page(&inner, id)?;
         let mut markdown = page.body.clone();
         for child in &page.children {
@@ -220,6 +238,9 @@ impl NotionApi for MemoryWorkspace {
     async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let items: Vec<Value> = {
             let inner = self.begin()?;
+            if inner.unreadable.contains(id) {
+                return Err(NotionError::NotFound(404));
+            }
             let page = Self::page(&inner, id)?;
             let text = json!({"object": "block", "id": format!("{id}-body"), "type": "paragraph", "has_children": false,
                 "paragraph": {"rich_text": [{"type": "text", "plain_text": page.body, "text": {"content": page.body}}]}});

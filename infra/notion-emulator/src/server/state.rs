@@ -277,6 +277,11 @@ impl Emulator {
         lock(&self.faults).push_back(fault);
     }
 
+    /// Drops every fault not yet spent.
+    pub fn clear_faults(&self) {
+        lock(&self.faults).clear();
+    }
+
     /// Every request so far.
     pub fn requests(&self) -> Vec<LoggedRequest> {
         lock(&self.log).clone()

@@ -515,11 +515,13 @@ impl Frontier {
             Outcome::Failed {
                 mut entry,
                 incomplete,
+                cause,
                 reason,
             } => {
-                tracing::warn!(page = %entry.page_id, reason, "page skipped");
+                tracing::warn!(page = %entry.page_id, cause, reason, "page skipped");
                 self.cp.count(&Counters {
                     pages_failed: 1,
+                    pages_failed_by_cause: [(cause.to_string(), 1)].into(),
                     ..Counters::default()
                 });
                 if incomplete {

@@ -29,6 +29,8 @@ pub enum Outcome<W> {
         entry: PageEntry,
         /// Whether the enumeration is incomplete because of it.
         incomplete: bool,
+        /// The cause, as the summary counts failures (`pagesFailedByCause`).
+        cause: &'static str,
         /// Why.
         reason: String,
     },

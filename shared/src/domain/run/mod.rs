@@ -199,7 +199,8 @@ mod tests {
         assert_eq!(json["invocations"], 2);
         assert_eq!(json["contentRequests"], 10);
         assert_eq!(json["unknownTags"], serde_json::json!({}));
-        assert_eq!(json.as_object().unwrap().len(), 24);
+        assert_eq!(json["pagesFailedByCause"], serde_json::json!({}));
+        assert_eq!(json.as_object().unwrap().len(), 25);
         let back: SyncSummary = serde_json::from_value(json).unwrap();
         assert_eq!(back, summary, "a stored summary reads back as written");
         // A summary stored before `contentRequests` existed still reads.

@@ -48,6 +48,8 @@ pub struct Counters {
     pub pages_unchanged: u64,
     /// Pages skipped after an error on their content.
     pub pages_failed: u64,
+    /// Those pages by cause (`notFound`, `refused`, `rateLimited`, `unavailable`, ...).
+    pub pages_failed_by_cause: std::collections::BTreeMap<String, u64>,
     /// Records written.
     pub records_written: u64,
     /// Records whose text had not changed, so were not rewritten.
@@ -88,6 +90,7 @@ impl Counters {
             blocks_skipped,
             markdown_fallbacks,
             unknown_tags,
+            pages_failed_by_cause,
         } = other;
         self.pages_seen += pages_seen;
         self.pages_read += pages_read;
@@ -104,6 +107,9 @@ impl Counters {
         self.markdown_fallbacks += markdown_fallbacks;
         for (tag, n) in unknown_tags {
             *self.unknown_tags.entry(tag.clone()).or_default() += n;
+        }
+        for (cause, n) in pages_failed_by_cause {
+            *self.pages_failed_by_cause.entry(cause.clone()).or_default() += n;
         }
     }
 }
