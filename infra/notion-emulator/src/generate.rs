@@ -116,6 +116,7 @@ pub fn generate(options: &Options) -> Workspace {
                     json!({"id": "dn", "type": "checkbox", "checkbox": r % 2 == 0}),
                 );
                 props.insert("Due".into(), json!({"id": "du", "type": "date", "date": {"start": format!("2025-12-{:02}", 1 + r % 28), "end": null}}));
+                row_properties_of_every_type(&mut props, r, &row_tag);
                 let row = ws.add_row(&db, &format!("Row {row_tag}"), props);
                 let text = sentence(&mut rng, &next_tag("b"));
                 ws.add_block(&row, "paragraph", &text, Value::Null);
@@ -123,6 +124,78 @@ pub fn generate(options: &Options) -> Workspace {
         }
     }
     ws
+}
+
+/// The property types real workspaces hold beside the simple ones, with the value shapes
+/// of Notion's "Property values" reference (SDK `…PropertyValueResponse`): a place, a
+/// formula of each result type, rollups (number and array), a unique id, a verification,
+/// a status, people (one whose name is null), files, a relation and `created_by`.
+fn row_properties_of_every_type(props: &mut Map<String, Value>, r: usize, tag: &str) {
+    let person = |name: Option<&str>, email: &str| {
+        json!({"object": "user", "id": format!("00000000-0000-4000-8000-{:012}", email.len()), "type": "person",
+               "name": name, "avatar_url": null, "person": {"email": email}})
+    };
+    let entries = [
+        (
+            "Office",
+            json!({"id": "pl", "type": "place", "place": {"lat": 52.52, "lon": 13.405, "name": format!("Office {tag}"), "address": "Unter den Linden 1, Berlin", "google_place_id": "ChIJ"}}),
+        ),
+        (
+            "Due by",
+            json!({"id": "fd", "type": "formula", "formula": {"type": "date", "date": {"start": "2024-01-01", "end": null, "time_zone": null}}}),
+        ),
+        (
+            "Overdue",
+            json!({"id": "fb", "type": "formula", "formula": {"type": "boolean", "boolean": r % 2 == 1}}),
+        ),
+        (
+            "Score",
+            json!({"id": "fn", "type": "formula", "formula": {"type": "number", "number": r * 3}}),
+        ),
+        (
+            "Label",
+            json!({"id": "fs", "type": "formula", "formula": {"type": "string", "string": format!("label {tag}")}}),
+        ),
+        (
+            "Total",
+            json!({"id": "rn", "type": "rollup", "rollup": {"type": "number", "number": 10 + r, "function": "sum"}}),
+        ),
+        (
+            "Owners",
+            json!({"id": "ra", "type": "rollup", "rollup": {"type": "array", "function": "show_original", "array": [{"type": "title", "title": [{"type": "text", "plain_text": format!("Owner {tag}"), "text": {"content": format!("Owner {tag}")}}]}]}}),
+        ),
+        (
+            "Ticket",
+            json!({"id": "ui", "type": "unique_id", "unique_id": {"prefix": "TASK", "number": r + 1}}),
+        ),
+        (
+            "Verified",
+            json!({"id": "ve", "type": "verification", "verification": {"state": "verified", "date": {"start": "2025-11-01", "end": null}, "verified_by": {"object": "user", "id": "u"}}}),
+        ),
+        (
+            "Stage",
+            json!({"id": "sg", "type": "status", "status": {"id": "s1", "name": "In progress", "color": "blue"}}),
+        ),
+        (
+            "Assignees",
+            json!({"id": "pe", "type": "people", "people": [person(Some("Ada Lovelace"), "ada@example.com"), person(None, "grace@example.com")]}),
+        ),
+        (
+            "Attachments",
+            json!({"id": "fi", "type": "files", "files": [{"name": format!("{tag}-spec.pdf"), "type": "external", "external": {"url": "https://files.example.com/spec.pdf"}}]}),
+        ),
+        (
+            "Related",
+            json!({"id": "re", "type": "relation", "relation": [{"id": "11111111-1111-4111-8111-111111111111"}], "has_more": false}),
+        ),
+        (
+            "Created by",
+            json!({"id": "cb", "type": "created_by", "created_by": person(Some("Ada Lovelace"), "ada@example.com")}),
+        ),
+    ];
+    for (name, value) in entries {
+        props.insert(name.into(), value);
+    }
 }
 
 fn fill_page(
@@ -242,6 +315,37 @@ fn fill_page(
         ws.add_block(page, "ai_block", "", Value::Null);
     }
     media_and_left_out_blocks(ws, page, index, next_tag);
+    if index % 7 == 6 {
+        blocks_of_2026(ws, page, next_tag);
+    }
+}
+
+/// Block types Notion added in 2026 and one it has yet to add, each carrying unique tokens:
+/// tabs holding content (SDK `TabBlockObjectResponse`), meeting notes with a summary, notes
+/// and a transcript (`MeetingNotesBlockObjectResponse`), a button (the public API returns it
+/// as `unsupported`, `block_type: "button"`), a code block with a caption, and a block of a
+/// type no reader knows yet, with rich text and a child.
+fn blocks_of_2026(ws: &mut Workspace, page: &str, next_tag: &mut impl FnMut(&str) -> String) {
+    let tabs = ws.add_block(page, "tab", "", Value::Null);
+    for name in ["first tab", "second tab"] {
+        let t = format!("{} inside the {name}", next_tag("b"));
+        ws.add_block(&tabs, "paragraph", &t, Value::Null);
+    }
+    let title = format!("{} weekly meeting", next_tag("b"));
+    let meeting = ws.add_block(page, "meeting_notes", &title, Value::Null);
+    for role in ["summary", "notes", "transcript"] {
+        let part = ws.add_block(&meeting, "paragraph", "", json!({"role": role}));
+        let t = format!("{} the meeting {role}", next_tag("b"));
+        ws.add_block(&part, "paragraph", &t, Value::Null);
+    }
+    ws.add_block(page, "unsupported", "", json!({"block_type": "button"}));
+    let code = format!("let {} = 1;", next_tag("b"));
+    let caption = format!("{} code caption", next_tag("b"));
+    ws.add_block(page, "code", &code, json!({"language": "rust", "caption": caption}));
+    let future = format!("{} text of a future block type", next_tag("b"));
+    let block = ws.add_block(page, "hologram", &future, Value::Null);
+    let child = format!("{} child of a future block type", next_tag("b"));
+    ws.add_block(&block, "paragraph", &child, Value::Null);
 }
 
 /// Blocks the markdown renders with URLs (media) or leaves out as `<unknown alt>`
@@ -335,6 +439,9 @@ mod tests {
             "to_do",
             "code",
             "callout",
+            "tab",
+            "meeting_notes",
+            "hologram",
         ] {
             assert!(kinds.contains(kind), "{kind} missing");
         }

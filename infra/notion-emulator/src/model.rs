@@ -456,6 +456,9 @@ impl Workspace {
             if block.kind == "link_preview" {
                 tokens.extend(block.extra.get("url").and_then(|v| v.as_str()).map(str::to_string));
             }
+            if let Some(caption) = block.extra.get("caption").and_then(|v| v.as_str()) {
+                tokens.extend(caption.split_whitespace().next().map(str::to_string));
+            }
         }
         tokens.retain(|t| t != "Key");
         tokens
@@ -471,6 +474,9 @@ impl Workspace {
             }
             if !block.text.is_empty() {
                 texts.push(block.text.clone());
+            }
+            if let Some(caption) = block.extra.get("caption").and_then(|v| v.as_str()) {
+                texts.push(caption.to_string());
             }
             if let Some(cells) = block.extra.get("cells").and_then(|c| c.as_array()) {
                 texts.extend(cells.iter().filter_map(|c| c.as_str().map(str::to_string)));

@@ -33,6 +33,8 @@ pub struct PageContent {
     pub requests: u64,
     /// Tags the enhanced markdown parser did not know, with how often they occurred.
     pub unknown_tags: BTreeMap<String, u64>,
+    /// Block types the block renderer did not know, with how often they occurred.
+    pub unknown_block_types: BTreeMap<String, u64>,
 }
 
 impl PageContent {
@@ -53,6 +55,9 @@ impl PageContent {
 
     fn absorb(&mut self, rendered: &Rendered) {
         self.absorb_links(&rendered.child_pages, &rendered.child_databases, rendered.skipped.len());
+        for kind in &rendered.unknown_types {
+            *self.unknown_block_types.entry(kind.clone()).or_default() += 1;
+        }
     }
 
     fn absorb_parsed(&mut self, parsed: &Parsed) {
@@ -94,7 +99,7 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
         Err(e @ (NotionError::Invalid { .. } | NotionError::NotFound(_))) => {
             tracing::warn!(page = page_id, error = %e, "markdown endpoint refused the page; walking its blocks");
             content.fallbacks += 1;
-            let rendered = walk_blocks(client, page_id, page_id, true, &mut content).await?;
+            let rendered = walk_blocks(client, page_id, WalkRoot::ChildrenOf(page_id), &mut content).await?;
             content.absorb(&rendered);
             content.text = rendered.text;
             return Ok(content);
@@ -133,7 +138,7 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
             Some(p) => p,
             None => {
                 content.fallbacks += 1;
-                let rendered = match walk_blocks(client, page_id, &hole, false, &mut content).await {
+                let rendered = match walk_blocks(client, page_id, WalkRoot::Block(&hole), &mut content).await {
                     Ok(r) => r,
                     Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => {
                         tracing::warn!(
@@ -146,6 +151,9 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
                     }
                     Err(e) => return Err(e),
                 };
+                for kind in &rendered.unknown_types {
+                    *content.unknown_block_types.entry(kind.clone()).or_default() += 1;
+                }
                 Parsed {
                     text: rendered.text,
                     child_pages: rendered.child_pages,
@@ -225,7 +233,7 @@ async fn read_left_out_blocks(
             .map(str::to_string);
         let rendered = match original {
             // A synced block reference: the original's content.
-            Some(original) => match walk_blocks(client, page_id, &original, true, content).await {
+            Some(original) => match walk_blocks(client, page_id, WalkRoot::ChildrenOf(&original), content).await {
                 Ok(r) => r,
                 Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
                     tracing::warn!(page = page_id, block = %id, error = %e, "synced block original could not be read; skipped");
@@ -234,6 +242,10 @@ async fn read_left_out_blocks(
                 }
                 Err(e) => return Err(e),
             },
+            // Its children are content too (a tab's, a type Notion added later...).
+            None if block.get("has_children").and_then(Value::as_bool).unwrap_or(false) => {
+                walk_blocks(client, page_id, WalkRoot::Retrieved(block), content).await?
+            }
             None => render_blocks(
                 &[BlockNode {
                     block,
@@ -251,39 +263,58 @@ async fn read_left_out_blocks(
 /// Reads a page by block walk alone, one request per container block.
 pub async fn read_page_by_walk(client: &dyn NotionApi, page_id: &str) -> Result<PageContent, NotionError> {
     let mut content = PageContent::default();
-    let rendered = walk_blocks(client, page_id, page_id, true, &mut content).await?;
+    let rendered = walk_blocks(client, page_id, WalkRoot::ChildrenOf(page_id), &mut content).await?;
     content.absorb(&rendered);
     content.text = rendered.text;
     Ok(content)
 }
 
-/// Walks the block tree under `root` (its children, or, with `root_is_container` false, the
-/// block itself first), one request per page of children, rendered as content of the page
-/// `page_id`. A subtree answering 404/400 is skipped with a warning; the root's own failure
-/// is returned.
+/// Where a block walk starts.
+pub enum WalkRoot<'a> {
+    /// The children of this page or block (the container's own text is not rendered).
+    ChildrenOf(&'a str),
+    /// This block, retrieved first, then its children.
+    Block(&'a str),
+    /// This block, already retrieved, then its children.
+    Retrieved(Value),
+}
+
+/// Walks the block tree under `root`, one request per page of children, rendered as content
+/// of the page `page_id`. A subtree answering 404/400 is skipped with a warning; the root's
+/// own failure is returned.
 pub async fn walk_blocks(
     client: &dyn NotionApi,
     page_id: &str,
-    root: &str,
-    root_is_container: bool,
+    root: WalkRoot<'_>,
     content: &mut PageContent,
 ) -> Result<Rendered, NotionError> {
     // Arena of (block, children indexes); children always come after their parent.
     let mut arena: Vec<(Value, Vec<usize>)> = Vec::new();
     let mut roots: Vec<usize> = Vec::new();
     let mut stack: Vec<(Option<usize>, String)> = Vec::new();
-    let mut visited: HashSet<String> = HashSet::from([root.to_string()]);
-    if root_is_container {
-        stack.push((None, root.to_string()));
-    } else {
-        // A left-out subtree is rooted at a block whose own text matters too.
-        content.requests += 1;
-        let block = client.retrieve_block(root).await?;
-        let has_children = block.get("has_children").and_then(Value::as_bool).unwrap_or(false);
-        arena.push((block, Vec::new()));
-        roots.push(0);
-        if has_children {
-            stack.push((Some(0), root.to_string()));
+    let (root, block) = match root {
+        WalkRoot::ChildrenOf(id) => (id.to_string(), None),
+        WalkRoot::Block(id) => {
+            // A left-out subtree is rooted at a block whose own text matters too.
+            content.requests += 1;
+            (id.to_string(), Some(client.retrieve_block(id).await?))
+        }
+        WalkRoot::Retrieved(block) => {
+            let id = block.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+            (id, Some(block))
+        }
+    };
+    let root_is_container = block.is_none();
+    let mut visited: HashSet<String> = HashSet::from([root.clone()]);
+    match block {
+        None => stack.push((None, root.clone())),
+        Some(block) => {
+            let has_children = block.get("has_children").and_then(Value::as_bool).unwrap_or(false);
+            arena.push((block, Vec::new()));
+            roots.push(0);
+            if has_children {
+                stack.push((Some(0), root.clone()));
+            }
         }
     }
     while let Some((parent, container)) = stack.pop() {

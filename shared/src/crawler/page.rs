@@ -151,6 +151,7 @@ impl PageWriter {
             write,
             counts,
             unknown_tags: content.unknown_tags,
+            unknown_block_types: content.unknown_block_types,
         }
     }
 

@@ -292,9 +292,12 @@ impl NotionApi for NotionClient {
         self.call(Method::GET, &format!("/v1/pages/{id}"), None).await
     }
 
-    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).
+    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`), with
+    /// meeting notes' transcripts (`include_transcript=true`; without it a transcript is a
+    /// placeholder, "Retrieve a page as markdown").
     async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
-        self.call(Method::GET, &format!("/v1/pages/{id}/markdown"), None).await
+        let path = format!("/v1/pages/{id}/markdown?include_transcript=true");
+        self.call(Method::GET, &path, None).await
     }
 
     /// `GET /v1/blocks/{id}`.

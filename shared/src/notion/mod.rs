@@ -8,6 +8,7 @@ pub mod format;
 pub mod limiter;
 pub mod model;
 pub mod oauth;
+pub mod properties;
 
 /// The `Notion-Version` header every request carries.
 pub const NOTION_VERSION: &str = "2025-09-03";

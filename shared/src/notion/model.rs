@@ -18,7 +18,7 @@ pub struct PageInfo {
     pub title: String,
     /// For database rows: every non-title property as `Name: value` lines.
     pub property_lines: Vec<String>,
-    /// For database rows: every property as a plain JSON value ([`property_value`]).
+    /// For database rows: every property as a plain JSON value ([`super::properties`]).
     pub property_values: serde_json::Map<String, Value>,
     /// For database rows: the database.
     pub database_id: Option<String>,
@@ -55,120 +55,8 @@ impl ListPage {
     }
 }
 
-/// Concatenated `plain_text` of a rich text array.
-pub fn plain_text(rich_text: Option<&Value>) -> String {
-    rich_text
-        .and_then(Value::as_array)
-        .map(|parts| {
-            parts
-                .iter()
-                .filter_map(|p| p.get("plain_text").and_then(Value::as_str))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The value of one page property as text; empty when it has none.
-pub fn property_text(property: &Value) -> String {
-    let kind = property.get("type").and_then(Value::as_str).unwrap_or_default();
-    let value = property.get(kind);
-    let name_of = |v: &Value| v.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
-    match (kind, value) {
-        ("title" | "rich_text", v) => plain_text(v),
-        ("number", Some(Value::Number(n))) => n.to_string(),
-        ("select" | "status", Some(v @ Value::Object(_))) => name_of(v),
-        ("multi_select", Some(Value::Array(items))) => items.iter().map(name_of).collect::<Vec<_>>().join(", "),
-        ("people", Some(Value::Array(items))) => items.iter().map(name_of).collect::<Vec<_>>().join(", "),
-        ("date", Some(v @ Value::Object(_))) => {
-            let start = v.get("start").and_then(Value::as_str).unwrap_or_default();
-            match v.get("end").and_then(Value::as_str) {
-                Some(end) => format!("{start} – {end}"),
-                None => start.to_string(),
-            }
-        }
-        ("checkbox", Some(Value::Bool(b))) => if *b { "Yes" } else { "No" }.to_string(),
-        ("url" | "email" | "phone_number" | "created_time" | "last_edited_time", Some(Value::String(s))) => s.clone(),
-        ("unique_id", Some(v)) => {
-            let number = v.get("number").map(Value::to_string).unwrap_or_default();
-            match v.get("prefix").and_then(Value::as_str) {
-                Some(prefix) => format!("{prefix}-{number}"),
-                None => number,
-            }
-        }
-        ("formula", Some(v)) => {
-            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
-            match v.get(inner) {
-                Some(Value::String(s)) => s.clone(),
-                Some(Value::Null) | None => String::new(),
-                Some(other) => other.to_string(),
-            }
-        }
-        ("relation", Some(Value::Array(items))) => items
-            .iter()
-            .filter_map(|r| r.get("id").and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(", "),
-        _ => String::new(),
-    }
-}
-
-/// The value of one page property as plain JSON: text, number, boolean, a list of strings,
-/// an ISO date or `{start, end}`; null when it has none.
-pub fn property_value(property: &Value) -> Value {
-    let kind = property.get("type").and_then(Value::as_str).unwrap_or_default();
-    let value = property.get(kind);
-    let name_of = |v: &Value| {
-        v.get("name")
-            .and_then(Value::as_str)
-            .or_else(|| v.get("id").and_then(Value::as_str))
-            .unwrap_or_default()
-            .to_string()
-    };
-    let names = |items: &Vec<Value>| Value::from(items.iter().map(name_of).collect::<Vec<_>>());
-    match (kind, value) {
-        ("number", Some(n @ Value::Number(_))) => n.clone(),
-        ("checkbox", Some(b @ Value::Bool(_))) => b.clone(),
-        ("multi_select" | "people" | "relation", Some(Value::Array(items))) => names(items),
-        ("files", Some(Value::Array(items))) => names(items),
-        ("date", Some(v @ Value::Object(_))) => match v.get("end").and_then(Value::as_str) {
-            Some(end) => serde_json::json!({"start": v.get("start"), "end": end}),
-            None => v.get("start").cloned().unwrap_or(Value::Null),
-        },
-        ("formula", Some(v)) => {
-            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
-            match v.get(inner) {
-                Some(Value::Object(date)) if inner == "date" => {
-                    property_value(&serde_json::json!({"type": "date", "date": date}))
-                }
-                Some(other) => other.clone(),
-                None => Value::Null,
-            }
-        }
-        ("rollup", Some(v)) => {
-            let inner = v.get("type").and_then(Value::as_str).unwrap_or_default();
-            match v.get(inner) {
-                Some(Value::Array(items)) => Value::from(
-                    items
-                        .iter()
-                        .map(property_value)
-                        .filter(|v| !v.is_null())
-                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                        .collect::<Vec<_>>(),
-                ),
-                Some(other) => other.clone(),
-                None => Value::Null,
-            }
-        }
-        _ => {
-            let text = property_text(property);
-            if text.is_empty() {
-                Value::Null
-            } else {
-                Value::from(text)
-            }
-        }
-    }
-}
+pub use super::properties::plain_text;
+use super::properties::read;
 
 impl PageInfo {
     /// Reads a page object; none when it is not a page.
@@ -187,13 +75,14 @@ impl PageInfo {
             .is_some_and(|t| t == "data_source_id" || t == "database_id");
         if let Some(props) = properties {
             for (name, property) in props {
+                let value = read(property);
                 if is_row {
-                    property_values.insert(name.clone(), property_value(property));
+                    property_values.insert(name.clone(), value.json());
                 }
                 if property.get("type").and_then(Value::as_str) == Some("title") {
-                    title = property_text(property);
+                    title = value.text();
                 } else if is_row {
-                    let text = property_text(property);
+                    let text = value.text();
                     if !text.is_empty() {
                         property_lines.push(format!("{name}: {text}"));
                     }

@@ -131,8 +131,35 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
     let data = match b.kind.as_str() {
         "child_page" | "child_database" => json!({"title": b.text}),
         "code" => {
-            json!({"rich_text": rich(&b.text), "caption": [], "language": b.extra.get("language").cloned().unwrap_or(json!("plain text"))})
+            let caption = b
+                .extra
+                .get("caption")
+                .and_then(|c| c.as_str())
+                .map(rich)
+                .unwrap_or(json!([]));
+            json!({"rich_text": rich(&b.text), "caption": caption, "language": b.extra.get("language").cloned().unwrap_or(json!("plain text"))})
         }
+        // SDK `MeetingNotesBlockObjectResponse` (2026-03-11; `transcription` before): a
+        // title, and the ids of its summary, notes and transcript blocks, which are its
+        // children.
+        "meeting_notes" => {
+            let mut parts = serde_json::Map::new();
+            for child in &b.children {
+                if let Some(role) = ws
+                    .blocks
+                    .get(child)
+                    .and_then(|c| c.extra.get("role"))
+                    .and_then(|r| r.as_str())
+                {
+                    parts.insert(format!("{role}_block_id"), json!(child));
+                }
+            }
+            json!({"title": rich(&b.text), "status": "notes_ready", "children": parts})
+        }
+        // SDK `TabBlockObjectResponse`: an empty object; the tab's content is its children.
+        "tab" => json!({}),
+        // SDK `UnsupportedBlockObjectResponse`: the underlying type ("form, button, drive").
+        "unsupported" => json!({"block_type": b.extra.get("block_type").cloned().unwrap_or(json!("form"))}),
         "to_do" => {
             json!({"rich_text": rich(&b.text), "checked": b.extra.get("checked").cloned().unwrap_or(json!(false)), "color": "default"})
         }
@@ -179,7 +206,7 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
         }
         // Block reference, "Table of contents": only a `color`.
         "table_of_contents" => json!({"color": "default"}),
-        "divider" | "column_list" | "column" | "breadcrumb" | "unsupported" | "ai_block" => {
+        "divider" | "column_list" | "column" | "breadcrumb" | "ai_block" => {
             json!({})
         }
         _ => json!({"rich_text": rich(&b.text), "color": "default"}),

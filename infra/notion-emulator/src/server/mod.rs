@@ -148,7 +148,7 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
         (Method::POST, ["v1", "search"]) => search(ws, &body, config.result_cap),
         (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id), config.trash_cascades),
-        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &config),
+        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &query, &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
         (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),

@@ -146,7 +146,10 @@ pub(super) fn retrieve_page(ws: &Workspace, id: &str, trash_cascades: bool) -> R
     }
 }
 
-pub(super) fn page_markdown(ws: &Workspace, id: &str, config: &Config) -> Response {
+/// "Retrieve a page as markdown": `include_transcript` (default false) puts meeting notes'
+/// transcripts in the answer; without it a transcript is a placeholder.
+pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, config: &Config) -> Response {
+    let include_transcript = query.split('&').any(|pair| pair == "include_transcript=true");
     let (page_id, roots, is_page) = match ws.pages.get(id) {
         Some(p) => (id.to_string(), p.children.clone(), true),
         None => match ws.blocks.get(id) {
@@ -164,6 +167,7 @@ pub(super) fn page_markdown(ws: &Workspace, id: &str, config: &Config) -> Respon
         config.markdown_block_limit,
         config.reading,
     );
+    renderer.include_transcript = include_transcript;
     if is_page {
         renderer.blocks(&roots, 0);
     } else if let Some(b) = ws.blocks.get(id) {

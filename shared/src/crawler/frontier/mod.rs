@@ -493,9 +493,10 @@ impl Frontier {
                 mut entry,
                 counts,
                 unknown_tags,
+                unknown_block_types,
                 ..
             } => {
-                self.cp.count(&counts.as_counters(unknown_tags));
+                self.cp.count(&counts.as_counters(unknown_tags, unknown_block_types));
                 self.after_processing(&mut entry);
                 entry
             }

@@ -18,6 +18,8 @@ pub enum Outcome<W> {
         counts: ReadCounts,
         /// Enhanced markdown tags the parser did not know, by name.
         unknown_tags: std::collections::BTreeMap<String, u64>,
+        /// Block types the renderer did not know, by name.
+        unknown_block_types: std::collections::BTreeMap<String, u64>,
     },
     /// Not edited since its records were written.
     Unchanged(PageEntry),
@@ -60,9 +62,13 @@ pub struct ReadCounts {
 }
 
 impl ReadCounts {
-    /// What these counts (one page read, with the tags its parser did not know) add to the
-    /// run's counters.
-    pub fn as_counters(&self, unknown_tags: std::collections::BTreeMap<String, u64>) -> Counters {
+    /// What these counts (one page read, with the tags and block types its readers did not
+    /// know) add to the run's counters.
+    pub fn as_counters(
+        &self,
+        unknown_tags: std::collections::BTreeMap<String, u64>,
+        unknown_block_types: std::collections::BTreeMap<String, u64>,
+    ) -> Counters {
         Counters {
             pages_read: 1,
             records_written: self.written,
@@ -72,6 +78,7 @@ impl ReadCounts {
             blocks_skipped: self.skipped,
             markdown_fallbacks: self.fallbacks,
             unknown_tags,
+            unknown_block_types,
             ..Counters::default()
         }
     }

@@ -54,6 +54,7 @@ fn read(mut entry: PageEntry, children: &[&str]) -> PageOutcome {
             ..ReadCounts::default()
         },
         unknown_tags: Default::default(),
+        unknown_block_types: Default::default(),
     }
 }
 

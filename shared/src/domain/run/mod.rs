@@ -200,7 +200,8 @@ mod tests {
         assert_eq!(json["contentRequests"], 10);
         assert_eq!(json["unknownTags"], serde_json::json!({}));
         assert_eq!(json["pagesFailedByCause"], serde_json::json!({}));
-        assert_eq!(json.as_object().unwrap().len(), 25);
+        assert_eq!(json["unknownBlockTypes"], serde_json::json!({}));
+        assert_eq!(json.as_object().unwrap().len(), 26);
         let back: SyncSummary = serde_json::from_value(json).unwrap();
         assert_eq!(back, summary, "a stored summary reads back as written");
         // A summary stored before `contentRequests` existed still reads.

@@ -70,6 +70,9 @@ pub struct Counters {
     pub markdown_fallbacks: u64,
     /// Enhanced markdown tags the parser did not know, by name (their text was kept).
     pub unknown_tags: std::collections::BTreeMap<String, u64>,
+    /// Block types the block reader did not know, by name (their text and children were
+    /// kept).
+    pub unknown_block_types: std::collections::BTreeMap<String, u64>,
 }
 
 impl Counters {
@@ -91,6 +94,7 @@ impl Counters {
             markdown_fallbacks,
             unknown_tags,
             pages_failed_by_cause,
+            unknown_block_types,
         } = other;
         self.pages_seen += pages_seen;
         self.pages_read += pages_read;
@@ -107,6 +111,9 @@ impl Counters {
         self.markdown_fallbacks += markdown_fallbacks;
         for (tag, n) in unknown_tags {
             *self.unknown_tags.entry(tag.clone()).or_default() += n;
+        }
+        for (kind, n) in unknown_block_types {
+            *self.unknown_block_types.entry(kind.clone()).or_default() += n;
         }
         for (cause, n) in pages_failed_by_cause {
             *self.pages_failed_by_cause.entry(cause.clone()).or_default() += n;

@@ -36,7 +36,8 @@ use crate::notion::model::{fragment_id, id_from_url, page_url};
 use std::collections::HashSet;
 
 /// Block types whose `<unknown alt>` carries no text worth a request.
-const NO_TEXT: [&str; 7] = [
+const NO_TEXT: [&str; 8] = [
+    "button",
     "breadcrumb",
     "table_of_contents",
     "unsupported",

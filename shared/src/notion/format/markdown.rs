@@ -26,6 +26,9 @@ pub struct Rendered {
     pub child_databases: Vec<String>,
     /// Blocks the content could not include (`unsupported`, `ai_block`, ...), by type.
     pub skipped: Vec<String>,
+    /// Block types this renderer does not know, once per block (their text and children
+    /// were kept).
+    pub unknown_types: Vec<String>,
 }
 
 fn push_unique(list: &mut Vec<String>, id: String) {
@@ -157,6 +160,11 @@ impl BlockRenderer<'_> {
                         self.line(indent, q, code_line);
                     }
                     self.line(indent, q, "```");
+                    // Block reference, "Code": `caption` is rich text of its own.
+                    let caption = rich_text(data.get("caption"));
+                    if !caption.is_empty() {
+                        self.line(indent, q, &caption);
+                    }
                 }
                 "divider" => self.line(indent, q, "---"),
                 "equation" => {
@@ -164,7 +172,19 @@ impl BlockRenderer<'_> {
                     self.line(indent, q, &format!("$${expr}$$"));
                 }
                 "table" => self.table(&node.children, indent, q),
-                "column_list" | "column" | "synced_block" | "template" => self.render(&node.children, indent, quote),
+                // `tab` (2026): its children are the tab's content.
+                "column_list" | "column" | "synced_block" | "template" | "tab" => {
+                    self.render(&node.children, indent, quote)
+                }
+                // `meeting_notes` (2026-03-11; `transcription` before it): its title, then
+                // its summary, notes and transcript blocks, which are its children.
+                "meeting_notes" | "transcription" => {
+                    let title = rich_text(data.get("title"));
+                    if !title.is_empty() {
+                        self.line(indent, q, &title);
+                    }
+                    self.render(&node.children, indent, quote);
+                }
                 "child_page" | "child_database" => {
                     let id = node
                         .block
@@ -218,7 +238,23 @@ impl BlockRenderer<'_> {
                     self.line(indent, q, &media_text(&kind, &caption, url, name, &stable));
                 }
                 "breadcrumb" | "table_of_contents" | "table_row" => {}
-                other => self.out.skipped.push(other.to_string()),
+                // No text of their own; what they hold (if anything) is still read.
+                "unsupported" | "ai_block" | "button" => {
+                    let named = data.get("block_type").and_then(Value::as_str).unwrap_or(&kind);
+                    self.out.skipped.push(named.to_string());
+                    self.render(&node.children, indent, quote);
+                }
+                // A type Notion added after this renderer: whatever text it carries, then its
+                // children; never dropped, and counted by name.
+                other => {
+                    self.out.unknown_types.push(other.to_string());
+                    let text = [rich_text(data.get("rich_text")), rich_text(data.get("title"))].join(" ");
+                    let text = text.trim();
+                    if !text.is_empty() {
+                        self.line(indent, q, text);
+                    }
+                    self.render(&node.children, indent, quote);
+                }
             }
         }
     }
@@ -314,6 +350,50 @@ mod tests {
         assert!(r.text.contains("[Kid](https://www.notion.so/c1)"));
         assert_eq!(r.child_pages, ["c1"]);
         assert_eq!(r.skipped, ["ai_block"]);
+    }
+
+    #[test]
+    fn new_block_types_keep_their_text_and_children() {
+        let mut tab = BlockNode {
+            block: json!({"id": "t1", "type": "tab", "tab": {}}),
+            children: vec![block("paragraph", "inside the tab")],
+        };
+        tab.children.push(block("heading_2", "tab heading"));
+        let mut meeting = BlockNode {
+            block: json!({"id": "m1", "type": "meeting_notes", "meeting_notes": {
+                "title": [{"plain_text": "Weekly sync"}], "children": {"summary_block_id": "s1"}}}),
+            children: vec![block("paragraph", "the summary"), block("paragraph", "the transcript")],
+        };
+        meeting.children[0].block["id"] = json!("s1");
+        let future = BlockNode {
+            block: json!({"id": "f1", "type": "hologram", "hologram": {"rich_text": [{"plain_text": "future text"}]}}),
+            children: vec![block("paragraph", "future child")],
+        };
+        let button = BlockNode {
+            block: json!({"id": "b1", "type": "unsupported", "unsupported": {"block_type": "button"}}),
+            children: vec![],
+        };
+        let code = BlockNode {
+            block: json!({"id": "c1", "type": "code", "code": {"language": "rust",
+                "rich_text": [{"plain_text": "fn main() {}"}], "caption": [{"plain_text": "the entry point"}]}}),
+            children: vec![],
+        };
+        let r = render_blocks(&[tab, meeting, future, button, code], "p1");
+        for text in [
+            "inside the tab",
+            "tab heading",
+            "Weekly sync",
+            "the summary",
+            "the transcript",
+            "future text",
+            "future child",
+            "fn main() {}",
+            "the entry point",
+        ] {
+            assert!(r.text.contains(text), "{text} missing from {}", r.text);
+        }
+        assert_eq!(r.unknown_types, ["hologram"]);
+        assert_eq!(r.skipped, ["button"]);
     }
 
     #[test]
