@@ -3,6 +3,7 @@
 //! parsed by [`super::enhanced`]; both write media the same way ([`media_text`]).
 
 use super::media::media_text;
+pub use super::rich::rich_text;
 use crate::notion::model::{page_url, plain_text};
 use serde_json::Value;
 
@@ -35,43 +36,6 @@ fn push_unique(list: &mut Vec<String>, id: String) {
     if !list.contains(&id) {
         list.push(id);
     }
-}
-
-/// Rich text with its annotations and links as Markdown.
-pub fn rich_text(parts: Option<&Value>) -> String {
-    let Some(parts) = parts.and_then(Value::as_array) else {
-        return String::new();
-    };
-    let mut out = String::new();
-    for part in parts {
-        let text = part.get("plain_text").and_then(Value::as_str).unwrap_or_default();
-        if text.is_empty() {
-            continue;
-        }
-        let flag = |name: &str| {
-            part.pointer(&format!("/annotations/{name}"))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        let mut piece = text.to_string();
-        if flag("code") {
-            piece = format!("`{piece}`");
-        }
-        if flag("bold") {
-            piece = format!("**{piece}**");
-        }
-        if flag("italic") {
-            piece = format!("*{piece}*");
-        }
-        if flag("strikethrough") {
-            piece = format!("~~{piece}~~");
-        }
-        if let Some(href) = part.get("href").and_then(Value::as_str) {
-            piece = format!("[{piece}]({href})");
-        }
-        out.push_str(&piece);
-    }
-    out
 }
 
 struct BlockRenderer<'a> {
