@@ -15,6 +15,7 @@ use shared::crawler::Crawler;
 use shared::domain::account::Plan;
 use shared::domain::integration::SyncStatus;
 use shared::domain::time::SystemClock;
+use shared::domain::version::NotionVersion;
 use shared::notion::client::RetryPolicy;
 use shared::testing::harness::{has_token, http_crawler, seeded_store, sync_to_end, texts_by_page};
 use shared::testing::MemoryStore;
@@ -44,7 +45,7 @@ struct Run {
     crawler: Crawler,
 }
 
-async fn run_for(notion_url: &str, block_walk_only: bool) -> Run {
+async fn run_for(notion_url: &str, block_walk_only: bool, version: NotionVersion) -> Run {
     let plan = Plan {
         max_records: 1_000_000,
         max_pages_per_sync: 100_000,
@@ -57,7 +58,7 @@ async fn run_for(notion_url: &str, block_walk_only: bool) -> Run {
         max_delay: Duration::from_millis(50),
         timeout: Duration::from_secs(10),
     };
-    let crawler = http_crawler(&store, notion_url, block_walk_only, retry);
+    let crawler = http_crawler(&store, notion_url, block_walk_only, retry, version);
     Run { store, crawler }
 }
 
@@ -72,6 +73,11 @@ impl Run {
     fn texts(&self) -> BTreeMap<String, String> {
         texts_by_page(&self.store)
     }
+}
+
+/// The Notion version a workspace is synced with: every supported one, by turns.
+fn version_of(seed: u64) -> NotionVersion {
+    NotionVersion::ALL[seed as usize % NotionVersion::ALL.len()]
 }
 
 /// The tokens of each live page found in its records, and the ones missing.
@@ -138,7 +144,7 @@ async fn sync_workspace(
         },
     );
     let url = notion_emulator::spawn(emulator.clone()).await.unwrap();
-    let run = run_for(&url, block_walk_only).await;
+    let run = run_for(&url, block_walk_only, version_of(seed)).await;
     let summary = run.sync("r1").await;
     assert_eq!(summary["complete"], true, "{label}: {summary}");
     let found = check(&emulator, &run.texts(), label);
@@ -176,10 +182,11 @@ async fn sync_workspace(
 async fn every_token_of_every_workspace_under_every_reading_and_both_paths() {
     for (seed, pages) in workspaces() {
         // The block walk and every reading of the markdown side by side.
-        let walk_label = format!("seed {seed} ({pages} pages) block walk");
+        let version = version_of(seed);
+        let walk_label = format!("seed {seed} ({pages} pages, {version}) block walk");
         let walk = sync_workspace(seed, pages, Reading::DOCUMENTED, true, &walk_label);
         let readings = futures::future::join_all(Reading::ALL.iter().map(|(name, reading)| async move {
-            let label = format!("seed {seed} ({pages} pages) reading {name}");
+            let label = format!("seed {seed} ({pages} pages, {version}) reading {name}");
             let found = sync_workspace(seed, pages, *reading, false, &label).await;
             (label, found)
         }));
@@ -205,8 +212,24 @@ async fn rows_carry_their_properties_as_data() {
         },
     );
     let url = notion_emulator::spawn(emulator.clone()).await.unwrap();
-    let run = run_for(&url, false).await;
+    // 2026-12-01 lists rows with their title only: the properties come from
+    // `filter_properties`, and from a retrieve for rows only search returned.
+    let run = run_for(&url, false, NotionVersion::V2026_12_01).await;
     run.sync("r1").await;
+    let requests = emulator.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.path.starts_with("/v1/data_sources/")),
+        "each data source's schema is read"
+    );
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.path.contains("/query"))
+            .all(|r| r.path.contains("filter_properties=")),
+        "every query names the properties it wants"
+    );
     let rows: Vec<serde_json::Value> = run
         .store
         .state()

@@ -1,5 +1,6 @@
 //! Typed configuration, read once at cold start from the environment.
 
+use crate::domain::version::NotionVersion;
 use crate::error::ConfigError;
 
 /// A secret value: its `Debug` never shows it.
@@ -47,6 +48,9 @@ pub struct Config {
     pub notion_api_url: String,
     /// Notion requests per second per integration (`NOTION_MAX_RPS`).
     pub notion_max_rps: u32,
+    /// The `Notion-Version` the crawler speaks (`NOTION_VERSION`: `2026-12-01`, the default,
+    /// or `2026-03-11`).
+    pub notion_version: NotionVersion,
     /// Pages the crawler reads at once (`CRAWLER_CONCURRENCY`).
     pub crawler_concurrency: usize,
     /// EventBridge Scheduler group of integration schedules (`SCHEDULE_GROUP`).
@@ -100,6 +104,13 @@ impl Config {
             manual_sync_cooldown_secs: number("MANUAL_SYNC_COOLDOWN_SECS", optional("MANUAL_SYNC_COOLDOWN_SECS"), 900)?,
             notion_api_url: optional("NOTION_API_URL").unwrap_or_else(|| "https://api.notion.com".into()),
             notion_max_rps: number("NOTION_MAX_RPS", optional("NOTION_MAX_RPS"), 3)?,
+            notion_version: match optional("NOTION_VERSION") {
+                None => NotionVersion::default(),
+                Some(v) => v.parse().map_err(|_| {
+                    let allowed: Vec<&str> = NotionVersion::ALL.iter().map(|v| v.header()).collect();
+                    ConfigError::NotOneOf("NOTION_VERSION", v, allowed.join(", "))
+                })?,
+            },
             crawler_concurrency: number("CRAWLER_CONCURRENCY", optional("CRAWLER_CONCURRENCY"), 4)?,
             schedule_group: optional("SCHEDULE_GROUP").unwrap_or_else(|| "notion-sync".into()),
             schedule_target_arn: optional("SCHEDULE_TARGET_ARN"),
@@ -172,6 +183,14 @@ mod tests {
             (900, 3, 4)
         );
         assert_eq!(c.notion_api_url, "https://api.notion.com");
+        assert_eq!(c.notion_version, NotionVersion::V2026_12_01);
+        let older = Config::from_lookup(base(Some(("NOTION_VERSION", "2026-03-11")))).unwrap();
+        assert_eq!(older.notion_version, NotionVersion::V2026_03_11);
+        let err = Config::from_lookup(base(Some(("NOTION_VERSION", "2025-09-03")))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "environment variable NOTION_VERSION is \"2025-09-03\"; it must be one of: 2026-12-01, 2026-03-11"
+        );
         assert_eq!(c.sync_queue_url, None);
         assert_eq!(c.event_log_retention_days, 90);
         assert_eq!(c.oauth, None);
@@ -208,6 +227,7 @@ mod tests {
             | "EVENT_LOG_RETENTION_DAYS"
             | "WEBHOOK_DEBOUNCE_SECS" => Some("7".into()),
             "TIMESTAMP_FORMAT" => Some("epoch_ms".into()),
+            "NOTION_VERSION" => Some("2026-03-11".into()),
             other => Some(format!("v-{other}")),
         })
         .unwrap();
@@ -222,8 +242,10 @@ mod tests {
         );
         assert_eq!(c.event_log_retention_days, 7);
         assert_eq!(c.webhook_debounce_secs, 7);
+        assert_eq!(c.notion_version, NotionVersion::V2026_03_11);
         let too_long = Config::from_lookup(|n| match n {
             "WEBHOOK_DEBOUNCE_SECS" => Some("901".into()),
+            "NOTION_VERSION" => None,
             other => Some(format!("v-{other}")),
         });
         assert!(too_long.is_err(), "SQS cannot delay a message past 900 s");

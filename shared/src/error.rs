@@ -19,6 +19,9 @@ pub enum ConfigError {
     /// A numeric environment variable does not parse.
     #[error("environment variable {0} is not a valid number: {1:?}")]
     Invalid(&'static str, String),
+    /// An environment variable holds none of the values it allows.
+    #[error("environment variable {0} is {1:?}; it must be one of: {2}")]
+    NotOneOf(&'static str, String, String),
 }
 
 /// A failure of a storage or secret adapter, typed so that callers can tell a conflict

@@ -108,6 +108,7 @@ impl TestEnv {
             manual_sync_cooldown_secs: cooldown,
             notion_api_url: "http://127.0.0.1:9".into(),
             notion_max_rps: 3,
+            notion_version: Default::default(),
             crawler_concurrency: 4,
             schedule_group: format!("g-{unique}"),
             schedule_target_arn: Some("arn:aws:lambda:us-east-1:000000000000:function:schedule-trigger".into()),
@@ -267,9 +268,20 @@ impl TestEnv {
 
     /// A crawler on this environment talking to Notion at `notion_url`.
     pub fn crawler(&self, notion_url: &str, max_rps: u32) -> shared::crawler::Crawler {
+        self.crawler_speaking(notion_url, max_rps, self.config.notion_version)
+    }
+
+    /// A crawler on this environment talking to Notion at `notion_url` in `version`.
+    pub fn crawler_speaking(
+        &self,
+        notion_url: &str,
+        max_rps: u32,
+        version: shared::domain::version::NotionVersion,
+    ) -> shared::crawler::Crawler {
         let settings = shared::crawler::CrawlerSettings {
             notion_api_url: notion_url.to_string(),
             max_rps,
+            notion_version: version,
             concurrency: 4,
             lease: std::time::Duration::from_secs(120),
             checkpoint_every: std::time::Duration::from_secs(1),

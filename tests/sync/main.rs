@@ -6,6 +6,7 @@ mod content;
 mod limits;
 mod listings;
 mod recovery;
+mod versions;
 
 use integration_tests::TestEnv;
 use notion_emulator::generate::{generate, Options};

@@ -24,6 +24,8 @@ pub struct CrawlerSettings {
     pub notion_api_url: String,
     /// `NOTION_MAX_RPS`.
     pub max_rps: u32,
+    /// `NOTION_VERSION`.
+    pub notion_version: crate::domain::version::NotionVersion,
     /// Pages read at once (requests still obey `max_rps`).
     pub concurrency: usize,
     /// How long a lease lasts without renewal.
@@ -41,6 +43,7 @@ impl Default for CrawlerSettings {
         Self {
             notion_api_url: "https://api.notion.com".into(),
             max_rps: 3,
+            notion_version: Default::default(),
             concurrency: 4,
             lease: Duration::from_secs(120),
             checkpoint_every: Duration::from_secs(10),

@@ -8,7 +8,7 @@
 
 use crate::notion::api::NotionApi;
 use crate::notion::api::NotionError;
-use crate::notion::format::enhanced::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
+use crate::notion::format::flavored::{self, block_marker, hole_marker, truncated_ids, Context, Parsed};
 use crate::notion::format::markdown::{render_blocks, BlockNode, Rendered};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -31,7 +31,7 @@ pub struct PageContent {
     pub fallbacks: u64,
     /// Requests made (first attempts; retries are counted by the client).
     pub requests: u64,
-    /// Tags the enhanced markdown parser did not know, with how often they occurred.
+    /// Tags the markdown parser did not know, with how often they occurred.
     pub unknown_tags: BTreeMap<String, u64>,
     /// Block types the block renderer did not know, with how often they occurred.
     pub unknown_block_types: BTreeMap<String, u64>,
@@ -74,7 +74,7 @@ fn parse_answer(answer: &Value, page_id: &str) -> Parsed {
         page_id,
         truncated: truncated_ids(answer),
     };
-    let mut parsed = enhanced::parse(answer.get("markdown").and_then(Value::as_str).unwrap_or_default(), &ctx);
+    let mut parsed = flavored::parse(answer.get("markdown").and_then(Value::as_str).unwrap_or_default(), &ctx);
     // Ids Notion lists as left out but whose tag the text does not show still get read,
     // at the end of the text rather than not at all.
     for id in ctx.truncated {
@@ -175,7 +175,7 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
             text = text.replace(&block_marker(id), piece);
         }
     }
-    content.text = enhanced::collapse_blank_lines(text.lines());
+    content.text = flavored::collapse_blank_lines(text.lines());
     Ok(content)
 }
 
@@ -198,7 +198,7 @@ async fn read_left_out_blocks(
             content.requests += 1;
             let page = client.block_children(page_id, cursor.as_deref()).await?;
             for block in page.results {
-                if let Some(id) = block.get("id").and_then(Value::as_str).and_then(enhanced::canonical_id) {
+                if let Some(id) = block.get("id").and_then(Value::as_str).and_then(flavored::canonical_id) {
                     if wanted.contains(&id) {
                         found.insert(id, block);
                     }
@@ -374,7 +374,7 @@ pub async fn walk_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notion::format::enhanced::canonical_id;
+    use crate::notion::format::flavored::canonical_id;
     use serde_json::json;
 
     const SHOWN: &str = "1429989fe8ac4effbc8f57f56486db54";

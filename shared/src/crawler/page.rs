@@ -87,12 +87,14 @@ impl PageWriter {
                 }
             }
         }
-        if entry.seen_run.as_deref() != Some(self.run_id.as_str()) {
-            // Found only in content: confirm it is alive and learn its edit time.
+        if entry.seen_run.as_deref() != Some(self.run_id.as_str()) || entry.needs_properties {
+            // Found only in content: confirm it is alive and learn its edit time. A row seen
+            // only without its properties: read them (a retrieve returns every property).
             match self.notion.retrieve_page(&entry.page_id).await {
                 Ok(v) => match PageInfo::from_json(&v) {
                     Some(info) if !info.in_trash => {
                         entry.apply_info(info);
+                        entry.needs_properties = false;
                         entry.seen_run = Some(self.run_id.clone());
                     }
                     _ => return Outcome::Gone(entry),

@@ -14,4 +14,5 @@ pub mod run;
 pub mod schedule;
 pub mod sync;
 pub mod time;
+pub mod version;
 pub mod webhook;

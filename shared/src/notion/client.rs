@@ -5,7 +5,7 @@
 use super::api::{NotionApi, NotionConnector, NotionError, Traffic};
 use super::limiter::RateLimiter;
 use super::model::ListPage;
-use super::NOTION_VERSION;
+use crate::domain::version::NotionVersion;
 use async_trait::async_trait;
 use rand::RngExt;
 use reqwest::{Method, StatusCode};
@@ -57,6 +57,10 @@ pub struct NotionClient {
     token: Arc<str>,
     limiter: Arc<RateLimiter>,
     policy: RetryPolicy,
+    version: NotionVersion,
+    /// Property ids of each data source queried this session (`filter_properties` on
+    /// versions whose queries return only the title otherwise).
+    schemas: Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>>,
     /// Traffic counters.
     pub stats: Arc<RequestStats>,
 }
@@ -77,6 +81,33 @@ enum Attempt {
 }
 
 impl NotionClient {
+    /// The ids of a data source's properties (`GET /v1/data_sources/{id}`), read once per
+    /// session: a run sees a schema change at its next start.
+    async fn property_ids(&self, data_source: &str) -> Result<Vec<String>, NotionError> {
+        if let Some(ids) = self.schemas.lock().unwrap_or_else(|p| p.into_inner()).get(data_source) {
+            return Ok(ids.clone());
+        }
+        let schema = self
+            .call(Method::GET, &format!("/v1/data_sources/{data_source}"), None)
+            .await?;
+        let mut ids: Vec<String> = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|props| {
+                props
+                    .values()
+                    .filter_map(|p| p.get("id").and_then(Value::as_str).map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        ids.sort();
+        self.schemas
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(data_source.to_string(), ids.clone());
+        Ok(ids)
+    }
+
     /// A client for `base_url` (`NOTION_API_URL`) limited to `max_rps` requests per second.
     pub fn new(http: reqwest::Client, base_url: &str, token: &str, max_rps: u32, policy: RetryPolicy) -> Self {
         Self {
@@ -85,8 +116,16 @@ impl NotionClient {
             token: Arc::from(token),
             limiter: Arc::new(RateLimiter::new(max_rps)),
             policy,
+            version: NotionVersion::default(),
+            schemas: Arc::default(),
             stats: Arc::new(RequestStats::default()),
         }
+    }
+
+    /// The same client speaking `version`.
+    pub fn with_version(mut self, version: NotionVersion) -> Self {
+        self.version = version;
+        self
     }
 
     /// The same client limited by `limiter` (for example one that remembers the requests an
@@ -108,7 +147,7 @@ impl NotionClient {
             .http
             .request(method.clone(), url)
             .bearer_auth(&*self.token)
-            .header("Notion-Version", NOTION_VERSION)
+            .header("Notion-Version", self.version.header())
             .timeout(self.policy.timeout);
         if let Some(body) = body {
             request = request.json(body);
@@ -237,9 +276,12 @@ impl NotionApi for NotionClient {
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);
         }
-        self.call(Method::POST, "/v1/search", Some(body))
+        let mut page = self
+            .call(Method::POST, "/v1/search", Some(body))
             .await
-            .map(|v| ListPage::from_json(&v))
+            .map(|v| ListPage::from_json(&v))?;
+        page.title_only = self.version.lists_title_only();
+        Ok(page)
     }
 
     /// `POST /v1/data_sources/{id}/query`, one page of rows in creation order, from the
@@ -268,7 +310,24 @@ impl NotionApi for NotionClient {
         if let Some(c) = cursor {
             body["start_cursor"] = json!(c);
         }
-        self.call(Method::POST, &format!("/v1/data_sources/{id}/query"), Some(body))
+        let mut path = format!("/v1/data_sources/{id}/query");
+        if self.version.lists_title_only() {
+            // 2026-12-01 returns only the title unless `filter_properties` names the rest.
+            let ids = self.property_ids(id).await?;
+            let params: Vec<String> = ids
+                .iter()
+                .map(|p| {
+                    format!(
+                        "filter_properties={}",
+                        form_urlencoded::byte_serialize(p.as_bytes()).collect::<String>()
+                    )
+                })
+                .collect();
+            if !params.is_empty() {
+                path = format!("{path}?{}", params.join("&"));
+            }
+        }
+        self.call(Method::POST, &path, Some(body))
             .await
             .map(|v| ListPage::from_json(&v))
     }
@@ -292,11 +351,13 @@ impl NotionApi for NotionClient {
         self.call(Method::GET, &format!("/v1/pages/{id}"), None).await
     }
 
-    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`), with
-    /// meeting notes' transcripts (`include_transcript=true`; without it a transcript is a
-    /// placeholder, "Retrieve a page as markdown").
+    /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`), as
+    /// Notion-flavored Markdown (`markdown_version=v2`, "Migrate to Notion-flavored Markdown
+    /// (v2)": v1 is deprecated and 2026-12-01 refuses it), with meeting notes' transcripts
+    /// (`include_transcript=true`; without it a transcript is a placeholder, "Retrieve a page
+    /// as markdown").
     async fn page_markdown(&self, id: &str) -> Result<Value, NotionError> {
-        let path = format!("/v1/pages/{id}/markdown?include_transcript=true");
+        let path = format!("/v1/pages/{id}/markdown?markdown_version=v2&include_transcript=true");
         self.call(Method::GET, &path, None).await
     }
 
@@ -341,12 +402,15 @@ pub struct HttpNotion {
     pub max_rps: u32,
     /// Retry policy.
     pub retry: RetryPolicy,
+    /// `NOTION_VERSION`.
+    pub version: NotionVersion,
 }
 
 impl NotionConnector for HttpNotion {
     fn connect(&self, token: &str, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi> {
         Arc::new(
             NotionClient::new(self.http.clone(), &self.base_url, token, self.max_rps, self.retry)
+                .with_version(self.version)
                 .with_limiter(RateLimiter::resuming(self.max_rps, recent_requests, now_ms)),
         )
     }

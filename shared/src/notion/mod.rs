@@ -10,5 +10,4 @@ pub mod model;
 pub mod oauth;
 pub mod properties;
 
-/// The `Notion-Version` header every request carries.
-pub const NOTION_VERSION: &str = "2025-09-03";
+pub use crate::domain::version::NotionVersion;

@@ -36,6 +36,10 @@ pub struct ListPage {
     /// Notion capped the whole result set (`request_status.type == "incomplete"`, at its
     /// 10,000-result limit): following cursors will not reach the rest.
     pub capped: bool,
+    /// Rows in it carry only their title property (search on `2026-12-01`, which takes no
+    /// list of every data source's property ids); their other properties come from their
+    /// data source's query or a retrieve.
+    pub title_only: bool,
 }
 
 impl ListPage {
@@ -51,6 +55,7 @@ impl ListPage {
             results,
             next_cursor,
             capped,
+            title_only: false,
         }
     }
 }

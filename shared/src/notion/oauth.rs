@@ -2,8 +2,8 @@
 //! client id and secret), as the "Create a token" and "Refresh a token" references describe.
 //! The client secret never leaves this type: not in its `Debug`, errors or logs.
 
-use super::NOTION_VERSION;
 use crate::domain::oauth::TokenGrant;
+use crate::domain::version::NotionVersion;
 use crate::ports::{NotionOAuth, OAuthError};
 use async_trait::async_trait;
 use serde_json::{json, Value};
@@ -24,6 +24,7 @@ pub struct HttpNotionOAuth {
     client_id: String,
     source: SecretSource,
     client_secret: tokio::sync::OnceCell<String>,
+    version: NotionVersion,
 }
 
 impl std::fmt::Debug for HttpNotionOAuth {
@@ -45,7 +46,14 @@ impl HttpNotionOAuth {
             client_id: client_id.to_string(),
             source,
             client_secret: tokio::sync::OnceCell::new(),
+            version: NotionVersion::default(),
         }
+    }
+
+    /// The same client speaking `version` (`NOTION_VERSION`).
+    pub fn with_version(mut self, version: NotionVersion) -> Self {
+        self.version = version;
+        self
     }
 
     async fn secret(&self) -> Result<&str, OAuthError> {
@@ -78,7 +86,7 @@ impl HttpNotionOAuth {
             .http
             .post(format!("{}/v1/oauth/token", self.base_url))
             .basic_auth(&self.client_id, Some(secret))
-            .header("Notion-Version", NOTION_VERSION)
+            .header("Notion-Version", self.version.header())
             .timeout(Duration::from_secs(15))
             .json(&body)
             .send()

@@ -48,12 +48,10 @@ pub fn notion_oauth(config: &Config, sdk: &SdkConfig) -> Option<Arc<dyn NotionOA
         ClientSecret::Arn(arn) => SecretSource::SecretsManager(aws_sdk_secretsmanager::Client::new(sdk), arn.clone()),
     };
     let http = notion_http().ok()?;
-    Some(Arc::new(HttpNotionOAuth::new(
-        http,
-        &config.notion_api_url,
-        &oauth.client_id,
-        source,
-    )))
+    Some(Arc::new(
+        HttpNotionOAuth::new(http, &config.notion_api_url, &oauth.client_id, source)
+            .with_version(config.notion_version),
+    ))
 }
 
 /// The SQS sync queue of `config`.

@@ -35,6 +35,7 @@ pub fn build_crawler(
     let settings = settings.unwrap_or_else(|| CrawlerSettings {
         notion_api_url: config.notion_api_url.clone(),
         max_rps: config.notion_max_rps,
+        notion_version: config.notion_version,
         concurrency: config.crawler_concurrency,
         ..CrawlerSettings::default()
     });
@@ -43,6 +44,7 @@ pub fn build_crawler(
         base_url: settings.notion_api_url.clone(),
         max_rps: settings.max_rps,
         retry: settings.retry,
+        version: settings.notion_version,
     };
     Ok(Crawler::build(p, Arc::new(notion), settings)?)
 }

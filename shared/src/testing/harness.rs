@@ -188,6 +188,7 @@ pub fn http_crawler(
     notion_url: &str,
     block_walk_only: bool,
     retry: crate::notion::client::RetryPolicy,
+    version: crate::domain::version::NotionVersion,
 ) -> Crawler {
     crate::runtime::install_tls_provider();
     let max_rps = 100_000;
@@ -196,10 +197,12 @@ pub fn http_crawler(
         base_url: notion_url.to_string(),
         max_rps,
         retry,
+        version,
     };
     let settings = CrawlerSettings {
         notion_api_url: notion_url.to_string(),
         max_rps,
+        notion_version: version,
         concurrency: 8,
         block_walk_only,
         retry,

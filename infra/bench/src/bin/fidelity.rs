@@ -49,7 +49,7 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
         ..Plan::default()
     };
     let store = seeded_store(plan, TOKEN, &SystemClock).await;
-    let crawler = http_crawler(&store, &url, walk, RetryPolicy::default());
+    let crawler = http_crawler(&store, &url, walk, RetryPolicy::default(), Default::default());
     let started = Instant::now();
     let (_, summary) = sync_to_end(&crawler, &store, "bench", Duration::from_secs(3600)).await;
     let wall = started.elapsed().as_secs_f64();

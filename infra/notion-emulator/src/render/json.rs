@@ -280,7 +280,23 @@ pub fn signed_url(block_id: &str, name: &str) -> String {
 }
 
 /// A data source object, as search returns it.
-pub fn data_source(db: &Database) -> Value {
+/// A data source object; its schema is every property its rows hold (each row's value
+/// object names the property's id and type), and the title.
+pub fn data_source(ws: &Workspace, db: &Database) -> Value {
+    let mut properties = serde_json::Map::new();
+    properties.insert(
+        "Name".into(),
+        json!({"id": "title", "name": "Name", "type": "title", "title": {}}),
+    );
+    for row in db.rows.iter().filter_map(|r| ws.pages.get(r)) {
+        for (name, value) in &row.properties {
+            let kind = value.get("type").and_then(Value::as_str).unwrap_or("rich_text");
+            let id = value.get("id").cloned().unwrap_or_else(|| json!(name));
+            properties
+                .entry(name.clone())
+                .or_insert_with(|| json!({"id": id, "name": name, "type": kind, kind: {}}));
+        }
+    }
     json!({
         "object": "data_source",
         "id": db.data_source_id,
@@ -289,14 +305,7 @@ pub fn data_source(db: &Database) -> Value {
         "title": rich(&db.title),
         "parent": {"type": "database_id", "database_id": db.id},
         "database_parent": db.parent_page.as_ref().map_or(json!({"type": "workspace", "workspace": true}), |p| json!({"type": "page_id", "page_id": p})),
-        "properties": {
-            "Name": {"id": "title", "name": "Name", "type": "title", "title": {}},
-            "Status": {"id": "st", "name": "Status", "type": "select", "select": {"options": []}},
-            "Priority": {"id": "pr", "name": "Priority", "type": "number", "number": {"format": "number"}},
-            "Tags": {"id": "tg", "name": "Tags", "type": "multi_select", "multi_select": {"options": []}},
-            "Done": {"id": "dn", "name": "Done", "type": "checkbox", "checkbox": {}},
-            "Due": {"id": "du", "name": "Due", "type": "date", "date": {}}
-        },
+        "properties": properties,
         "url": url(&db.title, &db.id),
         "archived": false,
         "in_trash": false

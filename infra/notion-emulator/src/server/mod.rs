@@ -6,8 +6,10 @@
 mod admin;
 mod routes;
 mod state;
+mod version;
 
 pub use state::{Config, Emulator, Fault, LoggedRequest};
+pub use version::ApiVersion;
 
 use crate::render::{self};
 use admin::{admin_route, oauth_route};
@@ -19,6 +21,7 @@ use axum::Router;
 use routes::*;
 use serde_json::{json, Value};
 use state::lock;
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,9 +76,16 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     if let Some(answer) = oauth_route(emu, &parts, &path, &query, &body) {
         return answer;
     }
-    if parts.headers.get("notion-version").is_none() {
+    let Some(header) = parts.headers.get("notion-version") else {
         return error(400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.");
-    }
+    };
+    let Some(version) = header.to_str().ok().and_then(ApiVersion::from_header) else {
+        return error(
+            400,
+            "validation_error",
+            "Notion-Version header failed validation: it should be a date such as `2026-12-01`.",
+        );
+    };
     let token = parts
         .headers
         .get(header::AUTHORIZATION)
@@ -145,16 +155,41 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     }
     let config = lock(&emu.config).clone();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
-        (Method::POST, ["v1", "search"]) => search(ws, &body, config.result_cap),
+    // A list whose rows keep only their title on 2026-12-01, and the ids they keep besides.
+    let mut title_only: Option<HashSet<String>> = None;
+    let answer = emu.with_workspace(|ws| match (parts.method.clone(), segments.as_slice()) {
+        (Method::POST, ["v1", "search"]) => {
+            title_only = Some(version::filter_properties(&query));
+            search(ws, &body, config.result_cap)
+        }
         (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id), config.trash_cascades),
-        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &query, &config),
+        (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &query, version, &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
         (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
+        (Method::GET, ["v1", "data_sources", id]) => retrieve_data_source(ws, &normalize(id)),
         (Method::POST, ["v1", "data_sources", id, "query"]) => {
+            title_only = Some(version::filter_properties(&query));
             query_data_source(ws, &normalize(id), &body, config.result_cap)
         }
         _ => error(400, "invalid_request_url", "Invalid request URL."),
-    })
+    });
+    in_version(answer, version, title_only.filter(|_| version.lists_title_only())).await
+}
+
+/// An answer rendered in the newest shape, rewritten into `version`'s (see [`version`]).
+async fn in_version(answer: Response, version: ApiVersion, title_only: Option<HashSet<String>>) -> Response {
+    if !answer.status().is_success() {
+        return answer;
+    }
+    let (parts, body) = answer.into_parts();
+    let bytes = to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    version::adapt(&mut value, version);
+    if let Some(keep) = title_only {
+        version::keep_properties(&mut value, &keep);
+    }
+    Response::from_parts(parts, Body::from(value.to_string()))
 }

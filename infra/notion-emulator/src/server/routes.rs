@@ -1,6 +1,7 @@
 //! Notion's routes, each answered as Notion's reference documents it: search, pages and
 //! their markdown, block children, databases and data source queries, with paging.
 
+use super::version::ApiVersion;
 use super::{error, json_response, Config};
 use crate::model::{Parent, Workspace};
 use crate::render::{self, MarkdownRenderer};
@@ -123,7 +124,7 @@ pub(super) fn search(ws: &Workspace, body: &Value, cap: usize) -> Response {
         "page_or_data_source",
         |hit| match hit {
             Hit::Page(p) => render::page(ws, p),
-            Hit::Source(db) => render::data_source(db),
+            Hit::Source(db) => render::data_source(ws, db),
         },
     )
 }
@@ -147,9 +148,37 @@ pub(super) fn retrieve_page(ws: &Workspace, id: &str, trash_cascades: bool) -> R
 }
 
 /// "Retrieve a page as markdown": `include_transcript` (default false) puts meeting notes'
-/// transcripts in the answer; without it a transcript is a placeholder.
-pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, config: &Config) -> Response {
-    let include_transcript = query.split('&').any(|pair| pair == "include_transcript=true");
+/// transcripts in the answer; without it a transcript is a placeholder. `markdown_version`
+/// (`v1` or `v2`, "Migrate to Notion-flavored Markdown (v2)") picks the format; without it
+/// 2026-12-01 answers v2 and older versions v1; 2026-12-01 refuses `v1`.
+pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, version: ApiVersion, config: &Config) -> Response {
+    let param = |name: &str| {
+        query
+            .split('&')
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    };
+    let include_transcript = param("include_transcript").as_deref() == Some("true");
+    let v2 = match param("markdown_version").as_deref() {
+        None => version.default_markdown_v2(),
+        Some("v2") => true,
+        Some("v1") if version.default_markdown_v2() => {
+            return error(
+                400,
+                "validation_error",
+                "markdown_version v1 is no longer supported in this API version. Use v2 (Notion-flavored Markdown).",
+            )
+        }
+        Some("v1") => false,
+        Some(other) => {
+            return error(
+                400,
+                "validation_error",
+                &format!("query failed validation: markdown_version should be `v1` or `v2`, instead was `{other}`."),
+            )
+        }
+    };
     let (page_id, roots, is_page) = match ws.pages.get(id) {
         Some(p) => (id.to_string(), p.children.clone(), true),
         None => match ws.blocks.get(id) {
@@ -168,6 +197,7 @@ pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, config: &Conf
         config.reading,
     );
     renderer.include_transcript = include_transcript;
+    renderer.v2 = v2;
     if is_page {
         renderer.blocks(&roots, 0);
     } else if let Some(b) = ws.blocks.get(id) {
@@ -221,6 +251,17 @@ pub(super) fn retrieve_block(ws: &Workspace, id: &str) -> Response {
     match ws.blocks.get(id) {
         Some(b) if ws.page_of(id).is_some_and(|p| ws.visible(&p)) => json_response(200, &render::block(ws, b)),
         _ => not_found("block", id),
+    }
+}
+
+/// `GET /v1/data_sources/{id}` ("Retrieve a data source"): its schema, the properties its
+/// rows hold.
+pub(super) fn retrieve_data_source(ws: &Workspace, id: &str) -> Response {
+    match ws.data_sources.get(id).and_then(|d| ws.databases.get(d)) {
+        Some(db) if db.parent_page.as_ref().is_none_or(|p| ws.visible(p)) => {
+            json_response(200, &render::data_source(ws, db))
+        }
+        _ => not_found("data source", id),
     }
 }
 

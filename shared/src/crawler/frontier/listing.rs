@@ -76,7 +76,9 @@ impl Frontier {
                     match result.get("object").and_then(Value::as_str) {
                         Some("page") => {
                             if let Some(info) = PageInfo::from_json(result).filter(|p| !p.in_trash) {
-                                self.seen(info);
+                                // A row whose properties this answer left out (2026-12-01).
+                                let partial = page.title_only && info.data_source_id.is_some();
+                                self.seen(info, partial);
                             }
                         }
                         Some("data_source") => {
@@ -126,7 +128,7 @@ impl Frontier {
                         last_created = Some(created.to_string());
                     }
                     if let Some(info) = PageInfo::from_json(row).filter(|p| !p.in_trash) {
-                        self.seen(info);
+                        self.seen(info, false);
                     }
                 }
                 // A capped window continues as a new query from its last row's creation minute

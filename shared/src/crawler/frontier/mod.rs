@@ -15,6 +15,7 @@
 //! subtree is named, and deletes only pages Notion confirmed gone during the run.
 
 mod bookkeeping;
+mod entry;
 mod listing;
 mod listings;
 mod outcome;
@@ -67,37 +68,6 @@ pub struct Frontier {
     /// next invocation (a finished run's marks are never needed again).
     marks: HashMap<String, PageEntry>,
     max_pages: u64,
-}
-
-impl PageEntry {
-    /// Takes what a listing or retrieval says of the page.
-    pub(crate) fn apply_info(&mut self, info: PageInfo) {
-        self.title = info.title;
-        self.url = info.url;
-        self.properties = info.property_lines;
-        self.property_values = info.property_values;
-        self.database_id = info.database_id;
-        self.data_source_id = info.data_source_id;
-        self.last_edited = Some(info.last_edited_time);
-    }
-
-    fn seen_in(&self, run: &str) -> bool {
-        self.seen_run.as_deref() == Some(run)
-    }
-
-    fn pending_in(&self, run: &str) -> bool {
-        self.pending_run.as_deref() == Some(run)
-    }
-
-    fn done_in(&self, run: &str) -> bool {
-        self.done_run.as_deref() == Some(run)
-    }
-
-    /// Marks the page processed by `run`.
-    fn finish_in(&mut self, run: &str) {
-        self.pending_run = None;
-        self.done_run = Some(run.to_string());
-    }
 }
 
 impl Frontier {
@@ -229,8 +199,11 @@ impl Frontier {
         }
     }
 
-    /// A page confirmed alive by search, a data source query or retrieval.
-    fn seen(&mut self, info: PageInfo) {
+    /// A page confirmed alive by search, a data source query or retrieval. `partial`: a row
+    /// whose answer left out its properties (search on 2026-12-01): it keeps the properties
+    /// it had and waits until the listings end, when its data source's query has most
+    /// likely given them; if not, its reader retrieves it first.
+    fn seen(&mut self, info: PageInfo, partial: bool) {
         let already = self.index.get(&info.id).is_some_and(|e| e.seen_in(&self.run));
         if !already && self.cp.counters().pages_seen >= self.max_pages {
             self.stop_at_page_limit();
@@ -241,7 +214,17 @@ impl Frontier {
             page_id: info.id.clone(),
             ..PageEntry::default()
         });
-        entry.apply_info(info);
+        let full_this_run = entry.seen_in(&self.run) && !entry.needs_properties;
+        if partial {
+            let (lines, values) = (entry.properties.clone(), entry.property_values.clone());
+            entry.apply_info(info);
+            entry.properties = lines;
+            entry.property_values = values;
+            entry.needs_properties = !full_this_run;
+        } else {
+            entry.apply_info(info);
+            entry.needs_properties = false;
+        }
         if !entry.seen_in(&self.run) {
             entry.seen_run = Some(self.run.clone());
             self.cp.count(&Counters {
@@ -254,7 +237,9 @@ impl Frontier {
             entry.pending_run = Some(self.run.clone());
         }
         let snapshot = entry.clone();
-        if enqueue {
+        if enqueue && snapshot.needs_properties {
+            self.deferred.push_back(snapshot.page_id.clone());
+        } else if enqueue {
             self.queue.push_back(snapshot.page_id.clone());
         }
         self.changed(before, snapshot);
@@ -585,5 +570,7 @@ impl Frontier {
     }
 }
 
+#[cfg(test)]
+mod rows_tests;
 #[cfg(test)]
 mod tests;

@@ -16,7 +16,7 @@ pub enum Outcome<W> {
         write: Option<W>,
         /// What reading and writing it counted.
         counts: ReadCounts,
-        /// Enhanced markdown tags the parser did not know, by name.
+        /// Markdown tags the parser did not know, by name.
         unknown_tags: std::collections::BTreeMap<String, u64>,
         /// Block types the renderer did not know, by name.
         unknown_block_types: std::collections::BTreeMap<String, u64>,

@@ -13,7 +13,7 @@ type PageOutcome = Outcome<()>;
 
 const RUN: &str = "run-2";
 
-fn checkpoint() -> Checkpoint {
+pub(super) fn checkpoint() -> Checkpoint {
     Checkpoint::start(RunStart {
         run_id: RUN.into(),
         dataset_id: "dataset_1".into(),
@@ -36,7 +36,7 @@ fn search_page(ids: &[&str], next: Option<&str>) -> Listed {
     )))
 }
 
-fn entry(id: &str) -> PageEntry {
+pub(super) fn entry(id: &str) -> PageEntry {
     PageEntry {
         page_id: id.into(),
         ..PageEntry::default()
@@ -44,7 +44,7 @@ fn entry(id: &str) -> PageEntry {
 }
 
 /// A page's outcome after reading, with the children its content points at.
-fn read(mut entry: PageEntry, children: &[&str]) -> PageOutcome {
+pub(super) fn read(mut entry: PageEntry, children: &[&str]) -> PageOutcome {
     entry.children = children.iter().map(|c| c.to_string()).collect();
     PageOutcome::Read {
         entry,

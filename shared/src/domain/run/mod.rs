@@ -11,6 +11,10 @@ pub use parts::{Counters, RunState, SourceCursor, SyncProgress};
 use super::sync::Trigger;
 use serde::{Deserialize, Serialize};
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 /// What the index remembers of one page between runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +75,11 @@ pub struct PageEntry {
     /// Child databases found in the content.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub databases: Vec<String>,
+    /// This run saw the row only in an answer that left out its properties (search on
+    /// 2026-12-01): they are to be read before its record is written (kept across
+    /// invocations, so a resumed run still reads them).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub needs_properties: bool,
 }
 
 impl PageEntry {
@@ -88,6 +97,7 @@ impl PageEntry {
             merged.data_source_id = self.data_source_id;
             merged.last_edited = self.last_edited;
         }
+        merged.needs_properties = self.needs_properties;
         merged.seen_run = self.seen_run;
         merged.pending_run = self.pending_run;
         merged.done_run = self.done_run;

@@ -68,7 +68,7 @@ pub struct Counters {
     pub blocks_skipped: u64,
     /// Pages or subtrees read by block walk because markdown failed.
     pub markdown_fallbacks: u64,
-    /// Enhanced markdown tags the parser did not know, by name (their text was kept).
+    /// Markdown tags the parser did not know, by name (their text was kept).
     pub unknown_tags: std::collections::BTreeMap<String, u64>,
     /// Block types the block reader did not know, by name (their text and children were
     /// kept).

@@ -1,6 +1,6 @@
 //! Clean Markdown for records from a block tree (`GET /v1/blocks/{id}/children`, walked
-//! recursively): [`render_blocks`]. Enhanced markdown (`GET /v1/pages/{id}/markdown`) is
-//! parsed by [`super::enhanced`]; both write media the same way ([`media_text`]).
+//! recursively): [`render_blocks`]. Notion-flavored Markdown (`GET /v1/pages/{id}/markdown`) is
+//! parsed by [`super::flavored`]; both write media the same way ([`media_text`]).
 
 use super::media::media_text;
 pub use super::rich::rich_text;

@@ -1,4 +1,4 @@
-//! The lexical pieces of enhanced markdown: tags (`<name attrs>`, `</name>`, `<name/>`),
+//! The lexical pieces of Notion-flavored Markdown: tags (`<name attrs>`, `</name>`, `<name/>`),
 //! elements, attribute lists and links, each read from the start of a string.
 
 /// One tag at the start of a line: `<name attrs>`, `</name>` or `<name attrs/>`.
@@ -105,18 +105,6 @@ pub(super) fn split_element<'a>(s: &'a str, name: &str) -> Option<(&'a str, &'a 
 
 /// Characters the reference escapes outside code ("Escaping").
 pub(super) const ESCAPABLE: &str = "\\*~`$[]<>{}|^_#+-.!()";
-
-/// The attribute list at the end of a block's first line (`{color="blue"}`,
-/// `{toggle="true" color="red"}`), removed.
-pub(super) fn strip_attribute_list(line: &str) -> &str {
-    static LIST: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r#"\s*\{[A-Za-z_-]+="[^"]*"(\s+[A-Za-z_-]+="[^"]*")*\}\s*$"#).expect("valid regex")
-    });
-    match LIST.find(line) {
-        Some(m) => &line[..m.start()],
-        None => line,
-    }
-}
 
 /// `[label](url)` at the start of `s`: (label, url, after). Brackets in the label nest.
 pub(super) fn link_at(s: &str) -> Option<(&str, &str, &str)> {

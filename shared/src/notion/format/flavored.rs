@@ -1,10 +1,17 @@
-//! A parser for Notion's enhanced markdown (`GET /v1/pages/{id}/markdown`), built from
-//! Notion's "Enhanced markdown format" reference and the "Working with markdown content"
-//! guide (developers.notion.com/guides/data-apis/…), into the clean Markdown of records.
+//! A parser for Notion-flavored Markdown, v2 (`GET /v1/pages/{id}/markdown?markdown_version=v2`),
+//! into the clean Markdown of records. Built from "Migrate to Notion-flavored Markdown (v2)"
+//! (blocks apart by blank lines; children not tab-indented except in lists; a block with
+//! children in its tag form, `<p>`, `<quote>`, `<toggle>`, with them after a blank line;
+//! colors as tag attributes, so `{color="…"}` in the text is literal text) and, for every
+//! construct the two formats share, Notion's "Enhanced markdown format" reference and the
+//! "Working with markdown content" guide (developers.notion.com/guides/data-apis/…). The
+//! crawler asks every version for v2, so the v1 parser is gone: v1's attribute lists are no
+//! longer stripped.
 //!
 //! | construct (reference section) | what our Markdown makes of it |
 //! |---|---|
-//! | text, `{color="…"}` / `{toggle="true"}` attribute lists ("Text", "Colors") | the text; attribute lists dropped |
+//! | text; `{color="…"}` written in it (v2: literal) | the text, as written |
+//! | `<p>`, `<quote>`, `<toggle>` (v2 tag forms, with or without children; `color` attributes) | their text, then their children |
 //! | `#`…`####` headings, `- `, `1. `, `- [ ]`, `> ` ("Headings", "Lists", "To-do", "Quote") | kept; list items indented two spaces per tab |
 //! | tab-indented children ("Indentation") | kept, flattened (lists keep their nesting) |
 //! | `\*` and the other escapes ("Escaping") | the character itself |
@@ -31,7 +38,7 @@
 //! | any other tag | its inner text is kept, its name counted in `unknownTags`; it never hides what follows |
 
 use super::media::{is_signed_file_url, media_text};
-use super::tags::{link_at, split_element, strip_attribute_list, tag_at, Tag, ESCAPABLE};
+use super::tags::{link_at, split_element, tag_at, Tag, ESCAPABLE};
 use crate::notion::model::{fragment_id, id_from_url, page_url};
 use std::collections::HashSet;
 
@@ -111,7 +118,28 @@ struct Parser<'a> {
     code: Option<(usize, String)>,
     /// Tab depth of the open `$$` equation.
     equation: Option<usize>,
+    /// Container tags opened on an earlier line and not closed yet: v2 does not indent
+    /// their children, so a block is at the page's top level only outside every one.
+    open_containers: usize,
 }
+
+/// Tags of blocks that hold other blocks.
+const CONTAINERS: [&str; 14] = [
+    "p",
+    "quote",
+    "toggle",
+    "details",
+    "callout",
+    "columns",
+    "column",
+    "column_list",
+    "synced_block",
+    "synced_block_reference",
+    "meeting-notes",
+    "summary",
+    "notes",
+    "transcript",
+];
 
 impl Parser<'_> {
     fn stable_link(&self) -> String {
@@ -220,7 +248,16 @@ impl Parser<'_> {
         };
         let inner_text = self.inline(inner);
         let text = match name {
-            "span" | "u" | "color" | "mention-user" | "mention-data-source" | "mention-agent" | "summary" => inner_text,
+            "span"
+            | "u"
+            | "color"
+            | "mention-user"
+            | "mention-data-source"
+            | "mention-agent"
+            | "summary"
+            | "p"
+            | "quote"
+            | "toggle" => inner_text,
             "mention-page" | "mention-database" | "page" | "database" => {
                 let url = tag.attr("url").unwrap_or_default();
                 if let Some(id) = id_from_url(url) {
@@ -312,7 +349,8 @@ impl Parser<'_> {
         if trimmed.starts_with('<') && self.block_tag(trimmed, depth) {
             return;
         }
-        let text = self.inline(strip_attribute_list(content).trim_end());
+        // v2 writes `{color="…"}` as literal text (colors are tag attributes): kept.
+        let text = self.inline(content.trim_end());
         let is_list = ["- ", "* ", "+ "].iter().any(|p| text.starts_with(p))
             || text
                 .split_once(". ")
@@ -369,7 +407,13 @@ impl Parser<'_> {
         if tag.closing {
             // The end of a container: nothing to write; what follows is read normally (an
             // unknown container was counted at its opening).
+            if CONTAINERS.contains(&name) {
+                self.open_containers = self.open_containers.saturating_sub(1);
+            }
             return true;
+        }
+        if CONTAINERS.contains(&name) && !tag.self_closing && split_element(tag.rest, name).is_none() {
+            self.open_containers += 1;
         }
         match name {
             "table" => {
@@ -390,7 +434,12 @@ impl Parser<'_> {
                 self.unknown_block(&tag, depth);
                 true
             }
-            "details"
+            // v2's tag forms of blocks with children ("Migrate to Notion-flavored Markdown
+            // (v2)"): the text after the tag, then the children as lines of their own.
+            "p"
+            | "quote"
+            | "toggle"
+            | "details"
             | "columns"
             | "column"
             | "column_list"
@@ -455,7 +504,7 @@ impl Parser<'_> {
             _ => {
                 // Pages, databases, mentions and unknown tags as inline text (an unknown
                 // tag keeps its inner text and never hides what follows).
-                let text = self.inline(strip_attribute_list(trimmed));
+                let text = self.inline(trimmed);
                 for part in text.split('\n') {
                     self.lines.push(part.to_string());
                 }
@@ -489,7 +538,7 @@ impl Parser<'_> {
             (_, Some(alt)) if NO_TEXT.contains(&alt) => self.out.skipped.push(alt.to_string()),
             (Some(id), Some(_)) => {
                 self.lines.push(block_marker(&id));
-                if depth == 0 {
+                if depth == 0 && self.open_containers == 0 {
                     push_unique(&mut self.out.top_level_reads, id.clone());
                 }
                 push_unique(&mut self.out.block_reads, id);
@@ -508,6 +557,7 @@ pub fn parse(markdown: &str, ctx: &Context<'_>) -> Parsed {
         table: None,
         code: None,
         equation: None,
+        open_containers: 0,
     };
     for raw in markdown.split('\n') {
         parser.line(raw);
@@ -549,5 +599,5 @@ pub fn truncated_ids(answer: &serde_json::Value) -> HashSet<String> {
 }
 
 #[cfg(test)]
-#[path = "enhanced_tests.rs"]
+#[path = "flavored_tests.rs"]
 mod tests;

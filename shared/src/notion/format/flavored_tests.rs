@@ -1,4 +1,5 @@
-//! The enhanced markdown parser: one test per construct of the format reference, the
+//! The Notion-flavored Markdown (v2) parser: one test per construct of the format reference
+//! and the migration guide, the
 //! adversarial cases (unknown and unclosed tags, tags in code, escapes, CRLF, a very long
 //! page), and properties: it never panics and never drops a line of plain text.
 
@@ -19,20 +20,34 @@ fn text(md: &str) -> String {
 }
 
 #[test]
-fn text_headings_lists_todos_quotes_and_attribute_lists() {
-    let md = "Intro {color=\"blue\"}\n# One {color=\"red\"}\n#### Four\n- a\n\t- b {color=\"gray\"}\n1. first\n- [ ] open\n- [x] done\n> Quote<br>line two {color=\"gray_bg\"}\n---";
+fn text_headings_lists_todos_quotes_and_colors_as_tag_attributes() {
+    // v2: blocks apart by blank lines, colors as attributes of the block's tag, and an
+    // attribute list written in the text is the text ("v2 saves {color=...} as literal").
+    let md = "<p color=\"blue\">Intro</p>\n\n# One\n\n#### Four\n\n- a\n\t- b\n1. first\n- [ ] open\n- [x] done\n\n> Quote<br>line two\n\n---\n\nLiteral {color=\"red\"} stays";
     assert_eq!(
         text(md),
-        "Intro\n# One\n#### Four\n- a\n  - b\n1. first\n- [ ] open\n- [x] done\n> Quote\nline two\n---"
+        "Intro\n\n# One\n\n#### Four\n\n- a\n  - b\n1. first\n- [ ] open\n- [x] done\n\n> Quote\nline two\n\n---\n\nLiteral {color=\"red\"} stays"
     );
 }
 
 #[test]
-fn toggle_headings_drop_their_attribute_list_and_keep_children() {
+fn tag_forms_of_blocks_with_children_keep_text_and_children() {
+    // v2: a block with children in its tag form, the children after a blank line, under
+    // both readings of where its own text goes.
+    for md in [
+        "<toggle>\nHeading\n\nChild\n</toggle>",
+        "<toggle>Heading\n\nChild\n</toggle>",
+    ] {
+        assert_eq!(text(md), "Heading\n\nChild", "{md}");
+    }
+    assert_eq!(text("<p>\nParent\n\nChild text\n</p>"), "Parent\n\nChild text");
     assert_eq!(
-        text("# Heading {toggle=\"true\" color=\"red\"}\n\tChild"),
-        "# Heading\nChild"
+        text("<quote color=\"red\">Said\n\nAnd more\n</quote>"),
+        "Said\n\nAnd more"
     );
+    assert!(parse("<p>x</p><quote>y</quote><toggle>z</toggle>", &ctx())
+        .unknown_tags
+        .is_empty());
 }
 
 #[test]
@@ -198,7 +213,7 @@ fn plain_word() -> impl Strategy<Value = String> {
     "[a-zA-Z0-9]{1,12}"
 }
 
-/// A line of enhanced markdown: plain text, or a construct (known, unknown or broken).
+/// A line of Notion-flavored Markdown: plain text, or a construct (known, unknown or broken).
 fn any_line() -> impl Strategy<Value = String> {
     prop_oneof![
         plain_word(),
@@ -256,4 +271,19 @@ proptest! {
     fn arbitrary_input_never_panics(input in "\\PC{0,400}") {
         let _ = parse(&input, &ctx());
     }
+}
+
+#[test]
+fn a_left_out_block_inside_an_unindented_container_is_not_at_the_top_level() {
+    // v2 does not indent a container's children: nesting comes from the open tags, so the
+    // crawler lists the page's children only for blocks that really stand there.
+    let top = "1429989fe8ac4effbc8f57f56486db54";
+    let nested = "2429989fe8ac4effbc8f57f56486db54";
+    let md = format!(
+        "<unknown url=\"https://www.notion.so/p#{top}\" alt=\"bookmark\"/>\n\n<toggle>\nTitle\n\n<unknown url=\"https://www.notion.so/p#{nested}\" alt=\"embed\"/>\n</toggle>\n\n<p color=\"red\">after</p>"
+    );
+    let parsed = parse(&md, &ctx());
+    assert_eq!(parsed.block_reads.len(), 2);
+    assert_eq!(parsed.top_level_reads, [canonical_id(top).unwrap()]);
+    assert!(parsed.text.ends_with("after"), "{}", parsed.text);
 }

@@ -1,0 +1,35 @@
+//! What a run's marks and a listing's answer change in one page's index entry.
+
+use crate::domain::run::PageEntry;
+use crate::notion::model::PageInfo;
+
+impl PageEntry {
+    /// Takes what a listing or retrieval says of the page.
+    pub(crate) fn apply_info(&mut self, info: PageInfo) {
+        self.title = info.title;
+        self.url = info.url;
+        self.properties = info.property_lines;
+        self.property_values = info.property_values;
+        self.database_id = info.database_id;
+        self.data_source_id = info.data_source_id;
+        self.last_edited = Some(info.last_edited_time);
+    }
+
+    pub(super) fn seen_in(&self, run: &str) -> bool {
+        self.seen_run.as_deref() == Some(run)
+    }
+
+    pub(super) fn pending_in(&self, run: &str) -> bool {
+        self.pending_run.as_deref() == Some(run)
+    }
+
+    pub(super) fn done_in(&self, run: &str) -> bool {
+        self.done_run.as_deref() == Some(run)
+    }
+
+    /// Marks the page processed by `run`.
+    pub(super) fn finish_in(&mut self, run: &str) {
+        self.pending_run = None;
+        self.done_run = Some(run.to_string());
+    }
+}
