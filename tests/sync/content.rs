@@ -226,3 +226,96 @@ async fn block_walk_alone_reads_everything_including_tables_over_100_rows() {
     );
     s.assert_mirrors_workspace().await;
 }
+
+/// Issue 22, "records without context": "Task 3" must say it is a row of "Tasks" under
+/// "Engineering", and a renamed page's descendants follow at the next full sync without a
+/// Notion request of their own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_say_where_their_page_lives_and_a_rename_moves_descendants_unread() {
+    let s = setup(80, Plan::default(), unlimited()).await;
+    assert_clean(&s.sync_and_drain(40).await);
+    let by_page = |records: Vec<Value>| -> HashMap<String, Value> {
+        records
+            .into_iter()
+            .filter(|r| r["meta"]["chunk"].as_u64().unwrap_or(1) == 1)
+            .map(|r| (r["meta"]["notionPageId"].as_str().unwrap().to_string(), r))
+            .collect()
+    };
+    let records = by_page(s.env.all_records(&s.key, &s.dataset).await);
+    // A page two levels down, its parent, and a row with its database.
+    let (child, parent, grandparent_title, row, tracker) = s.emulator.with_workspace(|ws| {
+        let child = ws
+            .live_pages()
+            .into_iter()
+            .find(|p| match &ws.pages[p].parent {
+                Parent::Page(parent) => matches!(ws.pages[parent].parent, Parent::Page(_)),
+                _ => false,
+            })
+            .expect("a grandchild page");
+        let Parent::Page(parent) = ws.pages[&child].parent.clone() else {
+            unreachable!()
+        };
+        let Parent::Page(grandparent) = ws.pages[&parent].parent.clone() else {
+            unreachable!()
+        };
+        let db = ws.databases.values().next().expect("a database");
+        (
+            child,
+            parent,
+            ws.pages[&grandparent].title.clone(),
+            db.rows[0].clone(),
+            db.title.clone(),
+        )
+    });
+    let parent_title = s.emulator.with_workspace(|ws| ws.pages[&parent].title.clone());
+    let meta = &records[&child]["meta"];
+    assert_eq!(meta["parentId"], parent.as_str(), "{meta}");
+    let path: Vec<String> = serde_json::from_value(meta["path"].clone()).unwrap();
+    assert_eq!(path.last(), Some(&parent_title), "{meta}");
+    assert_eq!(path[path.len() - 2], grandparent_title, "{meta}");
+    let text = records[&child]["text"].as_str().unwrap();
+    assert_eq!(
+        text.lines().nth(1),
+        Some(format!("Path: {}", path.join(" / ")).as_str()),
+        "{text}"
+    );
+    let row_meta = &records[&row]["meta"];
+    assert_eq!(row_meta["databaseTitle"], tracker.as_str(), "{row_meta}");
+    assert_eq!(
+        row_meta["path"].as_array().unwrap().last().unwrap(),
+        tracker.as_str(),
+        "{row_meta}"
+    );
+
+    // Rename the parent: the next full sync reads it alone, and its descendants' records
+    // get the new path.
+    s.emulator
+        .with_workspace(|ws| ws.rename_page(&parent, "Renamed parent"));
+    let before = s.emulator.requests().len();
+    let state = s.sync_and_drain(40).await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert_eq!(sum["pagesRead"], 1, "only the renamed page is read: {sum}");
+    let second = s.emulator.requests()[before..].to_vec();
+    assert!(
+        !second
+            .iter()
+            .any(|r| r.path.contains(&child) || r.path.contains(&child.replace('-', ""))),
+        "no request for the descendant: {second:?}"
+    );
+    let records = by_page(s.env.all_records(&s.key, &s.dataset).await);
+    let meta = &records[&child]["meta"];
+    assert_eq!(
+        meta["path"].as_array().unwrap().last().unwrap(),
+        "Renamed parent",
+        "{meta}"
+    );
+    assert!(
+        records[&child]["text"].as_str().unwrap().contains("/ Renamed parent\n"),
+        "{}",
+        records[&child]["text"]
+    );
+    // And nothing changes on a third sync.
+    let state = s.sync_and_drain(40).await;
+    assert_eq!(summary(&state)["recordsWritten"], 0, "{state}");
+}

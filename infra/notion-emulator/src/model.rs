@@ -293,6 +293,18 @@ impl Workspace {
         }
     }
 
+    /// Renames a page (its title property, and the `child_page` block that links it).
+    pub fn rename_page(&mut self, page: &str, title: &str) {
+        if let Some(p) = self.pages.get_mut(page) {
+            p.title = title.into();
+        }
+        if let Some(b) = self.blocks.get_mut(page) {
+            b.text = title.into();
+        }
+        self.touch(page);
+        self.changes.push(("page.properties_updated", page.to_string(), "page"));
+    }
+
     /// Moves a page to the trash.
     pub fn trash_page(&mut self, page: &str) {
         let now = self.tick();

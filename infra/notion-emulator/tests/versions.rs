@@ -56,6 +56,8 @@ async fn setup() -> (Api, String, String, String) {
         },
     );
     let url = notion_emulator::spawn(emulator).await.unwrap();
+    // In the workspace build reqwest's rustls has no crypto provider of its own.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let api = Api {
         http: reqwest::Client::new(),
         url,

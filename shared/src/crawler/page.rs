@@ -5,7 +5,7 @@
 
 use super::content::{read_page, read_page_by_walk};
 use super::frontier::{Outcome, ReadCounts};
-use super::records::{chunk_id, compose_text, record_base_id, split_chunks, text_hash, MAX_CHUNK_BYTES};
+use super::records::{chunk_id, compose_text, record_base_id, record_hash, split_chunks, MAX_CHUNK_BYTES};
 use crate::domain::record::Record;
 use crate::domain::run::PageEntry;
 use crate::domain::time::{rfc3339, Clock};
@@ -63,6 +63,20 @@ pub struct PageWriter {
     /// Where a targeted run reads each page's stored index entry (it does not load the
     /// whole index); none in a full run.
     pub index: Option<Arc<dyn crate::ports::SyncStateStore>>,
+}
+
+/// Where the page lives, in a record's `meta`: `path` (titles from the top down to its
+/// parent), `parentId`, and for a row `databaseTitle`.
+pub(super) fn place_in_meta(meta: &mut Map<String, Value>, entry: &PageEntry) {
+    meta.insert("path".into(), json!(entry.path));
+    match &entry.parent_id {
+        Some(parent) => meta.insert("parentId".into(), json!(parent)),
+        None => meta.remove("parentId"),
+    };
+    match &entry.database_title {
+        Some(title) => meta.insert("databaseTitle".into(), json!(title)),
+        None => meta.remove("databaseTitle"),
+    };
 }
 
 fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
@@ -126,8 +140,12 @@ impl PageWriter {
             Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => return failed(entry, false, e),
             Err(e) => return failed(entry, true, e),
         };
-        let text = compose_text(&entry.title, &entry.properties, &content.text);
-        let hash = text_hash(&text);
+        if let Some(placement) = &entry.placement {
+            entry.path = placement.path.clone();
+            entry.database_title = placement.database_title.clone();
+        }
+        let text = compose_text(&entry.title, &entry.path, &entry.properties, &content.text);
+        let hash = record_hash(&text, entry.parent_id.as_deref(), entry.database_title.as_deref());
         let chunks = split_chunks(&text, MAX_CHUNK_BYTES);
         let mut counts = ReadCounts {
             requests: content.requests,
@@ -196,6 +214,7 @@ impl PageWriter {
             if let Some(ds) = &entry.data_source_id {
                 meta.insert("dataSourceId".into(), json!(ds));
             }
+            place_in_meta(&mut meta, entry);
             if chunks.len() > 1 {
                 meta.insert("chunk".into(), json!(i + 1));
                 meta.insert("chunks".into(), json!(chunks.len()));

@@ -25,8 +25,12 @@ pub fn chunk_id(base: &str, index: usize) -> String {
 
 /// The record text of a page: its title as a heading, database properties as
 /// `Name: value` lines, then its content.
-pub fn compose_text(title: &str, properties: &[String], content: &str) -> String {
+pub fn compose_text(title: &str, path: &[String], properties: &[String], content: &str) -> String {
     let mut text = format!("# {title}\n");
+    if let Some(line) = path_line(path) {
+        text.push_str(&line);
+        text.push('\n');
+    }
     if !properties.is_empty() {
         text.push('\n');
         for line in properties {
@@ -40,6 +44,40 @@ pub fn compose_text(title: &str, properties: &[String], content: &str) -> String
         text.push('\n');
     }
     text
+}
+
+/// The line under a record's title that says where its page lives, if it lives anywhere
+/// but the workspace's top.
+pub fn path_line(path: &[String]) -> Option<String> {
+    (!path.is_empty()).then(|| format!("Path: {}", path.join(" / ")))
+}
+
+/// A record text (its first chunk) with its path line replaced by `path`'s.
+pub fn with_path(text: &str, path: &[String]) -> String {
+    let (title, rest) = text.split_once('\n').unwrap_or((text, ""));
+    let rest = match rest.split_once('\n') {
+        Some((first, after)) if first.starts_with("Path: ") => after,
+        None if rest.starts_with("Path: ") => "",
+        _ => rest,
+    };
+    match path_line(path) {
+        Some(line) => format!("{title}\n{line}\n{rest}"),
+        None => format!("{title}\n{rest}"),
+    }
+}
+
+/// What decides whether a page's records must be rewritten: its text and the context its
+/// records carry in `meta` besides the text (its parent and, for a row, its database's
+/// title).
+pub fn record_hash(text: &str, parent_id: Option<&str>, database_title: Option<&str>) -> String {
+    match (parent_id, database_title) {
+        (None, None) => text_hash(text),
+        (p, d) => text_hash(&format!(
+            "{text}\n\u{1}{}\u{1}{}",
+            p.unwrap_or_default(),
+            d.unwrap_or_default()
+        )),
+    }
 }
 
 /// SHA-256 of a record text, to skip rewriting unchanged records.
@@ -88,8 +126,23 @@ mod tests {
 
     #[test]
     fn text_has_title_properties_and_content() {
-        assert_eq!(compose_text("T", &["A: 1".into()], "body"), "# T\n\nA: 1\n\nbody\n");
-        assert_eq!(compose_text("T", &[], "  "), "# T\n");
+        assert_eq!(
+            compose_text("T", &[], &["A: 1".into()], "body"),
+            "# T\n\nA: 1\n\nbody\n"
+        );
+        assert_eq!(compose_text("T", &[], &[], "  "), "# T\n");
+        let path = ["Engineering".to_string(), "Tasks".to_string()];
+        let text = compose_text("Task 3", &path, &["Status: Done".into()], "body");
+        assert_eq!(text, "# Task 3\nPath: Engineering / Tasks\n\nStatus: Done\n\nbody\n");
+        let moved = with_path(&text, &["Platform".to_string()]);
+        assert_eq!(moved, "# Task 3\nPath: Platform\n\nStatus: Done\n\nbody\n");
+        assert_eq!(with_path(&moved, &[]), "# Task 3\n\nStatus: Done\n\nbody\n");
+        assert_eq!(
+            with_path(&with_path(&moved, &[]), &path),
+            text,
+            "a path line comes and goes cleanly"
+        );
+        assert_eq!(with_path("# Alone\n", &path), "# Alone\nPath: Engineering / Tasks\n");
     }
 
     #[test]

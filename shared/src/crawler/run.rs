@@ -11,10 +11,11 @@
 
 use super::adapters::{Crawler, RunResult, UNAUTHORIZED_ERROR};
 use super::frontier::{Completion, Frontier, Listed, ListingRequest, OutcomeHalt};
+use super::page::place_in_meta;
 use super::page::{PageOutcome, PageWriter};
-use super::records::{chunk_id, record_base_id};
+use super::records::{chunk_id, record_base_id, record_hash, with_path};
 use crate::domain::integration::SyncStatus;
-use crate::domain::run::{Checkpoint, PageEntry, RunSummary, SyncSummary};
+use crate::domain::run::{Checkpoint, PageEntry, Placement, RunSummary, SyncSummary};
 use crate::domain::sync::SyncMessage;
 use crate::domain::time::rfc3339;
 use crate::error::StoreError;
@@ -332,6 +333,57 @@ impl<'a> Run<'a> {
         self.crawler.fail(self.msg, cp, &self.owner, UNAUTHORIZED_ERROR).await
     }
 
+    /// Rewrites a page's records with its new placement (path line, `meta.path`,
+    /// `meta.parentId`, `meta.databaseTitle`); none when a record is missing (a user deleted
+    /// it: it stays deleted until the page changes).
+    async fn replace_placement(
+        &mut self,
+        mut entry: PageEntry,
+        placement: Placement,
+    ) -> Result<Option<PageEntry>, StoreError> {
+        let Some(dataset) = entry.dataset_id.clone() else {
+            return Ok(None);
+        };
+        let base = record_base_id(&self.msg.integration_id, &entry.page_id);
+        let now = self.crawler.now();
+        let mut records = Vec::new();
+        for chunk in 0..entry.chunks as usize {
+            match self
+                .crawler
+                .records
+                .get_record(&dataset, &chunk_id(&base, chunk), now)
+                .await?
+            {
+                Some(record) => records.push(record),
+                None => return Ok(None),
+            }
+        }
+        entry.path = placement.path;
+        entry.database_title = placement.database_title;
+        let mut text = String::new();
+        for (i, record) in records.iter_mut().enumerate() {
+            if i == 0 {
+                record.text = with_path(&record.text, &entry.path);
+            }
+            place_in_meta(&mut record.meta, &entry);
+            record.updated_at = rfc3339(self.crawler.clock.now());
+            text.push_str(&record.text);
+        }
+        for record in &records {
+            self.crawler
+                .records
+                .update_existing_record(&self.msg.account_id, record)
+                .await?;
+        }
+        self.frontier.records_written(records.len() as u64);
+        entry.text_hash = Some(record_hash(
+            &text,
+            entry.parent_id.as_deref(),
+            entry.database_title.as_deref(),
+        ));
+        Ok(Some(entry))
+    }
+
     async fn continue_later(mut self) -> Result<RunResult, StoreError> {
         self.flush(true).await?;
         self.sync_counters();
@@ -383,6 +435,19 @@ impl<'a> Run<'a> {
                 .delete_pages(&self.msg.integration_id, std::slice::from_ref(&entry.page_id))
                 .await?;
             self.frontier.forget(&entry.page_id);
+        }
+        if complete {
+            // Pages whose ancestors were renamed or moved: their records get their new path
+            // from what the listings said, without a Notion request.
+            for (entry, placement) in self.frontier.stale_placements() {
+                if Instant::now() >= deadline {
+                    return self.continue_later().await;
+                }
+                if let Some(entry) = self.replace_placement(entry, placement).await? {
+                    self.frontier.rewritten(entry);
+                }
+            }
+            self.flush(false).await?;
         }
         if self.frontier.checkpoint().stop_reason().is_some() {
             // A targeted run a plan limit stopped: the next targeted run does the rest.

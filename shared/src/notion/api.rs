@@ -1,7 +1,7 @@
 //! The Notion calls the crawler makes, as a trait: [`super::client::NotionClient`] makes
 //! them over HTTP; the in-memory workspace of the `testing` feature answers them in-process.
 
-use super::model::ListPage;
+use super::model::{DatabaseInfo, ListPage};
 use async_trait::async_trait;
 use serde_json::Value;
 use std::sync::Arc;
@@ -72,8 +72,8 @@ pub trait NotionApi: Send + Sync {
         since: Option<&str>,
         edited_since: Option<&str>,
     ) -> Result<ListPage, NotionError>;
-    /// `GET /v1/databases/{id}`: the ids of its data sources.
-    async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError>;
+    /// `GET /v1/databases/{id}`: its title, the page holding it and its data sources.
+    async fn database_data_sources(&self, id: &str) -> Result<DatabaseInfo, NotionError>;
     /// `GET /v1/pages/{id}`.
     async fn retrieve_page(&self, id: &str) -> Result<Value, NotionError>;
     /// `GET /v1/pages/{id}/markdown` (also takes block ids from `unknown_block_ids`).

@@ -4,7 +4,7 @@
 
 use super::api::{NotionApi, NotionConnector, NotionError, Traffic};
 use super::limiter::RateLimiter;
-use super::model::ListPage;
+use super::model::{DatabaseInfo, ListPage};
 use crate::domain::version::NotionVersion;
 use async_trait::async_trait;
 use rand::RngExt;
@@ -332,18 +332,10 @@ impl NotionApi for NotionClient {
             .map(|v| ListPage::from_json(&v))
     }
 
-    /// `GET /v1/databases/{id}`: the ids of its data sources.
-    async fn database_data_sources(&self, id: &str) -> Result<Vec<String>, NotionError> {
+    /// `GET /v1/databases/{id}`: its title, the page holding it and its data sources.
+    async fn database_data_sources(&self, id: &str) -> Result<DatabaseInfo, NotionError> {
         let db = self.call(Method::GET, &format!("/v1/databases/{id}"), None).await?;
-        Ok(db
-            .get("data_sources")
-            .and_then(Value::as_array)
-            .map(|list| {
-                list.iter()
-                    .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default())
+        Ok(DatabaseInfo::from_json(&db))
     }
 
     /// `GET /v1/pages/{id}`.

@@ -24,6 +24,42 @@ pub struct PageInfo {
     pub database_id: Option<String>,
     /// For database rows: the data source.
     pub data_source_id: Option<String>,
+    /// The page or database it lives in, when its `parent` names one (a page under a
+    /// block, or at the workspace's top, has none).
+    pub parent_id: Option<String>,
+}
+
+/// A database as `GET /v1/databases/{id}` describes it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DatabaseInfo {
+    /// Plain-text title.
+    pub title: String,
+    /// The page holding it, if its parent is a page.
+    pub parent_page: Option<String>,
+    /// Its data sources.
+    pub sources: Vec<String>,
+}
+
+impl DatabaseInfo {
+    /// Reads a database object.
+    pub fn from_json(db: &Value) -> Self {
+        Self {
+            title: plain_text(db.get("title")),
+            parent_page: db
+                .pointer("/parent/page_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            sources: db
+                .get("data_sources")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// A page of a paged list.
@@ -121,6 +157,10 @@ impl PageInfo {
             data_source_id: v
                 .pointer("/parent/data_source_id")
                 .and_then(Value::as_str)
+                .map(str::to_string),
+            parent_id: ["/parent/page_id", "/parent/database_id"]
+                .iter()
+                .find_map(|p| v.pointer(p).and_then(Value::as_str))
                 .map(str::to_string),
             id,
         })

@@ -198,7 +198,7 @@ impl NotionApi for MemoryWorkspace {
         Err(NotionError::NotFound(404))
     }
 
-    async fn database_data_sources(&self, _id: &str) -> Result<Vec<String>, NotionError> {
+    async fn database_data_sources(&self, _id: &str) -> Result<crate::notion::model::DatabaseInfo, NotionError> {
         drop(self.begin()?);
         Err(NotionError::NotFound(404))
     }

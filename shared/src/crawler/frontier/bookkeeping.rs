@@ -29,6 +29,14 @@ impl Frontier {
         self.cp.token_refreshed(version);
     }
 
+    /// Records rewritten outside a page read (their context refreshed).
+    pub fn records_written(&mut self, n: u64) {
+        self.cp.count(&Counters {
+            records_written: n,
+            ..Counters::default()
+        });
+    }
+
     /// One record of a gone page was deleted.
     pub fn record_deleted(&mut self) {
         self.cp.count(&Counters {

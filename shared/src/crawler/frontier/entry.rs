@@ -12,6 +12,9 @@ impl PageEntry {
         self.property_values = info.property_values;
         self.database_id = info.database_id;
         self.data_source_id = info.data_source_id;
+        if info.parent_id.is_some() {
+            self.parent_id = info.parent_id;
+        }
         self.last_edited = Some(info.last_edited_time);
     }
 

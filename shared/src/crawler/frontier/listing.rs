@@ -5,7 +5,7 @@ use super::listings::{Listed, Listing};
 use super::Frontier;
 use crate::domain::run::{SourceCursor, SourceStep};
 use crate::notion::api::NotionError;
-use crate::notion::model::{ListPage, PageInfo};
+use crate::notion::model::{DatabaseInfo, ListPage, PageInfo};
 use serde_json::Value;
 
 /// How many times one run lists again after Notion invalidates a cursor.
@@ -36,7 +36,7 @@ impl Frontier {
                     .targets()
                     .filter(|t| !t.whole_databases.contains(&id))
                     .and_then(|t| t.edited_since.clone());
-                self.apply_database(result, edited_since)
+                self.apply_database(&id, result, edited_since)
             }
             Listed::Source(source, result) => {
                 self.in_flight.remove(&Listing::Source(source.id.clone()));
@@ -54,12 +54,14 @@ impl Frontier {
 
     fn apply_database(
         &mut self,
-        result: Result<Vec<String>, NotionError>,
+        id: &str,
+        result: Result<DatabaseInfo, NotionError>,
         edited_since: Option<String>,
     ) -> Result<(), NotionError> {
         match result {
-            Ok(sources) => {
-                for s in sources {
+            Ok(info) => {
+                self.cp.note_container(id, Some(info.title), info.parent_page);
+                for s in info.sources {
                     self.cp.add_source(&s, edited_since.clone());
                 }
                 Ok(())
@@ -84,6 +86,15 @@ impl Frontier {
                         Some("data_source") => {
                             if let Some(id) = result.get("id").and_then(Value::as_str) {
                                 self.cp.add_source(id, None);
+                            }
+                            // A data source names its database, with the database's parent.
+                            if let Some(db) = result.pointer("/parent/database_id").and_then(Value::as_str) {
+                                let title = crate::notion::model::plain_text(result.get("title"));
+                                let parent = result
+                                    .pointer("/database_parent/page_id")
+                                    .and_then(Value::as_str)
+                                    .map(str::to_string);
+                                self.cp.note_container(db, Some(title), parent);
                             }
                         }
                         _ => {}

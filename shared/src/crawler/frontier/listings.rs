@@ -44,7 +44,7 @@ pub enum Listed {
     /// A page of search results.
     Search(Result<ListPage, NotionError>),
     /// A database's data sources.
-    Database(String, Result<Vec<String>, NotionError>),
+    Database(String, Result<crate::notion::model::DatabaseInfo, NotionError>),
     /// A page of a data source's rows.
     Source(SourceCursor, Result<ListPage, NotionError>),
 }

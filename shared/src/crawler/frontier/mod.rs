@@ -19,6 +19,7 @@ mod entry;
 mod listing;
 mod listings;
 mod outcome;
+mod paths;
 
 pub use listings::{Listed, Listing, ListingRequest};
 pub use outcome::{Outcome, OutcomeHalt, ReadCounts};
@@ -260,12 +261,25 @@ impl Frontier {
 
     /// A page mentioned in content: processed this run unless it already is.
     pub fn discovered(&mut self, page_id: &str) {
+        self.discovered_in(page_id, None);
+    }
+
+    /// A page mentioned in the content of `parent` (when given).
+    fn discovered_in(&mut self, page_id: &str, parent: Option<&str>) {
         let before = self.index.get(page_id).cloned();
-        let entry = self.index.entry(page_id.to_string()).or_insert_with(|| PageEntry {
+        self.index.entry(page_id.to_string()).or_insert_with(|| PageEntry {
             page_id: page_id.to_string(),
             ..PageEntry::default()
         });
+        let moved = parent.is_some_and(|p| self.lives_in(page_id, p));
+        let Some(entry) = self.index.get_mut(page_id) else {
+            return;
+        };
         if entry.done_in(&self.run) || entry.pending_in(&self.run) {
+            if moved {
+                let snapshot = entry.clone();
+                self.changed(before, snapshot);
+            }
             return;
         }
         entry.pending_run = Some(self.run.clone());
@@ -421,7 +435,9 @@ impl Frontier {
                 }
                 self.reserved.insert(id.clone());
             }
-            return Some(entry.clone());
+            let mut out = entry.clone();
+            self.place(&mut out);
+            return Some(out);
         }
         None
     }
@@ -445,9 +461,10 @@ impl Frontier {
             }
         }
         for child in entry.children.clone() {
-            self.discovered(&child);
+            self.discovered_in(&child, Some(&entry.page_id));
         }
         for db in entry.databases.clone() {
+            self.cp.note_container(&db, None, Some(entry.page_id.clone()));
             self.cp.add_database(&db);
         }
     }
@@ -526,6 +543,9 @@ impl Frontier {
             Outcome::Unauthorized => return Err(OutcomeHalt::Unauthorized),
             Outcome::Store(e) => return Err(OutcomeHalt::Store(e)),
         };
+        // Where it lives was only for its reader; the index keeps what its records hold.
+        let mut entry = entry;
+        entry.placement = None;
         // A listing may have confirmed the page while it was read: count it once.
         let counted = self.index.get(&entry.page_id).is_some_and(|e| e.seen_in(&self.run));
         if self.reserved.remove(&entry.page_id) && entry.seen_in(&self.run) && !counted {

@@ -273,8 +273,14 @@ fn unchanged_pages_still_queue_their_children_and_databases() {
     a.databases = vec!["db".into()];
     f.apply_outcome(PageOutcome::Unchanged(a)).unwrap();
     assert_eq!(f.next_listing(), Some(ListingRequest::Database("db".into())));
-    f.apply_listing(Listed::Database("db".into(), Ok(vec!["ds".into()])))
-        .unwrap();
+    f.apply_listing(Listed::Database(
+        "db".into(),
+        Ok(crate::notion::model::DatabaseInfo {
+            sources: vec!["ds".into()],
+            ..Default::default()
+        }),
+    ))
+    .unwrap();
     assert!(matches!(f.next_listing(), Some(ListingRequest::Source(s)) if s.id == "ds"));
     f.apply_listing(Listed::Source(
         SourceCursor {

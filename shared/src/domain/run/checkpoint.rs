@@ -13,10 +13,11 @@
 //! The crawler's `Frontier` decides when each change happens; this type only refuses
 //! changes that would break what a resumed run relies on.
 
-use super::parts::{Counters, RunState, SourceCursor, SyncProgress};
+use super::parts::{Container, Counters, RunState, SourceCursor, SyncProgress};
 use crate::domain::sync::Trigger;
 use crate::domain::webhook::Targets;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// What a run starts from (snapshot of the integration when its first invocation begins).
 #[derive(Clone, Debug, Default)]
@@ -134,6 +135,10 @@ pub struct Checkpoint {
     /// next one, starts its limiter from them instead of bursting or waiting a full window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     recent_requests: Vec<i64>,
+    /// Databases seen this run, by id: their titles and the pages holding them, for rows'
+    /// paths.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    containers: BTreeMap<String, Container>,
 }
 
 impl Checkpoint {
@@ -267,6 +272,11 @@ impl Checkpoint {
     pub fn recent_requests(&self) -> &[i64] {
         &self.recent_requests
     }
+    /// A database this run came across.
+    pub fn container(&self, id: &str) -> Option<&Container> {
+        self.containers.get(id)
+    }
+
     /// The run's progress as the integration shows it.
     pub fn progress(&self) -> SyncProgress {
         SyncProgress {
@@ -444,6 +454,19 @@ impl Checkpoint {
     pub fn count(&mut self, delta: &Counters) {
         self.live();
         self.counters.add(delta);
+    }
+
+    /// What the run learned of a database: its title (a listing's, newest wins) and the
+    /// page holding it (the first known is kept).
+    pub fn note_container(&mut self, id: &str, title: Option<String>, parent: Option<String>) {
+        self.live();
+        let known = self.containers.entry(id.to_string()).or_default();
+        if let Some(title) = title.filter(|t| !t.is_empty()) {
+            known.title = title;
+        }
+        if known.parent.is_none() {
+            known.parent = parent;
+        }
     }
 
     /// The limiter's window as the invocation leaves it.

@@ -6,7 +6,7 @@ mod checkpoint;
 mod parts;
 
 pub use checkpoint::{Checkpoint, RunStart, SourceStep};
-pub use parts::{Counters, RunState, SourceCursor, SyncProgress};
+pub use parts::{Container, Counters, RunState, SourceCursor, SyncProgress};
 
 use super::sync::Trigger;
 use serde::{Deserialize, Serialize};
@@ -80,6 +80,31 @@ pub struct PageEntry {
     /// invocations, so a resumed run still reads them).
     #[serde(default, skip_serializing_if = "is_false")]
     pub needs_properties: bool,
+    /// The page or database it lives in (from its `parent`, or the page whose content
+    /// holds it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    /// The titles from the top of the workspace down to its parent, as its records hold
+    /// them (`meta.path`, the `Path:` line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<String>,
+    /// For database rows: the database's title (`meta.databaseTitle`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_title: Option<String>,
+    /// Where the run found the page lives, handed to its reader with it (not stored: what
+    /// the records hold is `path`).
+    #[serde(skip)]
+    pub placement: Option<Placement>,
+}
+
+/// Where a page lives: the titles from the top of the workspace down to its parent, and for
+/// a row its database's title.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placement {
+    /// Titles, top first.
+    pub path: Vec<String>,
+    /// For a row: its database's title.
+    pub database_title: Option<String>,
 }
 
 impl PageEntry {
@@ -89,6 +114,9 @@ impl PageEntry {
     pub fn with_stored(self, stored: PageEntry) -> PageEntry {
         let mut merged = stored;
         if self.last_edited.is_some() {
+            if self.parent_id.is_some() {
+                merged.parent_id = self.parent_id;
+            }
             merged.title = self.title;
             merged.url = self.url;
             merged.properties = self.properties;

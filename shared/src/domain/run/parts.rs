@@ -36,6 +36,18 @@ pub struct SourceCursor {
     pub edited_since: Option<String>,
 }
 
+/// A database a run came across: what a row's path needs of it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Container {
+    /// Its title.
+    #[serde(default)]
+    pub title: String,
+    /// The page holding it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+}
+
 /// Counters of one run, summed over its invocations; a run's summary shows them all.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

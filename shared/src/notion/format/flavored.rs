@@ -38,7 +38,7 @@
 //! | any other tag | its inner text is kept, its name counted in `unknownTags`; it never hides what follows |
 
 use super::media::{is_signed_file_url, media_text};
-use super::tags::{link_at, split_element, tag_at, Tag, ESCAPABLE};
+use super::tags::{link_at, split_element, tag_at, Tag, CONTAINERS, ESCAPABLE};
 use crate::notion::model::{fragment_id, id_from_url, page_url};
 use std::collections::HashSet;
 
@@ -122,24 +122,6 @@ struct Parser<'a> {
     /// their children, so a block is at the page's top level only outside every one.
     open_containers: usize,
 }
-
-/// Tags of blocks that hold other blocks.
-const CONTAINERS: [&str; 14] = [
-    "p",
-    "quote",
-    "toggle",
-    "details",
-    "callout",
-    "columns",
-    "column",
-    "column_list",
-    "synced_block",
-    "synced_block_reference",
-    "meeting-notes",
-    "summary",
-    "notes",
-    "transcript",
-];
 
 impl Parser<'_> {
     fn stable_link(&self) -> String {

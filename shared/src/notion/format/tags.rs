@@ -135,3 +135,21 @@ pub(super) fn link_at(s: &str) -> Option<(&str, &str, &str)> {
     }
     Some((label, url, &after[close + 1..]))
 }
+
+/// Tags of blocks that hold other blocks.
+pub(super) const CONTAINERS: [&str; 14] = [
+    "p",
+    "quote",
+    "toggle",
+    "details",
+    "callout",
+    "columns",
+    "column",
+    "column_list",
+    "synced_block",
+    "synced_block_reference",
+    "meeting-notes",
+    "summary",
+    "notes",
+    "transcript",
+];
