@@ -385,6 +385,12 @@ async fn a_deleted_page_takes_its_subtree_and_an_undeleted_one_brings_it_back() 
         texts.contains_key(&parent) && texts.get(&child).is_some_and(|t| t.contains("narwhal"))
     })
     .await;
+    // Exactly as it was once the run that restored it has ended (it settles the restored
+    // pages' paths from the stored index last).
+    eventually("the restored subtree as it was", 30, || async {
+        s.texts().await == synced
+    })
+    .await;
     assert_eq!(s.texts().await, synced);
 }
 

@@ -198,3 +198,47 @@ async fn plan_record_limit_stops_the_run_at_exactly_the_limit() {
         .await
         .assert_error(403, "LIMIT_EXCEEDED");
 }
+
+/// "Request limits": the client says which limit a 429 came from (per connection, per
+/// workspace, or one Notion adds later), and waits each out the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_names_the_limit_it_came_from() {
+    use shared::notion::api::{NotionApi, NotionError};
+    use shared::notion::client::{NotionClient, RetryPolicy};
+    let workspace = generate(&Options {
+        pages: 3,
+        seed: 5,
+        token: TOKEN.into(),
+    });
+    let page = workspace.pages.keys().next().unwrap().clone();
+    let emulator = Emulator::new(
+        workspace,
+        NotionConfig {
+            rps: None,
+            workspace_rps: Some(0),
+            workspace_retry_after: 1,
+            ..NotionConfig::default()
+        },
+    );
+    let url = notion_emulator::spawn(emulator.clone()).await.unwrap();
+    shared::runtime::install_tls_provider();
+    let policy = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let client = NotionClient::new(reqwest::Client::new(), &url, TOKEN, 1_000, policy);
+    // A workspace whose shared limit is spent (by other connections): every request is
+    // refused until the retries (three for a 429 when one attempt is allowed otherwise)
+    // run out.
+    let failures: Vec<String> = match client.retrieve_page(&page).await {
+        Err(NotionError::Exhausted { last, attempts }) => {
+            assert_eq!(attempts, 3);
+            vec![last]
+        }
+        other => panic!("{other:?}"),
+    };
+    assert!(
+        failures.iter().any(|l| l == "429 rate_limited (workspace_rate_limit)"),
+        "{failures:?}"
+    );
+}

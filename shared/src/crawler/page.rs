@@ -65,6 +65,32 @@ pub struct PageWriter {
     pub index: Option<Arc<dyn crate::ports::SyncStateStore>>,
 }
 
+/// The titles from the top down to `from`, from the stored index; none unless every
+/// ancestor up to the top is stored (a database, for one, is not).
+pub(super) async fn stored_path(
+    index: &dyn crate::ports::SyncStateStore,
+    integration_id: &str,
+    from: &str,
+) -> Result<Option<Vec<String>>, crate::error::StoreError> {
+    let mut path = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut current = Some(from.to_string());
+    while let Some(id) = current.take() {
+        if !seen.insert(id.clone()) || path.len() >= 64 {
+            return Ok(None);
+        }
+        match index.load_page(integration_id, &id).await? {
+            Some(e) => {
+                path.push(e.title);
+                current = e.parent_id;
+            }
+            None => return Ok(None),
+        }
+    }
+    path.reverse();
+    Ok(Some(path))
+}
+
 /// Where the page lives, in a record's `meta`: `path` (titles from the top down to its
 /// parent), `parentId`, and for a row `databaseTitle`.
 pub(super) fn place_in_meta(meta: &mut Map<String, Value>, entry: &PageEntry) {
@@ -140,9 +166,20 @@ impl PageWriter {
             Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => return failed(entry, false, e),
             Err(e) => return failed(entry, true, e),
         };
-        if let Some(placement) = &entry.placement {
-            entry.path = placement.path.clone();
-            entry.database_title = placement.database_title.clone();
+        // Where it lives: as the run knew when handing it out (a full run). A targeted run
+        // holds only the entries it touches: a page it has no path for yet (new, or back
+        // from the trash) gets one from the stored index when its ancestors are there, and
+        // the run settles the rest at its end ([`super::run`]).
+        if let Some(placement) = entry.placement.clone() {
+            entry.path = placement.path;
+            entry.database_title = placement.database_title;
+        } else if let (Some(index), Some(parent), true) = (&self.index, entry.parent_id.clone(), entry.path.is_empty())
+        {
+            match stored_path(index.as_ref(), &self.integration_id, &parent).await {
+                Ok(Some(path)) => entry.path = path,
+                Ok(None) => {}
+                Err(e) => return Outcome::Store(e),
+            }
         }
         let text = compose_text(&entry.title, &entry.path, &entry.properties, &content.text);
         let hash = record_hash(&text, entry.parent_id.as_deref(), entry.database_title.as_deref());

@@ -11,7 +11,7 @@
 
 use super::adapters::{Crawler, RunResult, UNAUTHORIZED_ERROR};
 use super::frontier::{Completion, Frontier, Listed, ListingRequest, OutcomeHalt};
-use super::page::place_in_meta;
+use super::page::{place_in_meta, stored_path};
 use super::page::{PageOutcome, PageWriter};
 use super::records::{chunk_id, record_base_id, record_hash, with_path};
 use crate::domain::integration::SyncStatus;
@@ -436,19 +436,40 @@ impl<'a> Run<'a> {
                 .await?;
             self.frontier.forget(&entry.page_id);
         }
-        if complete {
-            // Pages whose ancestors were renamed or moved: their records get their new path
-            // from what the listings said, without a Notion request.
-            for (entry, placement) in self.frontier.stale_placements() {
-                if Instant::now() >= deadline {
-                    return self.continue_later().await;
-                }
-                if let Some(entry) = self.replace_placement(entry, placement).await? {
-                    self.frontier.rewritten(entry);
-                }
+        // Pages whose ancestors were renamed or moved (a full run), or that a targeted run
+        // read without holding their ancestors: their records get their path from what the
+        // run knows and the stored index, without a Notion request.
+        let mut placements = if complete {
+            self.frontier.stale_placements()
+        } else {
+            Vec::new()
+        };
+        for entry in self.frontier.read_by_targeted_run() {
+            let path = match &entry.parent_id {
+                Some(parent) => stored_path(self.crawler.state.as_ref(), &self.msg.integration_id, parent).await?,
+                None => Some(Vec::new()),
+            };
+            if let Some(path) = path.filter(|p| *p != entry.path) {
+                let database_title = entry.database_title.clone();
+                placements.push((
+                    entry,
+                    Placement {
+                        path,
+                        database_title,
+                        unresolved: None,
+                    },
+                ));
             }
-            self.flush(false).await?;
         }
+        for (entry, placement) in placements {
+            if Instant::now() >= deadline {
+                return self.continue_later().await;
+            }
+            if let Some(entry) = self.replace_placement(entry, placement).await? {
+                self.frontier.rewritten(entry);
+            }
+        }
+        self.flush(false).await?;
         if self.frontier.checkpoint().stop_reason().is_some() {
             // A targeted run a plan limit stopped: the next targeted run does the rest.
             let unfinished = self.frontier.unfinished_targets();

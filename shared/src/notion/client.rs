@@ -201,8 +201,15 @@ impl NotionClient {
             }),
             StatusCode::TOO_MANY_REQUESTS => {
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                // "Request limits": which limit was hit (per connection, per workspace, or
+                // one Notion adds later); every one is waited out the same way.
+                let limit = json
+                    .as_ref()
+                    .and_then(|j| j.pointer("/additional_data/rate_limit_reason"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("unspecified");
                 Attempt::Retry {
-                    reason: "429 rate_limited".into(),
+                    reason: format!("429 rate_limited ({limit})"),
                     after: Some(retry_after.unwrap_or(Duration::from_secs(1))),
                 }
             }

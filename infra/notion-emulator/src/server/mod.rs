@@ -96,15 +96,17 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     if !emu.with_workspace(|ws| ws.tokens.contains(&token)) {
         return error(401, "unauthorized", "API token is invalid.");
     }
-    if emu.rate_limited(&token) {
-        let mut response = error(
+    if let Some((reason, retry_after)) = emu.rate_limited(&token) {
+        let mut body = render::error(
             429,
             "rate_limited",
             "You have been rate limited. Please try again in a few minutes.",
         );
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        body["additional_data"] = json!({"rate_limit_reason": reason});
+        let mut response = json_response(429, &body);
+        if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
         return response;
     }
     let body: Value = if body.is_empty() {

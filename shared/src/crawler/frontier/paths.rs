@@ -27,6 +27,7 @@ impl Frontier {
     pub fn placement_of(&self, page: &str) -> Placement {
         let mut path = Vec::new();
         let mut database_title = None;
+        let mut unresolved = None;
         let mut visited = HashSet::from([page.to_string()]);
         let mut current = self.index.get(page).and_then(|e| e.parent_id.clone());
         while let Some(id) = current.take() {
@@ -44,30 +45,43 @@ impl Frontier {
                     path.push(db.title.clone());
                 }
                 current = db.parent.clone();
+            } else {
+                unresolved = Some(id);
             }
         }
         path.reverse();
-        Placement { path, database_title }
+        Placement {
+            path,
+            database_title,
+            unresolved,
+        }
     }
 
-    /// Where a page about to be read lives: as computed, except that a targeted run (which
-    /// loads only the entries it touches) keeps a stored path it cannot see in full.
+    /// Where a page about to be read lives, in a full run. A targeted run (which loads only
+    /// the entries it touches) writes the path its index entry holds, and settles it at its
+    /// end from the stored index ([`super::super::run`]).
     pub(super) fn place(&self, entry: &mut PageEntry) {
-        let placement = self.placement_of(&entry.page_id);
-        let partial_view = self.is_targeted() && placement.path.len() < entry.path.len();
-        entry.placement = Some(if partial_view {
-            Placement {
-                path: entry.path.clone(),
-                database_title: entry.database_title.clone(),
-            }
-        } else {
-            placement
-        });
+        entry.placement = (!self.is_targeted()).then(|| self.placement_of(&entry.page_id));
     }
 
-    /// After a complete full run: pages whose records hold a path that is no longer theirs
-    /// (an ancestor was renamed or moved), with their new placement. Their content did not
-    /// change, so they were not read; only their records' context is rewritten.
+    /// The pages a targeted run read, to settle their paths from the stored index.
+    pub fn read_by_targeted_run(&self) -> Vec<PageEntry> {
+        if !self.is_targeted() {
+            return Vec::new();
+        }
+        let mut read: Vec<PageEntry> = self
+            .index
+            .values()
+            .filter(|e| e.done_in(&self.run) && e.chunks > 0 && e.dataset_id.is_some())
+            .cloned()
+            .collect();
+        read.sort_by(|a, b| a.page_id.cmp(&b.page_id));
+        read
+    }
+
+    /// After a complete full run (the whole index at hand): pages whose records hold a path
+    /// that is no longer theirs (an ancestor renamed or moved; the page itself was not read,
+    /// so only its records' context is rewritten), with their placement now.
     pub fn stale_placements(&self) -> Vec<(PageEntry, Placement)> {
         if self.is_targeted() {
             return Vec::new();
@@ -78,6 +92,8 @@ impl Frontier {
             .filter(|e| e.seen_in(&self.run) && e.chunks > 0 && e.dataset_id.is_some())
             .filter_map(|e| {
                 let now = self.placement_of(&e.page_id);
+                // An unresolved ancestor is one Notion no longer shares: the path ends where
+                // the known ones do.
                 (now.path != e.path || now.database_title != e.database_title).then(|| (e.clone(), now))
             })
             .collect();
