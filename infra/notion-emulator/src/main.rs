@@ -2,9 +2,12 @@
 //!
 //! ```text
 //! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local] [--rps 3]
+//!                 [--window-budget N] [--workspace-rps N --workspace-retry-after SECS]
 //!                 [--reading documented] [--oauth-client-id ID --oauth-client-secret SECRET]
 //! ```
-//! `--rps 0` disables the rate limit. `--reading` picks how the markdown endpoint reads
+//! `--rps 0` disables the rate limit. `--window-budget` adds "Request limits"' per-connection
+//! budget per 60-second window, `--workspace-rps` its per-workspace limit shared by every
+//! token (answered with `Retry-After` `--workspace-retry-after`, default 90). `--reading` picks how the markdown endpoint reads
 //! the points Notion's documents leave open (`notion_emulator::render::Reading::ALL`). Faults: `POST /__emulator/faults` with
 //! `[{"path_contains": "/markdown", "status": 502, "times": 3, "html": true}]`; the request
 //! log: `GET /__emulator/requests`. Webhooks: `POST /__emulator/webhooks` with `{"url": ...}`
@@ -28,6 +31,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         token: "secret_local".into(),
     };
     let mut rps = 3u32;
+    let mut window_budget: Option<u32> = None;
+    let mut workspace_rps: Option<u32> = None;
+    let mut workspace_retry_after = 90u64;
     let mut reading = notion_emulator::render::Reading::DOCUMENTED;
     let mut oauth_id: Option<String> = None;
     let mut oauth_secret: Option<String> = None;
@@ -41,6 +47,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => options.seed = value.parse()?,
             "--token" => options.token = value.clone(),
             "--rps" => rps = value.parse()?,
+            "--window-budget" => window_budget = Some(value.parse()?),
+            "--workspace-rps" => workspace_rps = Some(value.parse()?),
+            "--workspace-retry-after" => workspace_retry_after = value.parse()?,
             "--oauth-client-id" => oauth_id = Some(value.clone()),
             "--oauth-client-secret" => oauth_secret = Some(value.clone()),
             "--reading" => {
@@ -57,6 +66,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pages = workspace.pages.len();
     let config = Config {
         rps: (rps > 0).then_some(rps),
+        window_budget,
+        workspace_rps,
+        workspace_retry_after,
         reading,
         // Served to a person: edits carry today's time, as Notion's do.
         wall_clock: true,
