@@ -303,6 +303,11 @@ async fn rows_carry_their_properties_as_data() {
             serde_json::json!(["11111111-1111-4111-8111-111111111111"]),
             "{meta}"
         );
+        assert_eq!(
+            props["Linked"].as_array().map(Vec::len),
+            Some(30),
+            "a relation past a page object's 25 references is read whole: {meta}"
+        );
         assert!(
             meta["databaseId"].is_string() && meta["dataSourceId"].is_string(),
             "{meta}"

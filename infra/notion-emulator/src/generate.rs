@@ -192,6 +192,12 @@ fn row_properties_of_every_type(props: &mut Map<String, Value>, r: usize, tag: &
             "Created by",
             json!({"id": "cb", "type": "created_by", "created_by": person(Some("Ada Lovelace"), "ada@example.com")}),
         ),
+        // Past the 25 references a page object carries: read through the property items.
+        (
+            "Linked",
+            json!({"id": "%3Ali", "type": "relation",
+                   "relation": (0..30).map(|i| json!({"id": format!("22222222-2222-4222-8222-{i:012}")})).collect::<Vec<_>>()}),
+        ),
     ];
     for (name, value) in entries {
         props.insert(name.into(), value);

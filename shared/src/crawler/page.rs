@@ -7,7 +7,7 @@ use super::content::{read_page, read_page_by_walk};
 use super::frontier::{Outcome, ReadCounts};
 use super::records::{chunk_id, compose_text, record_base_id, record_hash, split_chunks, MAX_CHUNK_BYTES};
 use crate::domain::record::Record;
-use crate::domain::run::PageEntry;
+use crate::domain::run::{PageEntry, TruncatedProperty};
 use crate::domain::time::{rfc3339, Clock};
 use crate::error::StoreError;
 use crate::notion::api::NotionApi;
@@ -181,11 +181,22 @@ impl PageWriter {
                 Err(e) => return Outcome::Store(e),
             }
         }
+        let mut property_requests = 0;
+        for property in entry.truncated_properties.clone() {
+            match self.read_whole_property(&mut entry, &property).await {
+                Ok(n) => property_requests += n,
+                Err(NotionError::Unauthorized) => return Outcome::Unauthorized,
+                Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+                    tracing::warn!(page = %entry.page_id, property = %property.name, error = %e, "property kept as the listing gave it");
+                }
+                Err(e) => return failed(entry, true, e),
+            }
+        }
         let text = compose_text(&entry.title, &entry.path, &entry.properties, &content.text);
         let hash = record_hash(&text, entry.parent_id.as_deref(), entry.database_title.as_deref());
         let chunks = split_chunks(&text, MAX_CHUNK_BYTES);
         let mut counts = ReadCounts {
-            requests: content.requests,
+            requests: content.requests + property_requests,
             skipped: content.skipped,
             fallbacks: content.fallbacks,
             ..ReadCounts::default()
@@ -210,6 +221,41 @@ impl PageWriter {
             unknown_tags: content.unknown_tags,
             unknown_block_types: content.unknown_block_types,
         }
+    }
+
+    /// Reads a property the listing cut short through the property-item endpoint, and puts
+    /// its whole value in the entry (its `Name: value` line and `meta.properties`). Returns
+    /// the requests it took.
+    async fn read_whole_property(
+        &self,
+        entry: &mut PageEntry,
+        property: &TruncatedProperty,
+    ) -> Result<u64, NotionError> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut requests = 0;
+        loop {
+            requests += 1;
+            let page = self
+                .notion
+                .property_items(&entry.page_id, &property.id, cursor.as_deref())
+                .await?;
+            items.extend(page.results.iter().filter_map(|item| item.get(&property.kind).cloned()));
+            match page.next_cursor {
+                Some(next) if requests < 1_000 => cursor = Some(next),
+                _ => break,
+            }
+        }
+        let value = crate::notion::properties::read(&json!({"type": property.kind, property.kind.as_str(): items}));
+        entry.property_values.insert(property.name.clone(), value.json());
+        let prefix = format!("{}: ", property.name);
+        entry.properties.retain(|line| !line.starts_with(&prefix));
+        let text = value.text();
+        if !text.is_empty() {
+            entry.properties.push(format!("{prefix}{text}"));
+            entry.properties.sort();
+        }
+        Ok(requests)
     }
 
     /// The records of a page's chunks: those the dataset already holds are replaced, the

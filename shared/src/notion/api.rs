@@ -80,6 +80,9 @@ pub trait NotionApi: Send + Sync {
     async fn page_markdown(&self, id: &str) -> Result<Value, NotionError>;
     /// `GET /v1/blocks/{id}`.
     async fn retrieve_block(&self, id: &str) -> Result<Value, NotionError>;
+    /// `GET /v1/pages/{page}/properties/{property}`, one page of a paginated property's
+    /// items ("Retrieve a page property item").
+    async fn property_items(&self, page: &str, property: &str, cursor: Option<&str>) -> Result<ListPage, NotionError>;
     /// `GET /v1/blocks/{id}/children`, one page.
     async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError>;
     /// Requests, retries and 429s so far.

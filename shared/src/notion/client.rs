@@ -365,6 +365,21 @@ impl NotionApi for NotionClient {
         self.call(Method::GET, &format!("/v1/blocks/{id}"), None).await
     }
 
+    /// `GET /v1/pages/{page}/properties/{property}`, one page of items. A property id goes
+    /// into the path as Notion wrote it (its ids are already URL-safe, percent-encoded where
+    /// needed, as the SDKs send them).
+    async fn property_items(&self, page: &str, property: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let mut path = format!("/v1/pages/{page}/properties/{property}?page_size=100");
+        if let Some(c) = cursor {
+            path.push_str("&start_cursor=");
+            path.push_str(&encode(c));
+        }
+        self.call(Method::GET, &path, None)
+            .await
+            .map(|v| ListPage::from_json(&v))
+    }
+
     /// `GET /v1/blocks/{id}/children`, one page.
     async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let mut path = format!("/v1/blocks/{id}/children?page_size=100");

@@ -27,7 +27,13 @@ pub struct PageInfo {
     /// The page or database it lives in, when its `parent` names one (a page under a
     /// block, or at the workspace's top, has none).
     pub parent_id: Option<String>,
+    /// For database rows: properties cut short (page objects carry at most 25 references).
+    pub truncated: Vec<crate::domain::run::TruncatedProperty>,
 }
+
+/// References a page object carries at most per relation or people property ("Page
+/// properties": a relation with more says `has_more`).
+pub const PAGE_REFERENCE_LIMIT: usize = 25;
 
 /// A database as `GET /v1/databases/{id}` describes it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -110,6 +116,7 @@ impl PageInfo {
         let mut title = String::new();
         let mut property_lines = Vec::new();
         let mut property_values = serde_json::Map::new();
+        let mut truncated = Vec::new();
         let is_row = v
             .pointer("/parent/type")
             .and_then(Value::as_str)
@@ -117,6 +124,22 @@ impl PageInfo {
         if let Some(props) = properties {
             for (name, property) in props {
                 let value = read(property);
+                let kind = property.get("type").and_then(Value::as_str).unwrap_or_default();
+                let listed = property.get(kind).and_then(Value::as_array).map_or(0, Vec::len);
+                let cut = match kind {
+                    "relation" => property.get("has_more").and_then(Value::as_bool).unwrap_or(false),
+                    "people" => listed >= PAGE_REFERENCE_LIMIT,
+                    _ => false,
+                };
+                if is_row && cut {
+                    if let Some(id) = property.get("id").and_then(Value::as_str) {
+                        truncated.push(crate::domain::run::TruncatedProperty {
+                            name: name.clone(),
+                            id: id.to_string(),
+                            kind: kind.to_string(),
+                        });
+                    }
+                }
                 if is_row {
                     property_values.insert(name.clone(), value.json());
                 }
@@ -158,6 +181,7 @@ impl PageInfo {
                 .pointer("/parent/data_source_id")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            truncated,
             parent_id: ["/parent/page_id", "/parent/database_id"]
                 .iter()
                 .find_map(|p| v.pointer(p).and_then(Value::as_str))
@@ -241,6 +265,35 @@ mod tests {
             page.property_lines,
             ["Done: Yes", "Price: 12.5", "Tags: a, b", "When: 2025-01-01"]
         );
+    }
+
+    #[test]
+    fn a_row_says_which_properties_its_page_object_cut_short() {
+        let people: Vec<serde_json::Value> = (0..25)
+            .map(|i| json!({"object": "user", "id": format!("u{i}"), "name": format!("P{i}")}))
+            .collect();
+        let row = json!({
+            "object": "page", "id": "p1", "last_edited_time": "2025-01-01T00:00:00.000Z",
+            "parent": {"type": "data_source_id", "data_source_id": "ds", "database_id": "db"},
+            "properties": {
+                "Name": {"id": "title", "type": "title", "title": [{"plain_text": "Row"}]},
+                "Cut": {"id": "%3Ac", "type": "relation", "relation": [{"id": "r1"}], "has_more": true},
+                "Whole": {"id": "w", "type": "relation", "relation": [{"id": "r2"}], "has_more": false},
+                "Crowd": {"id": "cr", "type": "people", "people": people},
+                "Few": {"id": "f", "type": "people", "people": [{"object": "user", "id": "u", "name": "A"}]}
+            }
+        });
+        let page = PageInfo::from_json(&row).unwrap();
+        let mut cut: Vec<(String, String)> = page.truncated.iter().map(|t| (t.name.clone(), t.id.clone())).collect();
+        cut.sort();
+        assert_eq!(
+            cut,
+            [
+                ("Crowd".to_string(), "cr".to_string()),
+                ("Cut".to_string(), "%3Ac".to_string())
+            ]
+        );
+        assert_eq!(page.parent_id.as_deref(), Some("db"), "a row lives in its database");
     }
 
     #[test]

@@ -235,6 +235,16 @@ impl NotionApi for MemoryWorkspace {
         )
     }
 
+    async fn property_items(
+        &self,
+        _page: &str,
+        _property: &str,
+        _cursor: Option<&str>,
+    ) -> Result<ListPage, NotionError> {
+        drop(self.begin()?);
+        Err(NotionError::NotFound(404))
+    }
+
     async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError> {
         let items: Vec<Value> = {
             let inner = self.begin()?;

@@ -84,6 +84,9 @@ pub(crate) fn user() -> Value {
     json!({"object": "user", "id": USER})
 }
 
+/// References a page object carries per relation or people property.
+pub const PAGE_REFERENCES: usize = 25;
+
 /// A page object.
 pub fn page(ws: &Workspace, p: &Page) -> Value {
     let parent = match &p.parent {
@@ -94,6 +97,25 @@ pub fn page(ws: &Workspace, p: &Page) -> Value {
         }
     };
     let mut properties = p.properties.clone();
+    // "Page properties": a page object carries at most 25 references of a relation (saying
+    // `has_more`) or a people property; the property-item endpoint has them all.
+    for value in properties.values_mut() {
+        let kind = value
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if kind != "relation" && kind != "people" {
+            continue;
+        }
+        if let Some(items) = value.get_mut(&kind).and_then(Value::as_array_mut) {
+            let more = items.len() > PAGE_REFERENCES;
+            items.truncate(PAGE_REFERENCES);
+            if kind == "relation" {
+                value["has_more"] = json!(more);
+            }
+        }
+    }
     let title_name = if matches!(p.parent, Parent::DataSource(_)) {
         "Name"
     } else {

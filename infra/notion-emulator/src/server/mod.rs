@@ -165,6 +165,9 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
             search(ws, &body, config.result_cap)
         }
         (Method::GET, ["v1", "pages", id]) => retrieve_page(ws, &normalize(id), config.trash_cascades),
+        (Method::GET, ["v1", "pages", id, "properties", property]) => {
+            page_property(ws, &normalize(id), property, &query)
+        }
         (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &query, version, &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),

@@ -254,6 +254,65 @@ pub(super) fn retrieve_block(ws: &Workspace, id: &str) -> Response {
     }
 }
 
+/// `GET /v1/pages/{page}/properties/{property}` ("Retrieve a page property item"): a
+/// relation's or people property's items, paginated (`page_size` up to 100, default 25);
+/// any other property as one property item. The id matches as written or percent-decoded.
+pub(super) fn page_property(ws: &Workspace, page: &str, property: &str, query: &str) -> Response {
+    let Some(p) = ws.pages.get(page).filter(|_| ws.visible(page)) else {
+        return not_found("page", page);
+    };
+    let wanted = super::version::decode(property);
+    let Some((_, value)) = p.properties.iter().find(|(_, v)| {
+        v.get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| super::version::decode(id) == wanted)
+    }) else {
+        return error(
+            404,
+            "object_not_found",
+            &format!("Could not find property with ID: {property}."),
+        );
+    };
+    let kind = value.get("type").and_then(Value::as_str).unwrap_or_default();
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let Some(items) = value
+        .get(kind)
+        .and_then(Value::as_array)
+        .filter(|_| kind == "relation" || kind == "people")
+    else {
+        let mut item = value.clone();
+        item["object"] = json!("property_item");
+        return json_response(200, &item);
+    };
+    let params: HashMap<String, String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let size = params
+        .get("page_size")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(25)
+        .clamp(1, 100);
+    let start = params
+        .get("start_cursor")
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(0);
+    let end = (start + size).min(items.len());
+    let results: Vec<Value> = items
+        .get(start..end)
+        .unwrap_or_default()
+        .iter()
+        .map(|item| json!({"object": "property_item", "id": id, "type": kind, kind: item}))
+        .collect();
+    let next = (end < items.len()).then(|| end.to_string());
+    json_response(
+        200,
+        &json!({"object": "list", "results": results, "next_cursor": next, "has_more": next.is_some(),
+                "type": "property_item", "property_item": {"id": id, "next_url": null, "type": kind, kind: {}}}),
+    )
+}
+
 /// `GET /v1/data_sources/{id}` ("Retrieve a data source"): its schema, the properties its
 /// rows hold.
 pub(super) fn retrieve_data_source(ws: &Workspace, id: &str) -> Response {

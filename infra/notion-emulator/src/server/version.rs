@@ -118,6 +118,11 @@ pub fn filter_properties(query: &str) -> HashSet<String> {
         .collect()
 }
 
+/// `s` percent-decoded (a property id may arrive encoded or not).
+pub fn decode(s: &str) -> String {
+    percent_decode(s)
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

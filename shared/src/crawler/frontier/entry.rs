@@ -10,6 +10,7 @@ impl PageEntry {
         self.url = info.url;
         self.properties = info.property_lines;
         self.property_values = info.property_values;
+        self.truncated_properties = info.truncated;
         self.database_id = info.database_id;
         self.data_source_id = info.data_source_id;
         if info.parent_id.is_some() {

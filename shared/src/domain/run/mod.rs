@@ -91,10 +91,26 @@ pub struct PageEntry {
     /// For database rows: the database's title (`meta.databaseTitle`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_title: Option<String>,
+    /// For database rows: properties the listing cut short, read whole before writing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub truncated_properties: Vec<TruncatedProperty>,
     /// Where the run found the page lives, handed to its reader with it (not stored: what
     /// the records hold is `path`).
     #[serde(skip)]
     pub placement: Option<Placement>,
+}
+
+/// A row property the page object cut short (a relation over 25 pages says `has_more`; a
+/// people list of exactly 25 may be longer): read whole through the property-item endpoint.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TruncatedProperty {
+    /// The property's name.
+    pub name: String,
+    /// Its id (`GET /v1/pages/{page}/properties/{id}`).
+    pub id: String,
+    /// `relation` or `people`.
+    pub kind: String,
 }
 
 /// Where a page lives: the titles from the top of the workspace down to its parent, and for
@@ -124,6 +140,7 @@ impl PageEntry {
             merged.url = self.url;
             merged.properties = self.properties;
             merged.property_values = self.property_values;
+            merged.truncated_properties = self.truncated_properties;
             merged.database_id = self.database_id;
             merged.data_source_id = self.data_source_id;
             merged.last_edited = self.last_edited;
