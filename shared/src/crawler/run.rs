@@ -451,14 +451,7 @@ impl<'a> Run<'a> {
             };
             if let Some(path) = path.filter(|p| *p != entry.path) {
                 let database_title = entry.database_title.clone();
-                placements.push((
-                    entry,
-                    Placement {
-                        path,
-                        database_title,
-                        unresolved: None,
-                    },
-                ));
+                placements.push((entry, Placement { path, database_title }));
             }
         }
         for (entry, placement) in placements {

@@ -1,13 +1,13 @@
 //! Notion's routes, each answered as Notion's reference documents it: search, pages and
 //! their markdown, block children, databases and data source queries, with paging.
 
+use super::query;
 use super::version::ApiVersion;
 use super::{error, json_response, Config};
 use crate::model::{Parent, Workspace};
 use crate::render::{self, MarkdownRenderer};
 use axum::response::Response;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// Accepts ids with or without dashes.
 pub(super) fn normalize(id: &str) -> String {
@@ -152,15 +152,9 @@ pub(super) fn retrieve_page(ws: &Workspace, id: &str, trash_cascades: bool) -> R
 /// (`v1` or `v2`, "Migrate to Notion-flavored Markdown (v2)") picks the format; without it
 /// 2026-12-01 answers v2 and older versions v1; 2026-12-01 refuses `v1`.
 pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, version: ApiVersion, config: &Config) -> Response {
-    let param = |name: &str| {
-        query
-            .split('&')
-            .filter_map(|pair| pair.split_once('='))
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.to_string())
-    };
-    let include_transcript = param("include_transcript").as_deref() == Some("true");
-    let v2 = match param("markdown_version").as_deref() {
+    let params = query::params(query);
+    let include_transcript = params.get("include_transcript").map(String::as_str) == Some("true");
+    let v2 = match params.get("markdown_version").map(String::as_str) {
         None => version.default_markdown_v2(),
         Some("v2") => true,
         Some("v1") if version.default_markdown_v2() => {
@@ -211,11 +205,7 @@ pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, version: ApiV
 }
 
 pub(super) fn block_children(ws: &Workspace, id: &str, query: &str) -> Response {
-    let params: HashMap<String, String> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.replace("%2D", "-")))
-        .collect();
+    let params = query::params(query);
     let Some(size) = page_size(
         params
             .get("page_size")
@@ -261,11 +251,11 @@ pub(super) fn page_property(ws: &Workspace, page: &str, property: &str, query: &
     let Some(p) = ws.pages.get(page).filter(|_| ws.visible(page)) else {
         return not_found("page", page);
     };
-    let wanted = super::version::decode(property);
+    let wanted = query::decode(property);
     let Some((_, value)) = p.properties.iter().find(|(_, v)| {
         v.get("id")
             .and_then(Value::as_str)
-            .is_some_and(|id| super::version::decode(id) == wanted)
+            .is_some_and(|id| query::decode(id) == wanted)
     }) else {
         return error(
             404,
@@ -284,11 +274,7 @@ pub(super) fn page_property(ws: &Workspace, page: &str, property: &str, query: &
         item["object"] = json!("property_item");
         return json_response(200, &item);
     };
-    let params: HashMap<String, String> = query
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
+    let params = query::params(query);
     let size = params
         .get("page_size")
         .and_then(|s| s.parse::<usize>().ok())

@@ -110,46 +110,10 @@ pub fn keep_properties(list: &mut Value, keep: &HashSet<String>) {
 /// The property ids a query string's `filter_properties` names (repeated, with or without
 /// `[]`, percent-encoded as a client sends an id that is itself percent-encoded).
 pub fn filter_properties(query: &str) -> HashSet<String> {
-    query
-        .split('&')
-        .filter_map(|pair| pair.split_once('='))
-        .filter(|(k, _)| *k == "filter_properties" || *k == "filter_properties[]" || *k == "filter_properties%5B%5D")
-        .map(|(_, v)| percent_decode(v))
+    super::query::pairs(query)
+        .filter(|(k, _)| k == "filter_properties" || k == "filter_properties[]")
+        .map(|(_, v)| v)
         .collect()
-}
-
-/// `s` percent-decoded (a property id may arrive encoded or not).
-pub fn decode(s: &str) -> String {
-    percent_decode(s)
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                Ok(b) => {
-                    out.push(b);
-                    i += 3;
-                }
-                Err(_) => {
-                    out.push(b'%');
-                    i += 1;
-                }
-            },
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -382,12 +382,6 @@ impl Frontier {
             .map(ListingRequest::Source)
     }
 
-    /// Notes that an interrupted invocation's run marks were lost: known pages not seen
-    /// are checked one by one before anything is deleted.
-    pub fn marks_lost(&mut self) {
-        self.cp.marks_lost();
-    }
-
     /// Once the listings are done and nothing is in flight: when a listing fell short,
     /// queues every known page not seen this run for retrieval (gone ones are then
     /// deleted). Returns whether it queued the check.

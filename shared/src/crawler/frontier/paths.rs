@@ -10,6 +10,11 @@ use std::collections::HashSet;
 /// Ancestors followed at most (a cycle or a corrupt index ends the walk, never the run).
 const MAX_DEPTH: usize = 64;
 
+/// Whether the page's records are in a dataset (only those carry a path to settle).
+fn has_records(e: &PageEntry) -> bool {
+    e.chunks > 0 && e.dataset_id.is_some()
+}
+
 impl Frontier {
     /// Notes that `child` stands in `parent`'s content, unless its own `parent` says where
     /// it lives. Returns whether that changed its entry.
@@ -27,7 +32,6 @@ impl Frontier {
     pub fn placement_of(&self, page: &str) -> Placement {
         let mut path = Vec::new();
         let mut database_title = None;
-        let mut unresolved = None;
         let mut visited = HashSet::from([page.to_string()]);
         let mut current = self.index.get(page).and_then(|e| e.parent_id.clone());
         while let Some(id) = current.take() {
@@ -45,16 +49,10 @@ impl Frontier {
                     path.push(db.title.clone());
                 }
                 current = db.parent.clone();
-            } else {
-                unresolved = Some(id);
             }
         }
         path.reverse();
-        Placement {
-            path,
-            database_title,
-            unresolved,
-        }
+        Placement { path, database_title }
     }
 
     /// Where a page about to be read lives, in a full run. A targeted run (which loads only
@@ -72,7 +70,7 @@ impl Frontier {
         let mut read: Vec<PageEntry> = self
             .index
             .values()
-            .filter(|e| e.done_in(&self.run) && e.chunks > 0 && e.dataset_id.is_some())
+            .filter(|e| e.done_in(&self.run) && has_records(e))
             .cloned()
             .collect();
         read.sort_by(|a, b| a.page_id.cmp(&b.page_id));
@@ -89,7 +87,7 @@ impl Frontier {
         let mut stale: Vec<(PageEntry, Placement)> = self
             .index
             .values()
-            .filter(|e| e.seen_in(&self.run) && e.chunks > 0 && e.dataset_id.is_some())
+            .filter(|e| e.seen_in(&self.run) && has_records(e))
             .filter_map(|e| {
                 let now = self.placement_of(&e.page_id);
                 // An unresolved ancestor is one Notion no longer shares: the path ends where

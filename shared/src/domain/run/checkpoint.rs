@@ -310,7 +310,7 @@ impl Checkpoint {
 
     /// The run marks since the last hand-over are lost: the check of known pages is due
     /// (again).
-    pub fn marks_lost(&mut self) {
+    fn marks_lost(&mut self) {
         self.live();
         self.verify_queued = false;
         self.fell_short("an interrupted invocation was resumed");

@@ -121,9 +121,6 @@ pub struct Placement {
     pub path: Vec<String>,
     /// For a row: its database's title.
     pub database_title: Option<String>,
-    /// The first ancestor the run's index does not hold (a targeted run loads only the
-    /// entries it touches): its reader looks further up in the stored index.
-    pub unresolved: Option<String>,
 }
 
 impl PageEntry {
