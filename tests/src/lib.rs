@@ -8,7 +8,7 @@
 use axum::body::Body as AxumBody;
 use http_body_util::BodyExt;
 use lambda_http::http::{HeaderMap, Method, Request, StatusCode};
-use serde_json::Value;
+use serde_json::{json, Value};
 use shared::aws::dynamo::DynamoStore;
 use shared::aws::provision::ensure_tables;
 use shared::config::Config;
@@ -244,6 +244,27 @@ impl TestEnv {
     pub async fn create_dataset(&self, key: &str, body: &Value) -> String {
         let answer = self.post("/api/v1/dataset/create", key, body).await;
         answer.ok()["id"].as_str().expect("id is a string").to_string()
+    }
+
+    /// A new account of `plan` with one dataset and one integration of `token` syncing into it,
+    /// both named `name`: `(key, dataset, integration)`.
+    pub async fn connected(&self, plan: Plan, name: &str, token: &str) -> (String, String, String) {
+        let (_, key) = self.account_with(plan).await;
+        let dataset = self.create_dataset(&key, &json!({"name": name})).await;
+        let integration = self
+            .create_integration(
+                &key,
+                &json!({"name": name, "datasetId": dataset, "token": token, "expiresIn": 2_592_000_000u64}),
+            )
+            .await;
+        (key, dataset, integration)
+    }
+
+    /// Asks for a manual sync, asserting 200, and returns the answer's body.
+    pub async fn request_sync(&self, key: &str, integration: &str) -> Value {
+        self.post(&integration_path(integration, "sync"), key, &json!({}))
+            .await
+            .ok()
     }
 
     /// Fetches an integration, asserting 200.

@@ -6,6 +6,7 @@ mod content;
 mod limits;
 mod listings;
 mod recovery;
+mod replay;
 mod versions;
 
 use integration_tests::TestEnv;
@@ -41,14 +42,7 @@ async fn setup(pages: usize, plan: Plan, notion: NotionConfig) -> Setup {
     });
     let emulator = Emulator::new(workspace, notion);
     let notion_url = notion_emulator::spawn(emulator.clone()).await.unwrap();
-    let (_, key) = env.account_with(plan).await;
-    let dataset = env.create_dataset(&key, &json!({"name": "Wiki"})).await;
-    let integration = env
-        .create_integration(
-            &key,
-            &json!({"name": "Wiki", "datasetId": dataset, "token": TOKEN, "expiresIn": 2_592_000_000u64}),
-        )
-        .await;
+    let (key, dataset, integration) = env.connected(plan, "Wiki", TOKEN).await;
     Setup {
         env,
         emulator,
@@ -73,15 +67,7 @@ fn unlimited() -> NotionConfig {
 
 impl Setup {
     async fn sync(&self) -> Value {
-        let answer = self
-            .env
-            .post(
-                &format!("/api/v1/integration/notion/{}/sync", self.integration),
-                &self.key,
-                &json!({}),
-            )
-            .await;
-        answer.ok()
+        self.env.request_sync(&self.key, &self.integration).await
     }
 
     async fn sync_and_drain(&self, max_rps: u32) -> Value {

@@ -7,6 +7,7 @@ pub mod generate;
 pub mod model;
 pub mod oauth;
 pub mod render;
+pub mod replay;
 pub mod server;
 pub mod webhooks;
 

@@ -4,7 +4,7 @@
 //! [`state`] holds the emulator, [`admin`] its own routes and OAuth, [`routes`] Notion's.
 
 mod admin;
-mod query;
+pub mod query;
 mod routes;
 mod state;
 mod version;
