@@ -5,6 +5,7 @@
 mod content;
 mod limits;
 mod listings;
+mod minutes;
 mod recovery;
 mod replay;
 mod versions;

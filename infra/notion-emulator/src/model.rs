@@ -93,6 +93,9 @@ pub struct Workspace {
     /// Changes since the emulator last looked, as webhook event types with their entity
     /// (`("page.content_updated", page id, "page")`); the emulator turns them into deliveries.
     pub changes: Vec<(&'static str, String, &'static str)>,
+    /// Edits take the time the emulator last set ([`Workspace::advance_to`], the wall clock
+    /// when serving), as Notion stamps them, instead of ticking a second each.
+    pub wall_clock: bool,
     next_id: u64,
     clock: i64,
 }
@@ -134,9 +137,12 @@ impl Workspace {
         self.clock = self.clock.max(epoch);
     }
 
-    /// Advances the clock by one second and returns it.
+    /// The time of a change: a second past the last one, or under the wall clock the time
+    /// the emulator set (several changes in one second share it, as in Notion).
     pub fn tick(&mut self) -> i64 {
-        self.clock += 1;
+        if !self.wall_clock {
+            self.clock += 1;
+        }
         self.clock
     }
 

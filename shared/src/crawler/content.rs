@@ -76,9 +76,10 @@ fn parse_answer(answer: &Value, page_id: &str) -> Parsed {
     };
     let mut parsed = flavored::parse(answer.get("markdown").and_then(Value::as_str).unwrap_or_default(), &ctx);
     // Ids Notion lists as left out but whose tag the text does not show still get read,
-    // at the end of the text rather than not at all.
+    // at the end of the text rather than not at all. (A tag the text shows was taken care
+    // of where it stands: a subtree to fetch, a block to read, or one without text.)
     for id in ctx.truncated {
-        if !parsed.holes.contains(&id) {
+        if !parsed.tagged.contains(&id) {
             parsed.text.push('\n');
             parsed.text.push_str(&hole_marker(&id));
             parsed.holes.push(id);
@@ -112,6 +113,20 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
     let mut block_reads = parsed.block_reads;
     let top_level = parsed.top_level_reads;
     let mut holes: Vec<String> = parsed.holes;
+    // Blocks of the page's top level, from one children listing when it costs fewer requests
+    // than what it saves: the subtrees a truncated answer left out (one request each
+    // otherwise) and the blocks the markdown cannot render.
+    let truncated = first.get("truncated").and_then(Value::as_bool).unwrap_or(false);
+    let listing_pages = top_level_blocks(&first).div_ceil(100).max(1);
+    let list_holes = truncated && parsed.top_level_holes.len() > listing_pages;
+    let mut listed: HashMap<String, Value> = HashMap::new();
+    if list_holes || top_level.len() >= 2 {
+        let mut wanted: HashSet<String> = top_level.iter().cloned().collect();
+        if list_holes {
+            wanted.extend(parsed.top_level_holes.iter().cloned());
+        }
+        listed = list_children(client, page_id, &wanted, &mut content).await?;
+    }
     let mut fetched = HashSet::new();
     while let Some(hole) = holes.pop() {
         if !fetched.insert(hole.clone()) {
@@ -124,52 +139,14 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
             text = text.replace(&hole_marker(&hole), "");
             continue;
         }
-        content.requests += 1;
-        let piece = match client.page_markdown(&hole).await {
-            Ok(v) => {
-                let p = parse_answer(&v, page_id);
-                // A hole that answers with itself again cannot be read this way.
-                (!p.holes.contains(&hole)).then_some(p)
-            }
-            Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => None,
-            Err(e) => return Err(e),
-        };
-        let piece = match piece {
-            Some(p) => p,
-            None => {
-                content.fallbacks += 1;
-                let rendered = match walk_blocks(client, page_id, WalkRoot::Block(&hole), &mut content).await {
-                    Ok(r) => r,
-                    Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => {
-                        tracing::warn!(
-                            page = page_id,
-                            block = hole,
-                            "left-out subtree could not be read; skipped"
-                        );
-                        content.skipped += 1;
-                        Rendered::default()
-                    }
-                    Err(e) => return Err(e),
-                };
-                for kind in &rendered.unknown_types {
-                    *content.unknown_block_types.entry(kind.clone()).or_default() += 1;
-                }
-                Parsed {
-                    text: rendered.text,
-                    child_pages: rendered.child_pages,
-                    child_databases: rendered.child_databases,
-                    skipped: rendered.skipped,
-                    ..Parsed::default()
-                }
-            }
-        };
+        let piece = read_hole(client, page_id, &hole, listed.remove(&hole), &mut content).await?;
         content.absorb_parsed(&piece);
         holes.extend(piece.holes.iter().cloned());
         block_reads.extend(piece.block_reads.iter().cloned());
         text = text.replace(&hole_marker(&hole), piece.text.trim_end());
     }
     if !block_reads.is_empty() {
-        let rendered = read_left_out_blocks(client, page_id, &block_reads, &top_level, &mut content).await?;
+        let rendered = read_left_out_blocks(client, page_id, &block_reads, listed, &mut content).await?;
         for id in &block_reads {
             let piece = rendered.get(id).map(|r| r.text.trim_end()).unwrap_or_default();
             text = text.replace(&block_marker(id), piece);
@@ -180,36 +157,17 @@ pub async fn read_page(client: &dyn NotionApi, page_id: &str) -> Result<PageCont
 }
 
 /// Reads the blocks the markdown left out (`<unknown alt>` with text) with the block API:
-/// the page's children listed once when several of them stand at its top level, the rest
-/// one `GET /v1/blocks/{id}` each; a synced block reference's original is walked. Returns
-/// each block rendered; a block that cannot be read is skipped with a warning.
+/// those the page's children listing already returned (`found`, listed when several stand
+/// at its top level), the rest one `GET /v1/blocks/{id}` each; a synced block reference's
+/// original is walked. Returns each block rendered; a block that cannot be read is skipped
+/// with a warning.
 async fn read_left_out_blocks(
     client: &dyn NotionApi,
     page_id: &str,
     ids: &[String],
-    top_level: &[String],
+    mut found: HashMap<String, Value>,
     content: &mut PageContent,
 ) -> Result<HashMap<String, Rendered>, NotionError> {
-    let wanted: HashSet<&String> = ids.iter().collect();
-    let mut found: HashMap<String, Value> = HashMap::new();
-    if top_level.len() >= 2 {
-        let mut cursor: Option<String> = None;
-        loop {
-            content.requests += 1;
-            let page = client.block_children(page_id, cursor.as_deref()).await?;
-            for block in page.results {
-                if let Some(id) = block.get("id").and_then(Value::as_str).and_then(flavored::canonical_id) {
-                    if wanted.contains(&id) {
-                        found.insert(id, block);
-                    }
-                }
-            }
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
-            }
-        }
-    }
     let mut out = HashMap::new();
     for id in ids {
         let block = match found.remove(id) {
@@ -258,6 +216,121 @@ async fn read_left_out_blocks(
         out.insert(id.clone(), rendered);
     }
     Ok(out)
+}
+
+/// Depth-0 lines of a markdown answer that are not blank: at least as many as the blocks at
+/// its top level, to price a children listing of the page (one request per 100).
+fn top_level_blocks(answer: &Value) -> usize {
+    let markdown = answer.get("markdown").and_then(Value::as_str).unwrap_or_default();
+    markdown
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with(['\t', ' ']))
+        .count()
+}
+
+/// Lists `parent`'s children (every page of them) and keeps the blocks whose ids are wanted.
+async fn list_children(
+    client: &dyn NotionApi,
+    parent: &str,
+    wanted: &HashSet<String>,
+    content: &mut PageContent,
+) -> Result<HashMap<String, Value>, NotionError> {
+    let mut found = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        content.requests += 1;
+        let page = client.block_children(parent, cursor.as_deref()).await?;
+        for block in page.results {
+            if let Some(id) = block.get("id").and_then(Value::as_str).and_then(flavored::canonical_id) {
+                if wanted.contains(&id) {
+                    found.insert(id, block);
+                }
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(found),
+        }
+    }
+}
+
+/// Reads one subtree an answer left out. Its block first (from the page's listing, else
+/// `GET /v1/blocks/{id}`), since the markdown endpoint would answer a child page's id with
+/// that page's own content: a child page or database becomes a link and is crawled as a page
+/// of its own; a block without children is rendered as it is; a container is fetched as
+/// markdown, or walked when that answer leaves it out again.
+async fn read_hole(
+    client: &dyn NotionApi,
+    page_id: &str,
+    hole: &str,
+    listed: Option<Value>,
+    content: &mut PageContent,
+) -> Result<Parsed, NotionError> {
+    let block = match listed {
+        Some(b) => b,
+        None => {
+            content.requests += 1;
+            match client.retrieve_block(hole).await {
+                Ok(b) => b,
+                Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+                    tracing::warn!(page = page_id, block = hole, error = %e, "left-out subtree could not be read; skipped");
+                    content.skipped += 1;
+                    return Ok(Parsed::default());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    };
+    let kind = block.get("type").and_then(Value::as_str).unwrap_or_default();
+    let has_children = block.get("has_children").and_then(Value::as_bool).unwrap_or(false);
+    if matches!(kind, "child_page" | "child_database") || !has_children {
+        let rendered = render_blocks(
+            &[BlockNode {
+                block,
+                children: Vec::new(),
+            }],
+            page_id,
+        );
+        return Ok(parsed_of(rendered, content));
+    }
+    content.requests += 1;
+    let answer = match client.page_markdown(hole).await {
+        Ok(v) => {
+            let p = parse_answer(&v, page_id);
+            // A hole that answers with itself again cannot be read this way.
+            (!p.holes.iter().any(|h| h == hole)).then_some(p)
+        }
+        Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    if let Some(parsed) = answer {
+        return Ok(parsed);
+    }
+    content.fallbacks += 1;
+    let rendered = match walk_blocks(client, page_id, WalkRoot::Retrieved(block), content).await {
+        Ok(r) => r,
+        Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+            tracing::warn!(page = page_id, block = hole, error = %e, "left-out subtree could not be read; skipped");
+            content.skipped += 1;
+            Rendered::default()
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(parsed_of(rendered, content))
+}
+
+/// A block-API rendering as a parsed piece, its unknown block types counted.
+fn parsed_of(rendered: Rendered, content: &mut PageContent) -> Parsed {
+    for kind in &rendered.unknown_types {
+        *content.unknown_block_types.entry(kind.clone()).or_default() += 1;
+    }
+    Parsed {
+        text: rendered.text,
+        child_pages: rendered.child_pages,
+        child_databases: rendered.child_databases,
+        skipped: rendered.skipped,
+        ..Parsed::default()
+    }
 }
 
 /// Reads a page by block walk alone, one request per container block.

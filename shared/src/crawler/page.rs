@@ -8,7 +8,7 @@ use super::frontier::{Outcome, ReadCounts};
 use super::records::{chunk_id, compose_text, record_base_id, record_hash, split_chunks, MAX_CHUNK_BYTES};
 use crate::domain::record::Record;
 use crate::domain::run::{PageEntry, TruncatedProperty};
-use crate::domain::time::{rfc3339, Clock};
+use crate::domain::time::{rfc3339, settles_at, Clock};
 use crate::error::StoreError;
 use crate::notion::api::NotionApi;
 use crate::notion::api::NotionError;
@@ -213,11 +213,19 @@ impl PageWriter {
         }
         entry.children = content.child_pages;
         entry.databases = content.child_databases;
-        entry.synced_edited = entry.last_edited.clone();
+        // A read that started before the edit minute closed may have missed an edit that
+        // kept the stamp: the page is not settled, and the next run reads it again.
+        let unsettled_until = entry.last_edited.as_deref().and_then(settles_at).filter(|at| now < *at);
+        entry.synced_edited = if unsettled_until.is_some() {
+            None
+        } else {
+            entry.last_edited.clone()
+        };
         Outcome::Read {
             entry,
             write,
             counts,
+            unsettled_until,
             unknown_tags: content.unknown_tags,
             unknown_block_types: content.unknown_block_types,
         }

@@ -473,6 +473,12 @@ impl<'a> Run<'a> {
                     .await?;
             }
         }
+        if let Some(targets) = self.frontier.checkpoint().targets() {
+            let follow_ups = targets.follow_ups.clone();
+            self.crawler
+                .queue_follow_up(&self.msg.account_id, &self.msg.integration_id, &follow_ups)
+                .await;
+        }
         self.sync_counters();
         self.frontier.mark_done();
         let finished = rfc3339(self.crawler.clock.now());

@@ -17,9 +17,13 @@ use crate::ports::PreviousRun;
 use crate::sync::flush::queue_flush;
 use crate::sync::request::{RequestError, Requested, SyncRequests};
 use serde_json::json;
+use std::collections::BTreeMap;
 
 /// Seconds before a flush that found a run pending tries again.
 pub const BUSY_RETRY_SECS: u32 = 30;
+
+/// The longest delay SQS gives a message (15 minutes).
+const MAX_FLUSH_DELAY_SECS: i64 = 900;
 
 /// What became of a flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +52,11 @@ impl Crawler {
     /// Handles a flush of an integration's webhook work.
     pub async fn flush(&self, msg: &WebhookFlush) -> Result<FlushResult, StoreError> {
         let (account_id, id) = (&msg.account_id, &msg.flush_integration_id);
+        if !msg.follow_up.is_empty() {
+            // A follow-up read, due now that the pages' edit minutes have closed.
+            let keys: Vec<String> = msg.follow_up.iter().map(|p| Work::Page(p.clone()).key()).collect();
+            self.webhooks.return_work(id, &keys).await?;
+        }
         // Events from here on queue their own flush.
         self.webhooks.release_flush(id).await?;
         let Some(webhook) = self.webhooks.get_webhook(id).await? else {
@@ -136,6 +145,30 @@ impl Crawler {
         }
     }
 
+    /// Queues the follow-up read of the pages a targeted run read within their edit minute
+    /// (SPEC §2.2): one flush naming them, delayed until the last of those minutes settles.
+    /// A failure is logged: the pages stay unsettled in the index, so the next run reads
+    /// them again anyway.
+    pub(super) async fn queue_follow_up(&self, account_id: &str, id: &str, follow_ups: &BTreeMap<String, i64>) {
+        let Some(last) = follow_ups.values().max() else {
+            return;
+        };
+        let delay = (last - self.now()).clamp(0, MAX_FLUSH_DELAY_SECS) as u32;
+        let message = WebhookFlush {
+            account_id: account_id.to_string(),
+            flush_integration_id: id.to_string(),
+            follow_up: follow_ups.keys().cloned().collect(),
+        };
+        match self.queue.send_flush(&message, delay).await {
+            Ok(()) => {
+                tracing::info!(integration = %id, pages = follow_ups.len(), delay, "follow-up read queued for pages read within their edit minute")
+            }
+            Err(e) => {
+                tracing::warn!(integration = %id, error = %e, "could not queue the follow-up read; the next run reads those pages again")
+            }
+        }
+    }
+
     /// Queues a flush at once when webhook work is pending.
     async fn flush_pending_work(&self, account_id: &str, id: &str) {
         let pending = match self.webhooks.get_webhook(id).await {
@@ -152,6 +185,7 @@ impl Crawler {
         let message = WebhookFlush {
             account_id: account_id.to_string(),
             flush_integration_id: id.to_string(),
+            follow_up: Vec::new(),
         };
         if let Err(e) = self.queue.send_flush(&message, 0).await {
             tracing::warn!(integration = %id, error = %e, "could not queue the flush of pending webhook work");

@@ -19,6 +19,23 @@ impl Clock for SystemClock {
     }
 }
 
+/// Seconds a Notion clock may run ahead of ours, added to the minute an edit stamp covers
+/// before a read counts as settled ([`settles_at`]).
+pub const NOTION_CLOCK_SKEW_SECS: i64 = 10;
+
+/// When a read of a page stamped `last_edited` (RFC 3339) stops being unsettled: the end of
+/// the stamp's minute plus [`NOTION_CLOCK_SKEW_SECS`], epoch seconds.
+///
+/// Notion rounds `last_edited_time` down to the minute (changelog, "Last edited and created
+/// time properties are now rounded to the nearest minute"): an edit made after a read but in
+/// the same minute leaves the stamp as the read saw it. Only a read started after the minute
+/// closed holds every edit its stamp stands for; an earlier one is read again by the next run
+/// whatever the stamp says (SPEC §2). None when the stamp does not parse (nothing to wait for).
+pub fn settles_at(last_edited: &str) -> Option<i64> {
+    let edited = DateTime::parse_from_rfc3339(last_edited).ok()?.timestamp();
+    Some(edited - edited.rem_euclid(60) + 60 + NOTION_CLOCK_SKEW_SECS)
+}
+
 /// How the API writes `createdAt`, `updatedAt` and `expiresAt` (`TIMESTAMP_FORMAT`).
 /// Stored values are always RFC 3339; only answers change.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -80,6 +97,18 @@ pub fn rfc3339_from_epoch(secs: i64) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_edit_minute_settles_a_minute_and_the_skew_after_it_starts() {
+        let start = DateTime::parse_from_rfc3339("2026-12-04T10:15:00Z")
+            .unwrap()
+            .timestamp();
+        assert_eq!(settles_at("2026-12-04T10:15:00.000Z"), Some(start + 70));
+        // A stamp that is not on the minute (older answers) still counts from its minute.
+        assert_eq!(settles_at("2026-12-04T10:15:42.000Z"), Some(start + 70));
+        assert_eq!(settles_at("2026-12-04T10:15:00+01:00"), Some(start - 3_600 + 70));
+        assert_eq!(settles_at("yesterday"), None);
+    }
 
     #[test]
     fn epoch_ms_rewrites_only_top_level_timestamps() {

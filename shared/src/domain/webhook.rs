@@ -249,6 +249,10 @@ pub struct Targets {
     /// Databases found below a named subtree: listed whole, not since `edited_since`.
     #[serde(default)]
     pub whole_databases: Vec<String>,
+    /// Pages this run read within their edit minute, with the time (epoch seconds) it
+    /// settles: the run's end queues one follow-up read of each for then (SPEC §2.2).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub follow_ups: std::collections::BTreeMap<String, i64>,
 }
 
 impl Targets {
@@ -378,6 +382,10 @@ pub struct WebhookFlush {
     /// The integration whose pending work is due (its `flushIntegrationId` tells this
     /// message apart on the queue).
     pub flush_integration_id: String,
+    /// Pages a targeted run read within their edit minute: added to the pending work when
+    /// this flush arrives (sent delayed until the minute closed), so they are read again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub follow_up: Vec<String>,
 }
 
 #[cfg(test)]

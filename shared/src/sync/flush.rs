@@ -26,6 +26,7 @@ pub async fn queue_flush(
     let message = WebhookFlush {
         account_id: account_id.to_string(),
         flush_integration_id: integration_id.to_string(),
+        follow_up: Vec::new(),
     };
     if let Err(e) = queue.send_flush(&message, delay_secs).await {
         // Let the next event (or Notion's retry of this one) queue it.

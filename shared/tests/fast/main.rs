@@ -5,6 +5,7 @@
 
 mod crawler;
 mod handlers;
+mod minutes;
 mod webhooks;
 
 use shared::crawler::{Crawler, CrawlerSettings};
@@ -88,6 +89,16 @@ impl Harness {
         let mut texts: Vec<String> = self.store.state().records.values().map(|r| r.text.clone()).collect();
         texts.sort();
         texts
+    }
+
+    /// Whether the integration's webhook holds no pending work.
+    pub async fn no_pending_work(&self) -> bool {
+        shared::ports::WebhookStore::get_webhook(self.store.as_ref(), INTEGRATION)
+            .await
+            .unwrap()
+            .expect("the integration has a webhook")
+            .pending
+            .is_empty()
     }
 
     pub fn integration(&self) -> Integration {

@@ -11,6 +11,7 @@ fn flush() -> WebhookFlush {
     WebhookFlush {
         account_id: ACCOUNT.into(),
         flush_integration_id: INTEGRATION.into(),
+        follow_up: Vec::new(),
     }
 }
 
@@ -134,14 +135,7 @@ async fn work_arriving_during_a_run_waits_for_it_and_runs_right_after() {
         .clone()
         .unwrap();
     assert_eq!(summary["pagesSeen"], 1, "only the page named: {summary}");
-    assert!(h
-        .store
-        .get_webhook(INTEGRATION)
-        .await
-        .unwrap()
-        .unwrap()
-        .pending
-        .is_empty());
+    assert!(h.no_pending_work().await);
     assert_eq!(
         h.store.load_pages(INTEGRATION).await.unwrap().len(),
         2,
@@ -206,14 +200,7 @@ async fn work_past_the_pending_limit_becomes_one_full_sync() {
         "a full sync: search listed every page: {summary}"
     );
     assert_eq!(summary["complete"], true);
-    assert!(h
-        .store
-        .get_webhook(INTEGRATION)
-        .await
-        .unwrap()
-        .unwrap()
-        .pending
-        .is_empty());
+    assert!(h.no_pending_work().await);
 }
 
 #[tokio::test(start_paused = true)]

@@ -6,6 +6,19 @@ use serde_json::{json, Value};
 
 const USER: &str = "3d2b1a00-0000-4000-8000-00000000u5er";
 
+/// The start of `epoch`'s minute.
+pub fn minute(epoch: i64) -> i64 {
+    epoch - epoch.rem_euclid(60)
+}
+
+/// An object's `created_time` or `last_edited_time`: Notion rounds both down to the minute
+/// for pages, databases and blocks (changelog, "Last edited and created time properties are
+/// now rounded to the nearest minute": "rounded down to the closest minute for page,
+/// database, and block objects"). Two edits in one minute carry one stamp.
+pub fn stamp(epoch: i64) -> String {
+    time(minute(epoch))
+}
+
 /// Epoch seconds as Notion writes times: `2025-11-20T10:00:00.000Z`.
 pub fn time(epoch: i64) -> String {
     let days = epoch.div_euclid(86_400);
@@ -128,8 +141,8 @@ pub fn page(ws: &Workspace, p: &Page) -> Value {
     json!({
         "object": "page",
         "id": p.id,
-        "created_time": time(p.created),
-        "last_edited_time": time(p.last_edited),
+        "created_time": stamp(p.created),
+        "last_edited_time": stamp(p.last_edited),
         "created_by": user(),
         "last_edited_by": user(),
         "cover": null,
@@ -165,8 +178,8 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
         "object": "block",
         "id": b.id,
         "parent": parent,
-        "created_time": time(edited),
-        "last_edited_time": time(edited),
+        "created_time": stamp(edited),
+        "last_edited_time": stamp(edited),
         "created_by": user(),
         "last_edited_by": user(),
         "has_children": has_children,
@@ -322,8 +335,8 @@ pub fn data_source(ws: &Workspace, db: &Database) -> Value {
     json!({
         "object": "data_source",
         "id": db.data_source_id,
-        "created_time": time(db.last_edited),
-        "last_edited_time": time(db.last_edited),
+        "created_time": stamp(db.last_edited),
+        "last_edited_time": stamp(db.last_edited),
         "title": rich(&db.title),
         "parent": {"type": "database_id", "database_id": db.id},
         "database_parent": db.parent_page.as_ref().map_or(json!({"type": "workspace", "workspace": true}), |p| json!({"type": "page_id", "page_id": p})),
@@ -343,8 +356,8 @@ pub fn database(db: &Database) -> Value {
         "parent": db.parent_page.as_ref().map_or(json!({"type": "workspace", "workspace": true}), |p| json!({"type": "page_id", "page_id": p})),
         "is_inline": true,
         "in_trash": false,
-        "created_time": time(db.last_edited),
-        "last_edited_time": time(db.last_edited),
+        "created_time": stamp(db.last_edited),
+        "last_edited_time": stamp(db.last_edited),
         "data_sources": [{"id": db.data_source_id, "name": db.title}],
         "url": url(&db.title, &db.id)
     })

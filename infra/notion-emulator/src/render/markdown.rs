@@ -38,11 +38,21 @@ pub struct Reading {
     /// says only that the children come after a blank line, so the default puts the text
     /// on a line of its own after the tag.
     pub v2_text_on_tag_line: bool,
+    /// `unknown_block_ids` names every block the answer left out, for any of the three
+    /// reasons "Retrieve a page as markdown" gives (truncation, missing access, a type the
+    /// markdown does not render), so a bookmark is both `<unknown alt="bookmark"/>` and in
+    /// the list; `truncated` stays true only for truncation. The default lists only the
+    /// subtrees truncation left out, as the guide's example answer does.
+    pub left_out_ids_listed: bool,
+    /// Child pages and databases past the block limit are left out like any block (their
+    /// ids in `unknown_block_ids`); the default renders their links whatever the limit,
+    /// since they have no content in the page's answer.
+    pub truncated_links: bool,
 }
 
 impl Reading {
     /// Every reading the crawler is tested against, by name.
-    pub const ALL: [(&'static str, Reading); 8] = [
+    pub const ALL: [(&'static str, Reading); 10] = [
         ("documented", Reading::DOCUMENTED),
         (
             "truncated-alt",
@@ -87,6 +97,20 @@ impl Reading {
             },
         ),
         (
+            "left-out-ids-listed",
+            Reading {
+                left_out_ids_listed: true,
+                ..Reading::DOCUMENTED
+            },
+        ),
+        (
+            "truncated-links",
+            Reading {
+                truncated_links: true,
+                ..Reading::DOCUMENTED
+            },
+        ),
+        (
             "all-alternatives",
             Reading {
                 truncated_alt: true,
@@ -96,6 +120,8 @@ impl Reading {
                 one_line_equations: true,
                 flat_containers: true,
                 v2_text_on_tag_line: true,
+                left_out_ids_listed: true,
+                truncated_links: true,
             },
         ),
     ];
@@ -109,6 +135,8 @@ impl Reading {
         one_line_equations: false,
         flat_containers: false,
         v2_text_on_tag_line: false,
+        left_out_ids_listed: false,
+        truncated_links: false,
     };
 
     /// The reading named `name`.
@@ -145,6 +173,9 @@ pub struct MarkdownRenderer<'a> {
     reading: Reading,
     /// Subtrees left out.
     pub unknown: Vec<String>,
+    /// Blocks left out because the markdown cannot render them (in `unknown_block_ids`
+    /// under [`Reading::left_out_ids_listed`]).
+    pub unrendered: Vec<String>,
     /// Whether meeting notes' transcripts are rendered (`include_transcript=true`).
     pub include_transcript: bool,
     /// Notion-flavored Markdown (v2) instead of enhanced markdown (v1): blocks apart by a
@@ -165,19 +196,24 @@ impl<'a> MarkdownRenderer<'a> {
             out: String::new(),
             reading,
             unknown: Vec::new(),
+            unrendered: Vec::new(),
             include_transcript: false,
             v2: false,
         }
     }
 
-    /// The markdown so far, and the ids for `unknown_block_ids`.
-    pub fn finish(self) -> (String, Vec<String>) {
-        let ids = if self.reading.undashed_unknown_ids {
-            self.unknown.iter().map(|id| id.replace('-', "")).collect()
-        } else {
-            self.unknown
-        };
-        (self.out, ids)
+    /// The markdown so far, the ids for `unknown_block_ids`, and whether the answer was
+    /// truncated.
+    pub fn finish(self) -> (String, Vec<String>, bool) {
+        let truncated = !self.unknown.is_empty();
+        let mut ids = self.unknown;
+        if self.reading.left_out_ids_listed {
+            ids.extend(self.unrendered);
+        }
+        if self.reading.undashed_unknown_ids {
+            ids = ids.iter().map(|id| id.replace('-', "")).collect();
+        }
+        (self.out, ids, truncated)
     }
 
     fn line(&mut self, depth: usize, text: &str) {
@@ -213,7 +249,7 @@ impl<'a> MarkdownRenderer<'a> {
                 }
             }
             // Links to child pages and databases are always rendered: they have no subtree.
-            let is_link = matches!(b.kind.as_str(), "child_page" | "child_database");
+            let is_link = matches!(b.kind.as_str(), "child_page" | "child_database") && !self.reading.truncated_links;
             if self.count >= self.limit && !is_link {
                 let hole = self.hole(b);
                 self.line(depth, &hole);
@@ -378,6 +414,7 @@ impl<'a> MarkdownRenderer<'a> {
             "synced_block" if b.synced_from.is_some() && self.reading.synced_reference_unknown => {
                 let tag = format!("<unknown url=\"{}\" alt=\"synced_block\"/>", self.block_url(&b.id));
                 self.line(depth, &tag);
+                self.unrendered.push(b.id.clone());
             }
             "synced_block" if b.synced_from.is_some() => {
                 let original = b.synced_from.clone().unwrap_or_default();
@@ -453,12 +490,14 @@ impl<'a> MarkdownRenderer<'a> {
             kind if LEFT_OUT_OF_MARKDOWN.contains(&kind) || UNSUPPORTED.contains(&kind) => {
                 let tag = format!("<unknown url=\"{}\" alt=\"{kind}\"/>", self.block_url(&b.id));
                 self.line(depth, &tag);
+                self.unrendered.push(b.id.clone());
             }
             "heading_4" => self.line(depth, &format!("#### {text}")),
             // A type the format reference does not know (one Notion added later): left out.
             kind => {
                 let tag = format!("<unknown url=\"{}\" alt=\"{kind}\"/>", self.block_url(&b.id));
                 self.line(depth, &tag);
+                self.unrendered.push(b.id.clone());
             }
         }
     }

@@ -58,18 +58,51 @@ pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Re
         let hidden = !page.in_search && !matches!(page.parent, Parent::DataSource(_));
         let retrieve = u64::from(hidden);
         min.block_walk += retrieve + walk_requests(ws, &page.children);
-        // Markdown: the page's answer, then every subtree it leaves out, recursively.
+        // Markdown: the page's answer, then every subtree it leaves out, recursively. Those
+        // at the page's top level come from one listing of its children when that is
+        // cheaper than a request each (then only containers among them cost an answer).
+        // A left-out child page or database costs nothing past the listing, or one
+        // retrieval (never its markdown, which is the child page's own content); so does a
+        // nested hole without children; a nested container costs its answer, plus a
+        // retrieval where child pages may stand among the holes (truncated links).
         let url = url(&page.title, &page_id);
-        let mut renderer = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, Reading::DOCUMENTED);
+        let mut renderer = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, reading);
         renderer.blocks(&page.children, 0);
-        let mut holes = renderer.unknown;
+        let top: Vec<String> = renderer
+            .unknown
+            .iter()
+            .filter(|h| page.children.contains(h))
+            .cloned()
+            .collect();
+        let is_container = |id: &String| {
+            ws.blocks.get(id).is_some_and(|b| {
+                !matches!(b.kind.as_str(), "child_page" | "child_database") && !ws.children_of(b).is_empty()
+            })
+        };
+        let listing = pages_of_100(page.children.len());
+        let top_listed = top.len() as u64 > listing;
         let mut answers = 1u64;
-        while let Some(hole) = holes.pop() {
-            answers += 1;
+        if top_listed {
+            answers += listing + top.iter().filter(|h| is_container(h)).count() as u64;
+        } else {
+            answers += top.len() as u64
+                + top.iter().filter(|h| is_container(h)).count() as u64 * u64::from(reading.truncated_links);
+        }
+        let mut holes: Vec<String> = top.iter().filter(|h| is_container(h)).cloned().collect();
+        let mut nested: Vec<String> = renderer.unknown.iter().filter(|h| !top.contains(h)).cloned().collect();
+        loop {
+            while let Some(hole) = nested.pop() {
+                answers += 1;
+                if is_container(&hole) {
+                    answers += u64::from(reading.truncated_links);
+                    holes.push(hole);
+                }
+            }
+            let Some(hole) = holes.pop() else { break };
             if let Some(b) = ws.blocks.get(&hole) {
-                let mut sub = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, Reading::DOCUMENTED);
+                let mut sub = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, reading);
                 sub.block(b, 0);
-                holes.extend(sub.unknown);
+                nested.extend(sub.unknown);
             }
         }
         // Left-out blocks with text, grouped by parent.
@@ -99,7 +132,9 @@ pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Re
             .map(|(parent, n)| {
                 let n = *n as u64;
                 if parent == &page_id {
-                    if n >= 2 {
+                    if top_listed {
+                        0
+                    } else if n >= 2 {
                         pages_of_100(page.children.len())
                     } else {
                         n

@@ -197,10 +197,10 @@ pub(super) fn page_markdown(ws: &Workspace, id: &str, query: &str, version: ApiV
     } else if let Some(b) = ws.blocks.get(id) {
         renderer.block(b, 0);
     }
-    let (markdown, unknown) = renderer.finish();
+    let (markdown, unknown, truncated) = renderer.finish();
     json_response(
         200,
-        &json!({"object": "page_markdown", "id": id, "markdown": markdown, "truncated": !unknown.is_empty(), "unknown_block_ids": unknown}),
+        &json!({"object": "page_markdown", "id": id, "markdown": markdown, "truncated": truncated, "unknown_block_ids": unknown}),
     )
 }
 
@@ -337,7 +337,7 @@ pub(super) fn row_matches(filter: &Value, page: &crate::model::Page) -> bool {
         "last_edited_time" => page.last_edited,
         _ => return true,
     };
-    let at = render::time(epoch - epoch.rem_euclid(60));
+    let at = render::stamp(epoch);
     let Some(conditions) = filter.get(kind).and_then(Value::as_object) else {
         return true;
     };
@@ -365,7 +365,7 @@ pub(super) fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usi
         return not_found("data source", id);
     }
     // Notion keeps created_time to the minute; a `created_time` filter and sort work on that.
-    let minute = |epoch: i64| epoch - epoch.rem_euclid(60);
+    let minute = render::minute;
     let by_created = body
         .pointer("/sorts/0/timestamp")
         .and_then(Value::as_str)
@@ -390,10 +390,6 @@ pub(super) fn query_data_source(ws: &Workspace, id: &str, body: &Value, cap: usi
         size,
         cap,
         "page_or_data_source",
-        |p| {
-            let mut page = render::page(ws, p);
-            page["created_time"] = Value::String(render::time(minute(p.created)));
-            page
-        },
+        |p| render::page(ws, p),
     )
 }

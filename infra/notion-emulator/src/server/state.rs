@@ -31,8 +31,10 @@ pub struct Config {
     /// Which reading of the markdown documents to render (see [`Reading`]).
     pub reading: Reading,
     /// Edits made from now on carry the wall clock's time, as in Notion (the generated
-    /// workspace's own times stay in its past). Off, the workspace clock only ticks, which
-    /// keeps generated runs reproducible.
+    /// workspace's own times stay in its past), so a crawler reading on the same clock sees
+    /// what Notion's minute-rounded stamps hide: a second edit inside the minute of its read.
+    /// On by default; off, the workspace clock only ticks a second per change (reproducible
+    /// stamps, for tests that compare them).
     pub wall_clock: bool,
     /// A page whose parent (or any ancestor) is in the trash is retrieved with `in_trash:
     /// true` too. Notion's documents leave this open; off, a page reports its own flag.
@@ -49,7 +51,7 @@ impl Default for Config {
             markdown_block_limit: 1_000,
             result_cap: 10_000,
             reading: Reading::DOCUMENTED,
-            wall_clock: false,
+            wall_clock: true,
             trash_cascades: false,
         }
     }
@@ -153,6 +155,7 @@ impl Emulator {
                     .map_or(0, |d| d.as_secs() as i64);
                 ws.advance_to(now);
             }
+            ws.wall_clock = wall_clock;
             let result = f(&mut ws);
             let changes = std::mem::take(&mut ws.changes);
             (result, changes, ws.now())

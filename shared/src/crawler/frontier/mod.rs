@@ -488,11 +488,16 @@ impl Frontier {
             Outcome::Read {
                 mut entry,
                 counts,
+                unsettled_until,
                 unknown_tags,
                 unknown_block_types,
                 ..
             } => {
                 self.cp.count(&counts.as_counters(unknown_tags, unknown_block_types));
+                // A targeted run reads such a page once more after its minute closes.
+                if let (Some(at), Some(targets)) = (unsettled_until, self.cp.targets_mut()) {
+                    targets.follow_ups.insert(entry.page_id.clone(), at);
+                }
                 self.after_processing(&mut entry);
                 entry
             }

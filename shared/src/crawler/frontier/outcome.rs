@@ -16,6 +16,9 @@ pub enum Outcome<W> {
         write: Option<W>,
         /// What reading and writing it counted.
         counts: ReadCounts,
+        /// When the read started inside the minute of its edit stamp: the time (epoch
+        /// seconds) the minute settles, after which a read holds every edit of the stamp.
+        unsettled_until: Option<i64>,
         /// Markdown tags the parser did not know, by name.
         unknown_tags: std::collections::BTreeMap<String, u64>,
         /// Block types the renderer did not know, by name.

@@ -53,6 +53,7 @@ pub(super) fn read(mut entry: PageEntry, children: &[&str]) -> PageOutcome {
             written: 1,
             ..ReadCounts::default()
         },
+        unsettled_until: None,
         unknown_tags: Default::default(),
         unknown_block_types: Default::default(),
     }

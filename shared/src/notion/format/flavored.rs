@@ -38,21 +38,9 @@
 //! | any other tag | its inner text is kept, its name counted in `unknownTags`; it never hides what follows |
 
 use super::media::{is_signed_file_url, media_text};
-use super::tags::{link_at, split_element, tag_at, Tag, CONTAINERS, ESCAPABLE};
+use super::tags::{link_at, split_element, tag_at, Tag, CONTAINERS, ESCAPABLE, NO_TEXT, RENDERED_TYPES};
 use crate::notion::model::{fragment_id, id_from_url, page_url};
 use std::collections::HashSet;
-
-/// Block types whose `<unknown alt>` carries no text worth a request.
-const NO_TEXT: [&str; 8] = [
-    "button",
-    "breadcrumb",
-    "table_of_contents",
-    "unsupported",
-    "ai_block",
-    "template",
-    "divider",
-    "column_break",
-];
 
 /// What a markdown answer came to, and what it points at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -66,6 +54,8 @@ pub struct Parsed {
     pub child_databases: Vec<String>,
     /// Subtrees to fetch again from the markdown endpoint.
     pub holes: Vec<String>,
+    /// Those of them that stand at the answer's top level (children of its root).
+    pub top_level_holes: Vec<String>,
     /// Blocks the markdown leaves out that the block API has text for.
     pub block_reads: Vec<String>,
     /// Those of them that stand at the answer's top level (children of its root).
@@ -74,6 +64,8 @@ pub struct Parsed {
     pub skipped: Vec<String>,
     /// Tags the parser does not know, by name, once per occurrence.
     pub unknown_tags: Vec<String>,
+    /// Ids of every `<unknown>` tag in the text, whatever became of it.
+    pub tagged: Vec<String>,
 }
 
 /// The line standing in the text for a subtree to fetch from the markdown endpoint.
@@ -97,8 +89,9 @@ fn push_unique(list: &mut Vec<String>, id: String) {
 pub struct Context<'a> {
     /// The page being read (for stable links to hosted files).
     pub page_id: &'a str,
-    /// `unknown_block_ids` of the answer, dashed: their `<unknown>` tags are subtrees to
-    /// fetch from the markdown endpoint, whatever their `alt`.
+    /// `unknown_block_ids` of the answer, dashed: their `<unknown>` tags without `alt`, or
+    /// with the `alt` of a type the markdown renders, are subtrees to fetch again from the
+    /// markdown endpoint.
     pub truncated: HashSet<String>,
 }
 
@@ -504,19 +497,26 @@ impl Parser<'_> {
         }
     }
 
+    fn hole(&mut self, id: String, depth: usize) {
+        self.lines.push(hole_marker(&id));
+        if depth == 0 && self.open_containers == 0 {
+            push_unique(&mut self.out.top_level_holes, id.clone());
+        }
+        push_unique(&mut self.out.holes, id);
+    }
+
     fn unknown_block(&mut self, tag: &Tag<'_>, depth: usize) {
         let url = tag.attr("url").unwrap_or_default();
         let id = fragment_id(url).or_else(|| id_from_url(url));
         let alt = tag.attr("alt").filter(|a| !a.is_empty());
+        if let Some(id) = &id {
+            push_unique(&mut self.out.tagged, id.clone());
+        }
         match (id, alt) {
-            (Some(id), _) if self.ctx.truncated.contains(&id) => {
-                self.lines.push(hole_marker(&id));
-                push_unique(&mut self.out.holes, id);
+            (Some(id), Some(alt)) if self.ctx.truncated.contains(&id) && RENDERED_TYPES.contains(&alt) => {
+                self.hole(id, depth);
             }
-            (Some(id), None) => {
-                self.lines.push(hole_marker(&id));
-                push_unique(&mut self.out.holes, id);
-            }
+            (Some(id), None) => self.hole(id, depth),
             (_, Some(alt)) if NO_TEXT.contains(&alt) => self.out.skipped.push(alt.to_string()),
             (Some(id), Some(_)) => {
                 self.lines.push(block_marker(&id));
