@@ -242,3 +242,59 @@ async fn a_429_names_the_limit_it_came_from() {
         "{failures:?}"
     );
 }
+
+/// "Request limits": the per-workspace limit's `Retry-After` can exceed a minute. A wait
+/// longer than the crawler sleeps in place (2 s in these tests) is not slept through nor
+/// retried into more 429s: the run checkpoints and its continuation is queued with that
+/// delay (SQS `DelaySeconds`), then finishes complete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_retry_after_checkpoints_and_requeues_the_run_for_after_the_wait() {
+    let s = setup(
+        12,
+        Plan::default(),
+        NotionConfig {
+            rps: None,
+            workspace_rps: Some(0),
+            workspace_retry_after: 4,
+            ..NotionConfig::default()
+        },
+    )
+    .await;
+    assert_eq!(s.sync().await["id"], s.integration.as_str());
+    let crawler = s.env.crawler(&s.notion_url, 50);
+    let handled = s.env.drain(&crawler, BUDGET).await;
+    assert_eq!(handled, 1, "the first invocation handed over");
+    let delayed = {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let out = s
+            .env
+            .sqs
+            .get_queue_attributes()
+            .queue_url(s.env.config.sync_queue_url.clone().unwrap())
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .unwrap();
+        out.attributes.unwrap_or_default()[&QueueAttributeName::ApproximateNumberOfMessagesDelayed].clone()
+    };
+    assert_eq!(delayed, "1", "its continuation waits in the queue for the Retry-After");
+    let refused = s.emulator.requests().iter().filter(|r| r.status == 429).count();
+    assert!(
+        (1..=4).contains(&refused),
+        "no retries into the limit: {refused} refused"
+    );
+    let state = s.integration_state().await;
+    assert_eq!(state["syncStatus"], "pending", "{state}");
+
+    // The other connections' burst is over; the continuation arrives after the wait.
+    s.emulator.configure(|c| c.workspace_rps = None);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    s.env.drain(&crawler, BUDGET).await;
+    let state = s.integration_state().await;
+    assert_clean(&state);
+    let sum = summary(&state);
+    assert_eq!(sum["complete"], true, "{sum}");
+    assert_eq!(sum["pagesFailed"], 0, "{sum}");
+    assert!(sum["invocations"].as_u64().unwrap_or(0) >= 2, "{sum}");
+    s.assert_mirrors_workspace().await;
+}

@@ -52,6 +52,10 @@ impl SyncQueue for SqsSyncQueue {
         self.send_json(message).await
     }
 
+    async fn send_after(&self, message: &SyncMessage, delay_secs: u32) -> Result<(), StoreError> {
+        self.send_delayed(message, delay_secs).await
+    }
+
     async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
         self.send_json(message).await
     }

@@ -106,6 +106,10 @@ pub(super) fn place_in_meta(meta: &mut Map<String, Value>, entry: &PageEntry) {
 }
 
 fn failed(entry: PageEntry, incomplete: bool, e: NotionError) -> PageOutcome {
+    if let NotionError::RateLimited { retry_after, .. } = e {
+        // Not a failure of the page: the run hands over and reads it after the wait.
+        return Outcome::Deferred { entry, retry_after };
+    }
     Outcome::Failed {
         entry,
         incomplete,

@@ -40,6 +40,8 @@ enum Halt {
     Unauthorized,
     Store(StoreError),
     Dropped(&'static str),
+    /// Notion asked for a wait longer than the run sleeps in place.
+    RateLimited(std::time::Duration),
 }
 
 impl From<OutcomeHalt> for Halt {
@@ -273,13 +275,25 @@ impl<'a> Run<'a> {
             }
             tokio::select! {
                 Some(listed) = listing.next(), if !listing.is_empty() => {
-                    if let Err(NotionError::Unauthorized) = self.frontier.apply_listing(listed) {
-                        halt.get_or_insert(Halt::Unauthorized);
+                    match self.frontier.apply_listing(listed) {
+                        Err(NotionError::Unauthorized) => {
+                            halt.get_or_insert(Halt::Unauthorized);
+                        }
+                        Err(NotionError::RateLimited { retry_after, .. }) => {
+                            halt.get_or_insert(Halt::RateLimited(retry_after));
+                        }
+                        _ => {}
                     }
                 }
                 Some(outcome) = reads.next(), if !reads.is_empty() => {
-                    if matches!(outcome, PageOutcome::Unauthorized) {
-                        halt.get_or_insert(Halt::Unauthorized);
+                    match &outcome {
+                        PageOutcome::Unauthorized => {
+                            halt.get_or_insert(Halt::Unauthorized);
+                        }
+                        PageOutcome::Deferred { retry_after, .. } => {
+                            halt.get_or_insert(Halt::RateLimited(*retry_after));
+                        }
+                        _ => {}
                     }
                     ready.push(outcome);
                 }
@@ -308,6 +322,7 @@ impl<'a> Run<'a> {
             Some(Halt::Unauthorized) => return self.unauthorized().await,
             Some(Halt::Store(e)) => return Err(e),
             Some(Halt::Dropped(reason)) => return Ok(RunResult::Dropped(reason)),
+            Some(Halt::RateLimited(wait)) => return self.continue_after(wait).await,
             None => {}
         }
         if out_of_time && self.frontier.completion() == Completion::Pending {
@@ -384,7 +399,14 @@ impl<'a> Run<'a> {
         Ok(Some(entry))
     }
 
-    async fn continue_later(mut self) -> Result<RunResult, StoreError> {
+    async fn continue_later(self) -> Result<RunResult, StoreError> {
+        self.continue_after(std::time::Duration::ZERO).await
+    }
+
+    /// Saves the checkpoint and queues the run's continuation, delivered after `wait` (a
+    /// long `Retry-After`; at most SQS's 15 minutes: a longer one is waited out by the next
+    /// invocation's limiter).
+    async fn continue_after(mut self, wait: std::time::Duration) -> Result<RunResult, StoreError> {
         self.flush(true).await?;
         self.sync_counters();
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
@@ -406,8 +428,13 @@ impl<'a> Run<'a> {
             Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
             Err(e) => return Err(e),
         }
-        self.crawler.queue.send(self.msg).await?;
-        tracing::info!(integration = %id, run = %self.msg.run_id, invocations = cp.invocations(), "sync continues in a new invocation");
+        let delay = wait.as_secs_f64().ceil().min(900.0) as u32;
+        if delay == 0 {
+            self.crawler.queue.send(self.msg).await?;
+        } else {
+            self.crawler.queue.send_after(self.msg, delay).await?;
+        }
+        tracing::info!(integration = %id, run = %self.msg.run_id, invocations = cp.invocations(), delay, "sync continues in a new invocation");
         Ok(RunResult::Continued)
     }
 

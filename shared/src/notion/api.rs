@@ -23,6 +23,16 @@ pub enum NotionError {
         /// Notion's message.
         message: String,
     },
+    /// 429 with a `Retry-After` longer than the client waits in place (the per-workspace
+    /// limit's can exceed a minute, "Request limits"): the run checkpoints and continues
+    /// in a new invocation once it has passed, instead of sleeping through it.
+    #[error("Notion asked to wait {}s ({reason})", retry_after.as_secs())]
+    RateLimited {
+        /// Notion's `Retry-After`.
+        retry_after: std::time::Duration,
+        /// Which limit (`additional_data.rate_limit_reason`).
+        reason: String,
+    },
     /// Retries ran out on 429, 5xx, 529, timeouts or unreadable answers.
     #[error("Notion kept failing after {attempts} attempts (last: {last})")]
     Exhausted {
@@ -40,6 +50,7 @@ impl NotionError {
             Self::Unauthorized => "unauthorized",
             Self::NotFound(_) => "notFound",
             Self::Invalid { .. } => "refused",
+            Self::RateLimited { .. } => "rateLimited",
             Self::Exhausted { last, .. } if last.starts_with("429") => "rateLimited",
             Self::Exhausted { .. } => "unavailable",
         }

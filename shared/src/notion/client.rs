@@ -141,7 +141,13 @@ impl NotionClient {
     }
 
     async fn attempt(&self, method: &Method, url: &str, body: Option<&Value>) -> Attempt {
-        self.limiter.acquire().await;
+        if let Err(left) = self.limiter.acquire_within(self.policy.max_delay).await {
+            // An earlier answer asked for a wait longer than the run sleeps in place.
+            return Attempt::Fail(NotionError::RateLimited {
+                retry_after: left,
+                reason: "held back by an earlier 429".into(),
+            });
+        }
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = self
             .http
@@ -244,6 +250,21 @@ impl NotionClient {
                 return Err(NotionError::Exhausted {
                     attempts: attempt,
                     last: reason,
+                });
+            }
+            if let Some(wait) = after.filter(|d| *d > self.policy.max_delay && reason.starts_with("429")) {
+                // Longer than this invocation should sleep: every request of the run holds
+                // back, and the run hands over to one queued for after the wait.
+                self.limiter.pause(wait).await;
+                tracing::warn!(
+                    path,
+                    reason,
+                    retry_after_s = wait.as_secs(),
+                    "Notion asked for a long wait; the run will continue after it"
+                );
+                return Err(NotionError::RateLimited {
+                    retry_after: wait,
+                    reason,
                 });
             }
             self.stats.retries.fetch_add(1, Ordering::Relaxed);

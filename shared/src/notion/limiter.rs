@@ -96,6 +96,13 @@ impl RateLimiter {
 
     /// Waits until one more request may be sent, and records it as sent.
     pub async fn acquire(&self) {
+        // Without a bound the wait always ends in a send.
+        let _ = self.acquire_within(Duration::MAX).await;
+    }
+
+    /// [`RateLimiter::acquire`], unless a pause ([`RateLimiter::pause`]) holds requests back
+    /// for longer than `max_wait`: then nothing is sent and the pause left is returned.
+    pub async fn acquire_within(&self, max_wait: Duration) -> Result<(), Duration> {
         loop {
             let wait = {
                 let mut state = self.lock();
@@ -111,6 +118,7 @@ impl RateLimiter {
                 // rate; after a quiet spell it restarts from now.
                 let spacing = self.spacing();
                 match state.paused_until {
+                    Some(until) if until > now && until - now > max_wait => return Err(until - now),
                     Some(until) if until > now => Some(until - now),
                     _ if state.sent.len() >= self.rps => state.sent.front().map(|t| WINDOW - now.duration_since(*t)),
                     _ if state.next_at.is_some_and(|t| t > now) => state.next_at.map(|t| t - now),
@@ -124,7 +132,7 @@ impl RateLimiter {
             };
             match wait {
                 Some(d) => tokio::time::sleep(d).await,
-                None => return,
+                None => return Ok(()),
             }
         }
     }
@@ -142,6 +150,20 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_longer_than_the_caller_waits_sends_nothing_and_says_how_long() {
+        let limiter = RateLimiter::new(3);
+        limiter.pause(Duration::from_secs(90)).await;
+        let start = Instant::now();
+        let left = limiter.acquire_within(Duration::from_secs(30)).await.unwrap_err();
+        assert_eq!(left, Duration::from_secs(90));
+        assert_eq!(start.elapsed(), Duration::ZERO, "it did not wait");
+        assert!(limiter.recent(0).is_empty(), "nothing counted as sent");
+        // A caller willing to wait longer waits the pause out.
+        limiter.acquire_within(Duration::from_secs(120)).await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_secs(90));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn never_more_than_rps_in_a_window() {

@@ -353,6 +353,9 @@ pub trait SyncStateStore: Send + Sync {
 pub trait SyncQueue: Send + Sync {
     /// Queues a run (or its continuation).
     async fn send(&self, message: &crate::domain::sync::SyncMessage) -> Result<(), StoreError>;
+    /// Queues a run's continuation, delivered after `delay_secs` (at most 900, SQS's limit):
+    /// a run Notion asked to wait.
+    async fn send_after(&self, message: &crate::domain::sync::SyncMessage, delay_secs: u32) -> Result<(), StoreError>;
     /// Queues the purge of a deleted dataset's records (or its continuation).
     async fn send_purge(&self, message: &crate::domain::sync::PurgeMessage) -> Result<(), StoreError>;
     /// Queues the flush of an integration's webhook work, delivered after `delay_secs`

@@ -18,9 +18,15 @@ fn is_expired_cursor(e: &NotionError) -> bool {
 }
 
 impl Frontier {
-    /// Applies a listing answer. `Err` carries an error the run must act on (a 401 halts
-    /// it; any other error leaves the enumeration incomplete).
+    /// Applies a listing answer. `Err` carries an error the run must act on (a 401 or a
+    /// long `Retry-After` halts it; any other error leaves the enumeration incomplete).
     pub fn apply_listing(&mut self, listed: Listed) -> Result<(), NotionError> {
+        if let Some(e) = listed.rate_limited() {
+            // Notion asked for a long wait: the listing is asked again, from where it stood,
+            // in the invocation after it.
+            self.in_flight.remove(&listed.listing());
+            return Err(e);
+        }
         let result = match listed {
             Listed::Search(result) => {
                 self.in_flight.remove(&Listing::Search);

@@ -48,3 +48,30 @@ pub enum Listed {
     /// A page of a data source's rows.
     Source(SourceCursor, Result<ListPage, NotionError>),
 }
+
+impl Listed {
+    /// Which listing answered.
+    pub fn listing(&self) -> Listing {
+        match self {
+            Self::Search(_) => Listing::Search,
+            Self::Database(id, _) => Listing::Database(id.clone()),
+            Self::Source(source, _) => Listing::Source(source.id.clone()),
+        }
+    }
+
+    /// The long wait Notion asked for instead of an answer, if it did.
+    pub fn rate_limited(&self) -> Option<NotionError> {
+        let error = match self {
+            Self::Search(Err(e)) | Self::Source(_, Err(e)) => e,
+            Self::Database(_, Err(e)) => e,
+            _ => return None,
+        };
+        match error {
+            NotionError::RateLimited { retry_after, reason } => Some(NotionError::RateLimited {
+                retry_after: *retry_after,
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }
+    }
+}

@@ -539,6 +539,8 @@ impl Frontier {
                 entry.pending_run = None;
                 entry
             }
+            // Still this run's to read, in the invocation after the wait.
+            Outcome::Deferred { entry, .. } => entry,
             Outcome::Unauthorized => return Err(OutcomeHalt::Unauthorized),
             Outcome::Store(e) => return Err(OutcomeHalt::Store(e)),
         };

@@ -39,6 +39,14 @@ pub enum Outcome<W> {
         /// Why.
         reason: String,
     },
+    /// Notion asked for a wait longer than the run sleeps in place: the page stays pending
+    /// and the run continues after `retry_after`.
+    Deferred {
+        /// The index entry, unchanged.
+        entry: PageEntry,
+        /// Notion's `Retry-After`.
+        retry_after: std::time::Duration,
+    },
     /// Notion refused the token.
     Unauthorized,
     /// The plan's record limit stopped its write.

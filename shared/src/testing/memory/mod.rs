@@ -54,6 +54,8 @@ pub struct MemoryState {
     pub pages: HashMap<String, BTreeMap<String, PageEntry>>,
     /// Messages sent to the sync queue, oldest first.
     pub queue: Vec<SyncMessage>,
+    /// Runs queued with a delay (`send_after`): run id and seconds.
+    pub queue_delays: Vec<(String, u32)>,
     /// Purge messages sent to the sync queue, oldest first.
     pub purge_queue: Vec<PurgeMessage>,
     /// Purge markers of deleted datasets, by (account, dataset).

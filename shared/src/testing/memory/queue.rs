@@ -14,6 +14,13 @@ impl SyncQueue for MemoryStore {
         Ok(())
     }
 
+    async fn send_after(&self, message: &SyncMessage, delay_secs: u32) -> Result<(), StoreError> {
+        let mut state = self.state();
+        state.queue.push(message.clone());
+        state.queue_delays.push((message.run_id.clone(), delay_secs));
+        Ok(())
+    }
+
     async fn send_purge(&self, message: &PurgeMessage) -> Result<(), StoreError> {
         self.state().purge_queue.push(message.clone());
         Ok(())
