@@ -3,7 +3,8 @@
 //! markdown path under every reading of Notion's documents the emulator offers and for the
 //! block walk. Prints a Markdown table for BENCHMARKS.md.
 //!
-//! `cargo run --release -p bench --bin fidelity [-- --pages 1000 --seed 7]`
+//! `cargo run --release -p bench --bin fidelity [-- --pages 1000 --seed 7 --reading NAME]`
+//! (the requests of each run by kind go to stderr)
 //!
 //! Notion: the project's emulator in-process (no rate limit); stores: in memory (the AWS
 //! side is what the main benchmark measures).
@@ -63,7 +64,8 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
             .into_iter()
             .map(|p| (p.clone(), ws.expected_tokens(&p)))
             .collect();
-        (expected, minimal_requests(ws, limit, reading))
+        // The crawler speaks 2026-12-01 (its default): data sources' schemas are read.
+        (expected, minimal_requests(ws, limit, reading, true))
     });
     let mut tokens = 0;
     let mut found = 0;
@@ -75,7 +77,33 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
     }
     let is_listing =
         |path: &str| path.contains("/search") || path.contains("/query") || path.starts_with("/v1/databases/");
-    let content_requests = emulator.requests().iter().filter(|r| !is_listing(&r.path)).count() as u64;
+    let content: Vec<String> = emulator
+        .requests()
+        .into_iter()
+        .filter(|r| !is_listing(&r.path))
+        .map(|r| r.path)
+        .collect();
+    let content_requests = content.len() as u64;
+    let mut kinds: std::collections::BTreeMap<&str, u64> = Default::default();
+    for path in &content {
+        let kind = if path.contains("/markdown") {
+            "page markdown"
+        } else if path.contains("/children") {
+            "children listing"
+        } else if path.contains("/properties/") {
+            "property item"
+        } else if path.starts_with("/v1/blocks/") {
+            "block retrieve"
+        } else if path.starts_with("/v1/pages/") {
+            "page retrieve"
+        } else if path.starts_with("/v1/data_sources/") {
+            "data source schema"
+        } else {
+            "other"
+        };
+        *kinds.entry(kind).or_default() += 1;
+    }
+    eprintln!("limit {limit}, reading {reading:?}, walk {walk}: {kinds:?}");
     Ok(Figures {
         tokens,
         found,
@@ -96,12 +124,23 @@ async fn main() -> Result<(), BoxError> {
         }
     };
     let pages = value("--pages", 1_000)? as usize;
+    // `--reading NAME` measures the markdown path under that reading alone (and the walk).
+    let only = args
+        .iter()
+        .position(|a| a == "--reading")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
     let seed = value("--seed", 7)?;
     println!("| answers | path | reading | tokens found | content requests | minimal | requests ÷ minimal | wall |");
     println!("|---|---|---|---|---|---|---|---|");
     for (limit, label) in [(1_000, "whole (≤ 1,000 blocks)"), (25, "truncated (≤ 25 blocks)")] {
         let mut runs: Vec<(&str, &str, Reading, bool)> = vec![("block walk", "—", Reading::DOCUMENTED, true)];
-        runs.extend(Reading::ALL.iter().map(|(name, r)| ("markdown", *name, *r, false)));
+        runs.extend(
+            Reading::ALL
+                .iter()
+                .filter(|(name, _)| only.as_deref().is_none_or(|o| o == *name))
+                .map(|(name, r)| ("markdown", *name, *r, false)),
+        );
         for (path, name, reading, walk) in runs {
             let f = measure(pages, seed, limit, reading, walk).await?;
             println!(

@@ -8,7 +8,9 @@ use crate::model::{Parent, Workspace};
 /// The fewest Notion requests a perfect crawl of every live page's content needs, by
 /// strategy, listing requests (search, databases, data source queries) left out. Both count
 /// one `GET /v1/pages/{id}` per live page no listing returns (its edit time is known no
-/// other way).
+/// other way), the property-item pages of rows whose page object cut a relation or people
+/// list short, and, where lists carry titles only (2026-12-01), one schema read per data
+/// source.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MinimalRequests {
     /// Markdown endpoint: one answer per page, one per subtree a truncated answer left out,
@@ -50,13 +52,48 @@ fn walk_requests(ws: &Workspace, root_children: &[String]) -> u64 {
     total
 }
 
+/// Whether the markdown leaves `b` out as `<unknown alt>` (a type it does not render:
+/// bookmark, embed, link preview, tab, a type added later...) while it has text or children,
+/// which the block API then has to give.
+fn left_out_with_text(ws: &Workspace, url: &str, reading: Reading, b: &crate::model::Block) -> bool {
+    if b.text.is_empty() && ws.children_of(b).is_empty() {
+        return false;
+    }
+    let mut alone = MarkdownRenderer::new(ws, url.to_string(), usize::MAX, reading);
+    alone.block(b, 0);
+    alone.unrendered.first() == Some(&b.id)
+}
+
+/// Property-item requests a row needs: a relation past the 25 references a page object
+/// carries, and a people list of 25 (which may be longer), read whole at 100 items a page.
+fn property_item_requests(page: &crate::model::Page) -> u64 {
+    page.properties
+        .values()
+        .filter_map(|v| {
+            let kind = v.get("type").and_then(serde_json::Value::as_str)?;
+            let items = v.get(kind).and_then(serde_json::Value::as_array)?.len();
+            let cut = match kind {
+                "relation" => items > super::json::PAGE_REFERENCES,
+                "people" => items >= super::json::PAGE_REFERENCES,
+                _ => false,
+            };
+            cut.then(|| pages_of_100(items))
+        })
+        .sum()
+}
+
 /// [`MinimalRequests`] of the workspace as the emulator serves it.
-pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Reading) -> MinimalRequests {
+pub fn minimal_requests(
+    ws: &Workspace,
+    markdown_block_limit: usize,
+    reading: Reading,
+    filter_properties: bool,
+) -> MinimalRequests {
     let mut min = MinimalRequests::default();
     for page_id in ws.live_pages() {
         let Some(page) = ws.pages.get(&page_id) else { continue };
         let hidden = !page.in_search && !matches!(page.parent, Parent::DataSource(_));
-        let retrieve = u64::from(hidden);
+        let retrieve = u64::from(hidden) + property_item_requests(page);
         min.block_walk += retrieve + walk_requests(ws, &page.children);
         // Markdown: the page's answer, then every subtree it leaves out, recursively. Those
         // at the page's top level come from one listing of its children when that is
@@ -114,14 +151,19 @@ pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Re
             if matches!(b.kind.as_str(), "child_page" | "child_database") {
                 continue;
             }
-            if matches!(b.kind.as_str(), "bookmark" | "embed" | "link_preview") {
-                *by_parent.entry(b.parent.clone()).or_default() += 1;
-            }
+            let children = ws.children_of(b);
             if b.synced_from.is_some() && reading.synced_reference_unknown {
                 *by_parent.entry(b.parent.clone()).or_default() += 1;
-                synced_walks += walk_requests(ws, &ws.children_of(b));
+                synced_walks += walk_requests(ws, &children);
+            } else if left_out_with_text(ws, &url, reading, b) {
+                // Read with the block API; its children (a tab's) by a walk, which covers
+                // whatever they hold.
+                *by_parent.entry(b.parent.clone()).or_default() += 1;
+                if !children.is_empty() {
+                    synced_walks += walk_requests(ws, &children);
+                }
             } else {
-                stack.extend(ws.children_of(b));
+                stack.extend(children);
             }
         }
         // At the page's top level several share one listing of the page's children. Nested
@@ -146,6 +188,17 @@ pub fn minimal_requests(ws: &Workspace, markdown_block_limit: usize, reading: Re
             })
             .sum();
         min.markdown += retrieve + answers + left_out + synced_walks;
+    }
+    // 2026-12-01 lists rows with their title only unless `filter_properties` names the
+    // others: one `GET /v1/data_sources/{id}` each for the ids.
+    if filter_properties {
+        let queried = ws
+            .databases
+            .values()
+            .filter(|db| db.in_search || db.parent_page.as_ref().is_some_and(|p| ws.alive(p)))
+            .count() as u64;
+        min.markdown += queried;
+        min.block_walk += queried;
     }
     min
 }
