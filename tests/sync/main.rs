@@ -84,21 +84,10 @@ impl Setup {
 
     /// Record texts by Notion page id (chunks joined in order).
     async fn texts_by_page(&self) -> HashMap<String, String> {
-        let mut parts: HashMap<String, Vec<(u64, String)>> = HashMap::new();
-        for record in self.env.all_records(&self.key, &self.dataset).await {
-            let page = record["meta"]["notionPageId"].as_str().unwrap().to_string();
-            let chunk = record["meta"]["chunk"].as_u64().unwrap_or(1);
-            parts
-                .entry(page)
-                .or_default()
-                .push((chunk, record["text"].as_str().unwrap().to_string()));
-        }
-        parts
+        chunks_by_page(&self.env, &self.key, &self.dataset)
+            .await
             .into_iter()
-            .map(|(page, mut chunks)| {
-                chunks.sort();
-                (page, chunks.into_iter().map(|(_, t)| t).collect::<String>())
-            })
+            .map(|(page, chunks)| (page, chunks.concat()))
             .collect()
     }
 
@@ -123,6 +112,26 @@ impl Setup {
             }
         }
     }
+}
+
+/// The texts of a dataset's records by Notion page id, in chunk order.
+async fn chunks_by_page(env: &TestEnv, key: &str, dataset: &str) -> HashMap<String, Vec<String>> {
+    let mut parts: HashMap<String, Vec<(u64, String)>> = HashMap::new();
+    for record in env.all_records(key, dataset).await {
+        let page = record["meta"]["notionPageId"].as_str().unwrap().to_string();
+        let chunk = record["meta"]["chunk"].as_u64().unwrap_or(1);
+        parts
+            .entry(page)
+            .or_default()
+            .push((chunk, record["text"].as_str().unwrap().to_string()));
+    }
+    parts
+        .into_iter()
+        .map(|(page, mut chunks)| {
+            chunks.sort();
+            (page, chunks.into_iter().map(|(_, t)| t).collect())
+        })
+        .collect()
 }
 
 fn summary(state: &Value) -> &Value {

@@ -58,23 +58,14 @@ async fn recorded_answers_of_a_real_workspace_reach_the_dataset_whole() {
     let state = env.fetch_integration(&key, &integration).await;
     assert_clean(&state);
 
-    let mut texts: HashMap<String, Vec<(u64, String)>> = HashMap::new();
-    for record in env.all_records(&key, &dataset).await {
-        let page = record["meta"]["notionPageId"].as_str().unwrap().to_string();
-        let chunk = record["meta"]["chunk"].as_u64().unwrap_or(1);
-        texts
-            .entry(page)
-            .or_default()
-            .push((chunk, record["text"].as_str().unwrap().to_string()));
-    }
+    let texts = chunks_by_page(&env, &key, &dataset).await;
     let mut missing = Vec::new();
     for page in &live {
-        let Some(chunks) = texts.get_mut(page) else {
+        let Some(chunks) = texts.get(page) else {
             missing.push(format!("{page}: no record"));
             continue;
         };
-        chunks.sort();
-        let text = collapse(&chunks.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>().join(" "));
+        let text = collapse(&chunks.join(" "));
         for fragment in &expected[page] {
             if !text.contains(fragment.as_str()) {
                 missing.push(format!("{page}: {fragment:?} not in {text:?}"));

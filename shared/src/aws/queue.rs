@@ -38,7 +38,7 @@ impl SqsSyncQueue {
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
-            .delay_seconds(delay_secs.min(crate::domain::webhook::MAX_DEBOUNCE_SECS) as i32)
+            .delay_seconds(delay_secs.min(crate::domain::webhook::MAX_QUEUE_DELAY_SECS) as i32)
             .send()
             .await
             .map_err(|e| StoreError::aws("SendMessage", e))?;

@@ -170,20 +170,8 @@ async fn read_left_out_blocks(
 ) -> Result<HashMap<String, Rendered>, NotionError> {
     let mut out = HashMap::new();
     for id in ids {
-        let block = match found.remove(id) {
-            Some(b) => b,
-            None => {
-                content.requests += 1;
-                match client.retrieve_block(id).await {
-                    Ok(b) => b,
-                    Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
-                        tracing::warn!(page = page_id, block = %id, error = %e, "left-out block could not be read; skipped");
-                        content.skipped += 1;
-                        continue;
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
+        let Some(block) = left_out_block(client, page_id, id, found.remove(id), content).await? else {
+            continue;
         };
         let original = block
             .pointer("/synced_block/synced_from/block_id")
@@ -204,13 +192,7 @@ async fn read_left_out_blocks(
             None if block.get("has_children").and_then(Value::as_bool).unwrap_or(false) => {
                 walk_blocks(client, page_id, WalkRoot::Retrieved(block), content).await?
             }
-            None => render_blocks(
-                &[BlockNode {
-                    block,
-                    children: Vec::new(),
-                }],
-                page_id,
-            ),
+            None => render_block(block, page_id),
         };
         content.absorb(&rendered);
         out.insert(id.clone(), rendered);
@@ -266,32 +248,13 @@ async fn read_hole(
     listed: Option<Value>,
     content: &mut PageContent,
 ) -> Result<Parsed, NotionError> {
-    let block = match listed {
-        Some(b) => b,
-        None => {
-            content.requests += 1;
-            match client.retrieve_block(hole).await {
-                Ok(b) => b,
-                Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
-                    tracing::warn!(page = page_id, block = hole, error = %e, "left-out subtree could not be read; skipped");
-                    content.skipped += 1;
-                    return Ok(Parsed::default());
-                }
-                Err(e) => return Err(e),
-            }
-        }
+    let Some(block) = left_out_block(client, page_id, hole, listed, content).await? else {
+        return Ok(Parsed::default());
     };
     let kind = block.get("type").and_then(Value::as_str).unwrap_or_default();
     let has_children = block.get("has_children").and_then(Value::as_bool).unwrap_or(false);
     if matches!(kind, "child_page" | "child_database") || !has_children {
-        let rendered = render_blocks(
-            &[BlockNode {
-                block,
-                children: Vec::new(),
-            }],
-            page_id,
-        );
-        return Ok(parsed_of(rendered, content));
+        return Ok(parsed_of(render_block(block, page_id), content));
     }
     content.requests += 1;
     let answer = match client.page_markdown(hole).await {
@@ -317,6 +280,42 @@ async fn read_hole(
         Err(e) => return Err(e),
     };
     Ok(parsed_of(rendered, content))
+}
+
+/// A block the markdown left out: as a listing of its parent returned it (`listed`), else
+/// `GET /v1/blocks/{id}`. None, with a warning and the block counted as skipped, when
+/// Notion answers 404 or 400 for it.
+async fn left_out_block(
+    client: &dyn NotionApi,
+    page_id: &str,
+    id: &str,
+    listed: Option<Value>,
+    content: &mut PageContent,
+) -> Result<Option<Value>, NotionError> {
+    if listed.is_some() {
+        return Ok(listed);
+    }
+    content.requests += 1;
+    match client.retrieve_block(id).await {
+        Ok(b) => Ok(Some(b)),
+        Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {
+            tracing::warn!(page = page_id, block = id, error = %e, "left-out block could not be read; skipped");
+            content.skipped += 1;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One block without its children, rendered as content of `page_id`.
+fn render_block(block: Value, page_id: &str) -> Rendered {
+    render_blocks(
+        &[BlockNode {
+            block,
+            children: Vec::new(),
+        }],
+        page_id,
+    )
 }
 
 /// A block-API rendering as a parsed piece, its unknown block types counted.

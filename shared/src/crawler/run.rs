@@ -18,6 +18,7 @@ use crate::domain::integration::SyncStatus;
 use crate::domain::run::{Checkpoint, PageEntry, Placement, RunSummary, SyncSummary};
 use crate::domain::sync::SyncMessage;
 use crate::domain::time::rfc3339;
+use crate::domain::webhook::MAX_QUEUE_DELAY_SECS;
 use crate::error::StoreError;
 use crate::notion::api::NotionError;
 use crate::notion::api::{NotionApi, Traffic};
@@ -428,7 +429,7 @@ impl<'a> Run<'a> {
             Err(StoreError::NotFound) => return Ok(RunResult::Dropped("the integration was deleted")),
             Err(e) => return Err(e),
         }
-        let delay = wait.as_secs_f64().ceil().min(900.0) as u32;
+        let delay = (wait.as_secs_f64().ceil() as u32).min(MAX_QUEUE_DELAY_SECS);
         if delay == 0 {
             self.crawler.queue.send(self.msg).await?;
         } else {

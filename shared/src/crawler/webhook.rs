@@ -11,7 +11,7 @@ use super::adapters::Crawler;
 use crate::domain::event::{Event, EventType};
 use crate::domain::run::Checkpoint;
 use crate::domain::sync::Trigger;
-use crate::domain::webhook::{minute_of, Targets, WebhookFlush, Work, MAX_TARGET_KEYS};
+use crate::domain::webhook::{minute_of, Targets, WebhookFlush, Work, MAX_QUEUE_DELAY_SECS, MAX_TARGET_KEYS};
 use crate::error::StoreError;
 use crate::ports::PreviousRun;
 use crate::sync::flush::queue_flush;
@@ -21,9 +21,6 @@ use std::collections::BTreeMap;
 
 /// Seconds before a flush that found a run pending tries again.
 pub const BUSY_RETRY_SECS: u32 = 30;
-
-/// The longest delay SQS gives a message (15 minutes).
-const MAX_FLUSH_DELAY_SECS: i64 = 900;
 
 /// What became of a flush.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,7 +150,7 @@ impl Crawler {
         let Some(last) = follow_ups.values().max() else {
             return;
         };
-        let delay = (last - self.now()).clamp(0, MAX_FLUSH_DELAY_SECS) as u32;
+        let delay = (last - self.now()).clamp(0, i64::from(MAX_QUEUE_DELAY_SECS)) as u32;
         let message = WebhookFlush {
             account_id: account_id.to_string(),
             flush_integration_id: id.to_string(),

@@ -28,8 +28,12 @@ pub const EVENT_ID_TTL_SECS: i64 = 7 * 24 * 3600;
 /// Default coalescing window (`WEBHOOK_DEBOUNCE_SECS`).
 pub const DEFAULT_DEBOUNCE_SECS: u32 = 2;
 
-/// Largest coalescing window: SQS delays a message at most 900 s.
-pub const MAX_DEBOUNCE_SECS: u32 = 900;
+/// The longest SQS delays a message on the sync queue (`DelaySeconds`, 15 minutes): a
+/// flush, a follow-up read or a run's continuation.
+pub const MAX_QUEUE_DELAY_SECS: u32 = 900;
+
+/// Largest coalescing window: as long as SQS delays a message.
+pub const MAX_DEBOUNCE_SECS: u32 = MAX_QUEUE_DELAY_SECS;
 
 /// Pending work keys past which an integration's events become one full sync instead: the
 /// set lives in one DynamoDB item (400 KB), and a burst that large (a bulk import, a moved

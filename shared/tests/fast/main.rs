@@ -28,6 +28,15 @@ pub fn page_id(name: &str) -> String {
     format!("00000000-0000-4000-8000-{:012x}", hash & 0xffff_ffff_ffff)
 }
 
+/// The flush of the harness integration's pending webhook work.
+pub fn flush() -> shared::domain::webhook::WebhookFlush {
+    shared::domain::webhook::WebhookFlush {
+        account_id: ACCOUNT.into(),
+        flush_integration_id: INTEGRATION.into(),
+        follow_up: Vec::new(),
+    }
+}
+
 /// One account with a dataset, an integration holding a token, and a Notion workspace.
 pub struct Harness {
     pub store: Arc<MemoryStore>,

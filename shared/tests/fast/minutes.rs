@@ -7,7 +7,7 @@
 use super::*;
 use shared::crawler::webhook::FlushResult;
 use shared::domain::time::NOTION_CLOCK_SKEW_SECS;
-use shared::domain::webhook::{WebhookFlush, Work};
+use shared::domain::webhook::Work;
 use shared::ports::WebhookStore;
 use tokio::time::Instant;
 
@@ -112,12 +112,7 @@ async fn a_targeted_run_within_the_edit_minute_queues_one_follow_up_read_after_i
         .add_work(INTEGRATION, &[Work::Page(page_id("a")).key()], "2026-12-01T00:00:10Z")
         .await
         .unwrap();
-    let flush = WebhookFlush {
-        account_id: ACCOUNT.into(),
-        flush_integration_id: INTEGRATION.into(),
-        follow_up: Vec::new(),
-    };
-    assert_eq!(crawler.flush(&flush).await.unwrap(), FlushResult::Queued);
+    assert_eq!(crawler.flush(&flush()).await.unwrap(), FlushResult::Queued);
     let ran = h.store.take_messages();
     assert_eq!(ran.len(), 1);
     crawler

@@ -4,16 +4,8 @@
 
 use super::*;
 use shared::domain::sync::{SyncMessage, Trigger};
-use shared::domain::webhook::{WebhookFlush, Work};
+use shared::domain::webhook::Work;
 use shared::ports::{SyncStateStore, WebhookStore};
-
-fn flush() -> WebhookFlush {
-    WebhookFlush {
-        account_id: ACCOUNT.into(),
-        flush_integration_id: INTEGRATION.into(),
-        follow_up: Vec::new(),
-    }
-}
 
 /// An event naming page `name`, then its flush; returns what the flush did.
 async fn event_then_flush(h: &Harness, crawler: &Crawler, name: &str) -> shared::crawler::webhook::FlushResult {

@@ -45,8 +45,10 @@ pub struct Reading {
     /// subtrees truncation left out, as the guide's example answer does.
     pub left_out_ids_listed: bool,
     /// Child pages and databases past the block limit are left out like any block (their
-    /// ids in `unknown_block_ids`); the default renders their links whatever the limit,
-    /// since they have no content in the page's answer.
+    /// ids in `unknown_block_ids`). "Working with markdown content", "Unknown blocks,
+    /// truncation, and permissions" says the blocks past the limit are left out without
+    /// exempting any type; the default renders their links whatever the limit, since they
+    /// have no content in the page's answer.
     pub truncated_links: bool,
 }
 
