@@ -206,7 +206,7 @@ async fn crawler_event_runs_a_sync_against_the_notion_emulator() {
     let emulator = notion_emulator::Emulator::new(
         workspace,
         notion_emulator::Config {
-            rps: Some(50),
+            window_budget: Some(3_000),
             ..Default::default()
         },
     );

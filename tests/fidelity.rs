@@ -136,7 +136,7 @@ async fn sync_workspace(
     let emulator = Emulator::new(
         workspace,
         NotionConfig {
-            rps: None,
+            window_budget: None,
             // Small answers, so pages come back truncated with unknown_block_ids.
             markdown_block_limit: 25,
             reading,
@@ -222,7 +222,7 @@ async fn rows_carry_their_properties_as_data() {
     let emulator = Emulator::new(
         workspace,
         NotionConfig {
-            rps: None,
+            window_budget: None,
             ..NotionConfig::default()
         },
     );

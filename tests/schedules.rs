@@ -171,7 +171,7 @@ async fn fired_schedules_sync_like_manual_ones_without_the_cooldown() {
     let emulator = notion_emulator::Emulator::new(
         workspace,
         notion_emulator::Config {
-            rps: Some(50),
+            window_budget: Some(3_000),
             ..Default::default()
         },
     );

@@ -35,6 +35,11 @@ async fn stack(pages: usize, plan: Plan) -> Stack {
 
 /// [`stack`] with the emulator's readings of undocumented points set as in `notion`.
 async fn stack_with(pages: usize, plan: Plan, notion: NotionConfig) -> Stack {
+    stack_at(pages, plan, notion, 50).await
+}
+
+/// [`stack_with`], the crawler at `rps` requests a second on average.
+async fn stack_at(pages: usize, plan: Plan, notion: NotionConfig, rps: u32) -> Stack {
     let mut env = TestEnv::with_cooldown(0).await;
     let emulator = Emulator::new(
         generate(&Options {
@@ -43,7 +48,7 @@ async fn stack_with(pages: usize, plan: Plan, notion: NotionConfig) -> Stack {
             token: TOKEN.into(),
         }),
         NotionConfig {
-            rps: None,
+            window_budget: None,
             wall_clock: true,
             ..notion
         },
@@ -53,7 +58,7 @@ async fn stack_with(pages: usize, plan: Plan, notion: NotionConfig) -> Stack {
     let base = env
         .serve_on_socket(|config| config.notion_api_url = notion_url.clone())
         .await;
-    let crawler = env.crawler(&notion_url, 50);
+    let crawler = env.crawler(&notion_url, rps);
     let queue_url = env.config.sync_queue_url.clone().unwrap();
     tokio::spawn(local_stack::poll_forever(
         env.sqs.clone(),
@@ -446,6 +451,54 @@ async fn a_burst_during_a_full_sync_is_coalesced_and_nothing_is_lost() {
         (1..=3).contains(&webhook_runs),
         "10 events coalesced into few targeted runs, not {webhook_runs}"
     );
+}
+
+/// "Request limits": the per-connection budget "can be spent at any pace within the
+/// window". A full crawl keeps to an even 95% of it; a targeted run's few requests go out at
+/// once instead of 350 ms apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_targeted_run_spends_the_budget_at_once_where_a_crawl_keeps_an_even_pace() {
+    let rps = 3;
+    let s = stack_at(8, Plan::default(), NotionConfig::default(), rps).await;
+    let spacing = Duration::from_secs(60) / (rps * 60 * 95 / 100);
+    s.full_sync().await;
+    let crawl: Vec<u64> = s.emulator.requests().iter().map(|r| r.at_ms).collect();
+    assert!(crawl.len() >= 10, "{crawl:?}");
+    let crawl_span = Duration::from_millis(crawl.iter().max().unwrap() - crawl.iter().min().unwrap());
+    assert!(
+        crawl_span + Duration::from_millis(50) >= spacing * (crawl.len() as u32 - 1),
+        "{} requests in {crawl_span:?}: evenly spaced at {spacing:?}",
+        crawl.len()
+    );
+    s.subscribe().await;
+    s.emulator.clear_requests();
+    let mut edited = Vec::new();
+    for i in 0..4 {
+        let (page, block) = s.page_with_text(i);
+        let text = format!("quick edit {i} heron");
+        s.emulator.with_workspace(|ws| ws.edit_block(&block, &text));
+        edited.push((page, text));
+    }
+    eventually("every edit in the dataset", 60, || async {
+        let texts = s.texts().await;
+        edited
+            .iter()
+            .all(|(page, text)| texts.get(page).is_some_and(|t| t.contains(text.as_str())))
+    })
+    .await;
+    let targeted: Vec<u64> = s.emulator.requests().iter().map(|r| r.at_ms).collect();
+    assert!(
+        targeted.len() >= 8,
+        "a retrieve and a markdown per page at least: {targeted:?}"
+    );
+    let span = Duration::from_millis(targeted.iter().max().unwrap() - targeted.iter().min().unwrap());
+    assert!(
+        span < spacing * (targeted.len() as u32 - 1) / 2,
+        "{} requests in {span:?}, where an even pace takes {:?}",
+        targeted.len(),
+        spacing * (targeted.len() as u32 - 1)
+    );
+    assert!(s.emulator.requests().iter().all(|r| r.status != 429));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

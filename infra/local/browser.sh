@@ -34,7 +34,7 @@ port=$(free_port)
 key="sk_browser_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 client_secret="browser_$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-target/debug/notion-emulator --port "$notion_port" --pages 4 --seed 2 --token secret_unused --rps 0 \
+target/debug/notion-emulator --port "$notion_port" --pages 4 --seed 2 --token secret_unused --window-budget 0 \
   --oauth-client-id browser-client --oauth-client-secret "$client_secret" >.local/browser-notion.log 2>&1 &
 notion_pid=$!
 PORT="$port" DEV_API_KEY="$key" TABLE_NAME="br-$suffix" RECORDS_TABLE_NAME="br-$suffix-records" \

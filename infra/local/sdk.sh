@@ -21,7 +21,7 @@ token="secret_sdk_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
 key="sk_sdk_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 mkdir -p .local
-target/debug/notion-emulator --port "$notion_port" --pages 12 --seed 5 --token "$token" --rps 0 \
+target/debug/notion-emulator --port "$notion_port" --pages 12 --seed 5 --token "$token" --window-budget 0 \
   >.local/sdk-notion.log 2>&1 &
 notion_pid=$!
 PORT="$port" DEV_API_KEY="$key" TABLE_NAME="sdk-$suffix" RECORDS_TABLE_NAME="sdk-$suffix-records" \

@@ -1,5 +1,6 @@
 //! Typed configuration, read once at cold start from the environment.
 
+use crate::domain::request_limits::RequestLimits;
 use crate::domain::version::NotionVersion;
 use crate::error::ConfigError;
 
@@ -46,8 +47,13 @@ pub struct Config {
     pub manual_sync_cooldown_secs: i64,
     /// Notion API base URL (`NOTION_API_URL`).
     pub notion_api_url: String,
-    /// Notion requests per second per integration (`NOTION_MAX_RPS`).
+    /// Notion requests per second per integration, on average (`NOTION_MAX_RPS`).
     pub notion_max_rps: u32,
+    /// Notion requests per integration per window, spent at any pace
+    /// (`NOTION_WINDOW_BUDGET`; default and ceiling `NOTION_MAX_RPS` × the window).
+    pub notion_window_budget: Option<u32>,
+    /// The length of Notion's per-connection window in seconds (`NOTION_WINDOW_SECS`, 60).
+    pub notion_window_secs: u32,
     /// The `Notion-Version` the crawler speaks (`NOTION_VERSION`: `2026-12-01`, the default,
     /// or `2026-03-11`).
     pub notion_version: NotionVersion,
@@ -73,6 +79,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// Notion's per-connection limit as configured.
+    pub fn notion_limits(&self) -> RequestLimits {
+        RequestLimits::new(self.notion_max_rps, self.notion_window_budget, self.notion_window_secs)
+    }
+
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -104,6 +115,15 @@ impl Config {
             manual_sync_cooldown_secs: number("MANUAL_SYNC_COOLDOWN_SECS", optional("MANUAL_SYNC_COOLDOWN_SECS"), 900)?,
             notion_api_url: optional("NOTION_API_URL").unwrap_or_else(|| "https://api.notion.com".into()),
             notion_max_rps: number("NOTION_MAX_RPS", optional("NOTION_MAX_RPS"), 3)?,
+            // 0 (the stack parameter's default) or unset: `NOTION_MAX_RPS` × the window.
+            notion_window_budget: match optional("NOTION_WINDOW_BUDGET") {
+                None => None,
+                v => Some(number("NOTION_WINDOW_BUDGET", v, 0u32)?).filter(|b| *b > 0),
+            },
+            notion_window_secs: match number("NOTION_WINDOW_SECS", optional("NOTION_WINDOW_SECS"), 60)? {
+                0 => return Err(ConfigError::Invalid("NOTION_WINDOW_SECS", "0".into())),
+                secs => secs,
+            },
             notion_version: match optional("NOTION_VERSION") {
                 None => NotionVersion::default(),
                 Some(v) => v.parse().map_err(|_| {
@@ -192,6 +212,13 @@ mod tests {
             "environment variable NOTION_VERSION is \"2025-09-03\"; it must be one of: 2026-12-01, 2026-03-11"
         );
         assert_eq!(c.sync_queue_url, None);
+        assert_eq!(c.notion_limits(), RequestLimits::new(3, None, 60));
+        assert_eq!(c.notion_limits().budget, 180);
+        assert!(Config::from_lookup(base(Some(("NOTION_WINDOW_SECS", "0")))).is_err());
+        let zero = Config::from_lookup(base(Some(("NOTION_WINDOW_BUDGET", "0")))).unwrap();
+        assert_eq!(zero.notion_limits().budget, 180, "0 is the default");
+        let plan = Config::from_lookup(base(Some(("NOTION_WINDOW_BUDGET", "90")))).unwrap();
+        assert_eq!(plan.notion_limits().budget, 90);
         assert_eq!(c.event_log_retention_days, 90);
         assert_eq!(c.oauth, None);
         let oauth = Config::from_lookup(|n| match n {
@@ -223,6 +250,8 @@ mod tests {
         let c = Config::from_lookup(|n| match n {
             "MANUAL_SYNC_COOLDOWN_SECS"
             | "NOTION_MAX_RPS"
+            | "NOTION_WINDOW_BUDGET"
+            | "NOTION_WINDOW_SECS"
             | "CRAWLER_CONCURRENCY"
             | "EVENT_LOG_RETENTION_DAYS"
             | "WEBHOOK_DEBOUNCE_SECS" => Some("7".into()),
@@ -242,6 +271,8 @@ mod tests {
         );
         assert_eq!(c.event_log_retention_days, 7);
         assert_eq!(c.webhook_debounce_secs, 7);
+        assert_eq!((c.notion_window_budget, c.notion_window_secs), (Some(7), 7));
+        assert_eq!(c.notion_limits(), RequestLimits::new(7, Some(7), 7));
         assert_eq!(c.notion_version, NotionVersion::V2026_03_11);
         let too_long = Config::from_lookup(|n| match n {
             "WEBHOOK_DEBOUNCE_SECS" => Some("901".into()),

@@ -43,7 +43,7 @@ async fn tokens_never_leave_secrets_manager() {
     let emulator = notion_emulator::Emulator::new(
         workspace,
         notion_emulator::Config {
-            rps: Some(50),
+            window_budget: Some(3_000),
             ..Default::default()
         },
     );

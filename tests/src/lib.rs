@@ -108,6 +108,8 @@ impl TestEnv {
             manual_sync_cooldown_secs: cooldown,
             notion_api_url: "http://127.0.0.1:9".into(),
             notion_max_rps: 3,
+            notion_window_budget: None,
+            notion_window_secs: 60,
             notion_version: Default::default(),
             crawler_concurrency: 4,
             schedule_group: format!("g-{unique}"),
@@ -287,7 +289,8 @@ impl TestEnv {
         }
     }
 
-    /// A crawler on this environment talking to Notion at `notion_url`.
+    /// A crawler on this environment talking to Notion at `notion_url`, at most `max_rps`
+    /// requests a second on average (`max_rps` × 60 per 60-second window).
     pub fn crawler(&self, notion_url: &str, max_rps: u32) -> shared::crawler::Crawler {
         self.crawler_speaking(notion_url, max_rps, self.config.notion_version)
     }
@@ -299,9 +302,24 @@ impl TestEnv {
         max_rps: u32,
         version: shared::domain::version::NotionVersion,
     ) -> shared::crawler::Crawler {
+        self.crawler_limited(
+            notion_url,
+            shared::notion::limiter::RequestLimits::per_second(max_rps),
+            version,
+        )
+    }
+
+    /// A crawler on this environment talking to Notion at `notion_url` in `version`, within
+    /// `limits`.
+    pub fn crawler_limited(
+        &self,
+        notion_url: &str,
+        limits: shared::notion::limiter::RequestLimits,
+        version: shared::domain::version::NotionVersion,
+    ) -> shared::crawler::Crawler {
         let settings = shared::crawler::CrawlerSettings {
             notion_api_url: notion_url.to_string(),
-            max_rps,
+            limits,
             notion_version: version,
             concurrency: 4,
             lease: std::time::Duration::from_secs(120),

@@ -190,7 +190,7 @@ async fn markdown_failures_fall_back_to_the_block_walk_and_truncation_is_complet
         30,
         Plan::default(),
         NotionConfig {
-            rps: Some(50),
+            window_budget: Some(3_000),
             markdown_block_limit: 6,
             ..NotionConfig::default()
         },
@@ -235,7 +235,7 @@ async fn a_truncated_page_is_completed_by_one_listing_and_keeps_its_child_pages_
             4,
             Plan::default(),
             NotionConfig {
-                rps: Some(50),
+                window_budget: Some(3_000),
                 markdown_block_limit: 10,
                 reading,
                 ..NotionConfig::default()

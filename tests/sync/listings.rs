@@ -173,3 +173,48 @@ async fn a_window_that_cannot_advance_is_reported_and_deletes_nothing_wrongly() 
         assert_eq!(after.get(page), Some(text), "record of {page} kept");
     }
 }
+
+/// A page search misses is known only from its parent's children, where its `child_page`
+/// block may or may not carry the page's own edit time (the block reference leaves it
+/// open). Under either reading its edits reach the dataset: the crawler retrieves the page
+/// for its time rather than trusting the listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_search_misses_keep_their_edits_under_either_reading_of_child_page_times() {
+    for own_times in [false, true] {
+        let s = setup(
+            40,
+            Plan::default(),
+            NotionConfig {
+                child_page_times_are_the_pages: own_times,
+                ..unlimited()
+            },
+        )
+        .await;
+        assert_eq!(s.sync_and_drain(50).await["syncStatus"], "synced");
+        let (page, block) = s.emulator.with_workspace(|ws| {
+            ws.editable_paragraphs()
+                .into_iter()
+                .find(|(page, _)| {
+                    let p = &ws.pages[page];
+                    !p.in_search && matches!(p.parent, Parent::Page(_))
+                })
+                .expect("a page search misses, under a page, with a paragraph")
+        });
+        s.emulator.clear_requests();
+        s.emulator
+            .with_workspace(|ws| ws.edit_block(&block, "hidden edit osprey"));
+        assert_eq!(s.sync_and_drain(50).await["syncStatus"], "synced");
+        let texts = s.texts_by_page().await;
+        assert!(
+            texts[&page].contains("hidden edit osprey"),
+            "child page times are the pages': {own_times}"
+        );
+        let retrieved = s
+            .emulator
+            .requests()
+            .iter()
+            .any(|r| r.path == format!("/v1/pages/{page}"));
+        assert!(retrieved, "its time came from the page itself ({own_times})");
+        s.assert_mirrors_workspace().await;
+    }
+}

@@ -54,11 +54,56 @@ async fn setup(pages: usize, plan: Plan, notion: NotionConfig) -> Setup {
     }
 }
 
-/// The emulator refusing more than `rps` requests a second.
+/// The emulator allowing `rps` requests a second on average: a budget of `rps` × 60 per
+/// 60-second window, as "Request limits" documents the per-connection limit.
 fn limited_to(rps: u32) -> NotionConfig {
     NotionConfig {
-        rps: Some(rps),
+        window_budget: Some(rps * 60),
         ..NotionConfig::default()
+    }
+}
+
+/// The emulator's per-connection budget: `budget` requests per window of `window_secs`.
+fn budget_of(budget: u32, window_secs: u64) -> NotionConfig {
+    NotionConfig {
+        window_budget: Some(budget),
+        window: Duration::from_secs(window_secs),
+        ..NotionConfig::default()
+    }
+}
+
+/// Threads that keep every core busy until dropped, as a loaded CI machine does: requests
+/// the limiter lets go then reach the socket late and arrive bunched.
+struct CpuHog {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl CpuHog {
+    fn start() -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let threads = (0..cores)
+            .map(|_| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut x = 0u64;
+                    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        x = std::hint::black_box(x.wrapping_mul(6364136223846793005).wrapping_add(1));
+                    }
+                })
+            })
+            .collect();
+        Self { stop, threads }
+    }
+}
+
+impl Drop for CpuHog {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
     }
 }
 

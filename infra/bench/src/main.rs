@@ -16,6 +16,7 @@ use shared::domain::account::{Account, Plan};
 use shared::domain::dataset::Dataset;
 use shared::domain::integration::Integration;
 use shared::domain::sync::{SyncMessage, Trigger};
+use shared::domain::version::NotionVersion;
 use shared::ports::{DatasetStore, IntegrationStore};
 use std::fmt::Write as _;
 use std::process::{Child, Command, Stdio};
@@ -78,7 +79,7 @@ struct Emulator {
 }
 
 impl Emulator {
-    async fn start(pages: usize, rps: u32) -> Result<Self, BoxError> {
+    async fn start(pages: usize, rps: u32, extra: &[&str]) -> Result<Self, BoxError> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let binary = std::env::current_exe()?.with_file_name("notion-emulator");
         let child = Command::new(binary)
@@ -87,10 +88,11 @@ impl Emulator {
                 &port.to_string(),
                 "--pages",
                 &pages.to_string(),
-                "--rps",
-                &rps.to_string(),
+                "--window-budget",
+                &(rps * 60).to_string(),
             ])
             .args(["--seed", "7", "--token", TOKEN])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()?;
@@ -116,6 +118,20 @@ impl Emulator {
             .await?)
     }
 
+    /// The fewest content requests a perfect crawl of the workspace needs, as the emulator
+    /// counts them (`render::minimal_requests`) for a crawler speaking `version`.
+    async fn fewest(&self, version: NotionVersion) -> Result<u64, BoxError> {
+        let min = self
+            .admin(
+                "minimal",
+                serde_json::json!({"filterProperties": version.lists_title_only()}),
+            )
+            .await?;
+        min["markdown"]
+            .as_u64()
+            .ok_or_else(|| format!("no minimal count: {min}").into())
+    }
+
     async fn requests(&self) -> Result<serde_json::Value, BoxError> {
         Ok(self
             .http
@@ -139,8 +155,11 @@ struct SyncFigures {
     requests: u64,
     pages: u64,
     list_requests: u64,
+    /// Requests for pages' content: all but listings and the one learning the workspace.
+    content_requests: u64,
     wall: f64,
-    max_per_second: u64,
+    /// The most requests Notion saw in any 60-second window.
+    most_in_window: u64,
     rate_limited: u64,
     /// Seconds from Notion's first request to its last.
     span: f64,
@@ -154,8 +173,10 @@ impl SyncFigures {
     fn per_page(&self) -> f64 {
         self.requests as f64 / self.pages.max(1) as f64
     }
-    fn floor(&self, rps: u32) -> f64 {
-        (self.pages + self.list_requests) as f64 / rps as f64
+    /// The time the fewest requests (`fewest` content requests and this run's listings,
+    /// one per 100 results) take at `rps`.
+    fn floor(&self, fewest: u64, rps: u32) -> f64 {
+        (fewest + self.list_requests) as f64 / rps as f64
     }
 }
 
@@ -240,10 +261,17 @@ impl Bench {
         Ok(id)
     }
 
-    fn crawler(&self, notion: &str, rps: u32, block_walk_only: bool) -> Result<Crawler, BoxError> {
+    fn crawler(
+        &self,
+        notion: &str,
+        rps: u32,
+        block_walk_only: bool,
+        version: NotionVersion,
+    ) -> Result<Crawler, BoxError> {
         let settings = CrawlerSettings {
             notion_api_url: notion.to_string(),
-            max_rps: rps,
+            notion_version: version,
+            limits: shared::notion::limiter::RequestLimits::per_second(rps),
             concurrency: 8,
             block_walk_only,
             ..CrawlerSettings::default()
@@ -292,6 +320,17 @@ impl Bench {
                 .is_some_and(|p| p.contains("/search") || p.contains("/query") || p.starts_with("/v1/databases/"))
         };
         let list_requests = requests.iter().filter(|r| is_listing(r)).count() as u64;
+        let identify = requests.iter().filter(|r| r["path"] == "/v1/users/me").count() as u64;
+        let mut times: Vec<u64> = requests.iter().map(|r| r["at_ms"].as_u64().unwrap_or(0)).collect();
+        times.sort_unstable();
+        let mut most_in_window = 0;
+        let mut start = 0;
+        for end in 0..times.len() {
+            while times[end] - times[start] >= 60_000 {
+                start += 1;
+            }
+            most_in_window = most_in_window.max((end - start + 1) as u64);
+        }
         let at = |r: &serde_json::Value| r["at_ms"].as_u64().unwrap_or(0) as f64 / 1000.0;
         let first = requests.first().map(at).unwrap_or(0.0);
         let span = requests.last().map(at).unwrap_or(0.0) - first;
@@ -299,8 +338,9 @@ impl Bench {
             requests: requests.len() as u64,
             pages: summary["pagesSeen"].as_u64().unwrap_or(0),
             list_requests,
+            content_requests: requests.len() as u64 - list_requests - identify,
             wall,
-            max_per_second: log["maxPerSecond"].as_u64().unwrap_or(0),
+            most_in_window,
             rate_limited: requests.iter().filter(|r| r["status"] == 429).count() as u64,
             span,
             aws_cpu,
@@ -540,40 +580,69 @@ async fn main() -> Result<(), BoxError> {
         eprint!("{shape}");
         (api_table, shape)
     };
+    // `--rate-up-to N`: sizes up to N pages run at Notion's 3 requests a second (the wall ÷
+    // floor figure); bigger ones at 300 (request counts do not depend on the rate).
+    let rate_up_to: usize = match args.iter().position(|a| a == "--rate-up-to") {
+        Some(i) => args.get(i + 1).ok_or("--rate-up-to needs a value")?.parse()?,
+        None => 1_000,
+    };
     let mut rows = String::new();
     let mut walk_rows = String::new();
     let mut time_rows = String::new();
+    let mut fewest_rows = String::new();
+    let default_version = NotionVersion::default();
     for &pages in &sizes {
-        let rps = if pages <= 100 { 3 } else { 300 };
+        let rps = if pages <= rate_up_to { 3 } else { 300 };
         eprintln!("== {pages} pages at {rps} rps");
-        let emulator = Emulator::start(pages, rps).await?;
+        let emulator = Emulator::start(pages, rps, &[]).await?;
+        let fewest = emulator.fewest(default_version).await?;
         let integration = bench.integration().await?;
-        let crawler = bench.crawler(&emulator.url, rps, false)?;
+        let crawler = bench.crawler(&emulator.url, rps, false, default_version)?;
         let full = bench.sync(&emulator, &crawler, &integration).await?;
         let rss = peak_rss_mb();
-        eprintln!("   full: {full:?}, peak RSS {rss:.1} MB");
+        eprintln!("   full: {full:?} (fewest content requests {fewest}), peak RSS {rss:.1} MB");
         let edited = emulator
             .admin("edit", serde_json::json!({"every": 100, "text": "benchmark edit"}))
             .await?;
         let incremental = bench.sync(&emulator, &crawler, &integration).await?;
         eprintln!("   incremental after {} edits: {incremental:?}", edited["edited"]);
-        let walker = bench.crawler(&emulator.url, rps, true)?;
-        let walk = bench.sync(&emulator, &walker, &bench.integration().await?).await?;
-        eprintln!("   block walk: {walk:?}");
-        let floor = full.floor(rps);
+        // The same where search lists every page: a page search misses is known only from
+        // its parent, and retrieved for its edit time every run.
+        emulator.admin("search-all", serde_json::json!({})).await?;
+        bench.sync(&emulator, &crawler, &integration).await?;
+        emulator
+            .admin(
+                "edit",
+                serde_json::json!({"every": 100, "text": "benchmark edit again"}),
+            )
+            .await?;
+        let searched = bench.sync(&emulator, &crawler, &integration).await?;
+        eprintln!("   incremental, every page in search: {searched:?}");
+        let walk = if rps == 300 || pages <= 100 {
+            let walker = bench.crawler(&emulator.url, rps, true, default_version)?;
+            let walk = bench.sync(&emulator, &walker, &bench.integration().await?).await?;
+            eprintln!("   block walk: {walk:?}");
+            Some(walk)
+        } else {
+            None
+        };
+        let floor = full.floor(fewest, rps);
         let _ = writeln!(
             rows,
-            "| {pages} | {rps} | {} | {:.3} | {:.1} s | {:.1} s | {:.2} | {:.2} | {} | {} | {} ({:.1}%) | {rss:.0} MB |",
+            "| {pages} | {rps} | {} | {} | {fewest} | {:.3} | {:.1} s | {:.1} s | {:.3} | {} of {} | {} | {} ({:.1}%) | {} ({:.1}%) | {rss:.0} MB |",
             full.requests,
-            full.per_page(),
+            full.content_requests,
+            full.content_requests as f64 / fewest.max(1) as f64,
             floor,
             full.wall,
             full.wall / floor,
-            full.wall / (full.requests as f64 / rps as f64),
-            full.max_per_second,
+            full.most_in_window,
+            rps * 60,
             full.rate_limited,
             incremental.requests,
             100.0 * incremental.requests as f64 / full.requests as f64,
+            searched.requests,
+            100.0 * searched.requests as f64 / full.requests as f64,
         );
         for (kind, f) in [("full", &full), ("incremental", &incremental)] {
             let _ = writeln!(
@@ -586,31 +655,63 @@ async fn main() -> Result<(), BoxError> {
                 f.aws_calls
             );
         }
-        let _ = writeln!(
-            walk_rows,
-            "| {pages} | {} | {:.2} | {:.1} s | {} | {:.2} | {:.1} s | {:.1}× |",
-            full.requests,
-            full.per_page(),
-            full.wall,
-            walk.requests,
-            walk.per_page(),
-            walk.wall,
-            walk.requests as f64 / full.requests as f64
-        );
+        if let Some(walk) = walk {
+            let _ = writeln!(
+                walk_rows,
+                "| {pages} | {rps} | {} | {:.2} | {:.1} s | {} | {:.2} | {:.1} s | {:.1}× |",
+                full.requests,
+                full.per_page(),
+                full.wall,
+                walk.requests,
+                walk.per_page(),
+                walk.wall,
+                walk.requests as f64 / full.requests as f64
+            );
+        }
+        drop(emulator);
+        if pages < 1_000 {
+            continue;
+        }
+        // Requests ÷ fewest under both versions, whole answers and answers truncated at 25
+        // blocks, at 300 requests a second.
+        for version in NotionVersion::ALL {
+            for (answers, limit) in [("whole (≤ 1,000 blocks)", "1000"), ("truncated (≤ 25 blocks)", "25")] {
+                let emulator = Emulator::start(pages, 300, &["--markdown-block-limit", limit]).await?;
+                let fewest = emulator.fewest(version).await?;
+                let crawler = bench.crawler(&emulator.url, 300, false, version)?;
+                let f = bench.sync(&emulator, &crawler, &bench.integration().await?).await?;
+                eprintln!("   {} {answers}: {f:?} (fewest {fewest})", version.header());
+                let _ = writeln!(
+                    fewest_rows,
+                    "| {pages} | {} | {answers} | {} | {fewest} | {:.3} | {} | {:.1} s |",
+                    version.header(),
+                    f.content_requests,
+                    f.content_requests as f64 / fewest.max(1) as f64,
+                    f.list_requests,
+                    f.wall,
+                );
+            }
+        }
     }
     let report = format!(
         "# Benchmarks\n\nMachine: {}. Produced by `infra/bench/run.sh` (AWS emulator: moto; Notion: the project's emulator, \
-         seed 7, as a separate process).\n\n## Sync\n\nFloor = (pages + listing requests) ÷ rate limit: the time the fewest possible \
-         requests take at Notion's limit. Targets: ≤ 1.1 requests per page, wall ÷ floor ≤ 1.15, incremental ≤ 5% of full, \
-         peak RSS ≤ 128 MB. \
-         \"wall ÷ own requests\" divides by the time this run's own requests take at the limit instead: how busy the run keeps \
-         Notion.\n\n| pages | rps | requests | req/page | floor | wall | wall ÷ floor | wall ÷ own requests | max req in 1 s | 429s | \
-         incremental after 1% edits | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n### Where the time goes\n\nNotion span: first to last Notion request. \
+         seed 7, as a separate process, keeping Notion's per-connection budget of rps × 60 requests per 60-second window).\n\n\
+         ## Sync\n\nContent requests: every request but the listings (search, data source queries, database retrieves) and \
+         the one `GET /v1/users/me` that learns the workspace. Fewest: the content requests a perfect crawl needs, as the \
+         Notion emulator counts them (`render::minimal_requests`). Floor = (fewest + listing requests) ÷ rps: the time the \
+         fewest possible requests take at Notion's limit. Targets: requests ÷ fewest ≤ 1.05, wall ÷ floor ≤ 1.10 at 3 rps, \
+         incremental after 1% edits ≤ 5% of full where search lists the pages, peak RSS ≤ 128 MB.\n\n\
+         | pages | rps | requests | content requests | fewest | ÷ fewest | floor | wall | wall ÷ floor | most in a 60 s window (budget) | 429s | \
+         incremental after 1% edits | same, every page in search | peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
+         ### Requests ÷ fewest by version and answer size\n\nAt 300 rps. Truncated: the emulator renders at most 25 blocks per \
+         markdown answer and leaves the rest as `<unknown>` with `truncated: true`.\n\n\
+         | pages | Notion-Version | answers | content requests | fewest | ÷ fewest | listing requests | wall |\n|---|---|---|---|---|---|---|---|\n{fewest_rows}\n\
+         ### Where the time goes\n\nNotion span: first to last Notion request. \
          Outside it: start-up (queue, lease, token, index load) and finish (index flush, status). AWS emulator CPU: moto's \
          user + system time during the sync, on the same 2 cores. AWS calls: by operation, with the time spent waiting on each.\n\n\
          | pages | sync | wall | Notion span | outside it | AWS emulator CPU | AWS calls |\n|---|---|---|---|---|---|---|\n{time_rows}\n\
-         ## Markdown endpoint vs naive block walk\n\n\
-         | pages | markdown requests | req/page | wall | block-walk requests | req/page | wall | walk ÷ markdown |\n|---|---|---|---|---|---|---|---|\n{walk_rows}\n\
+         ## Markdown endpoint vs naive block walk\n\nThe walk is not run at 3 rps past 100 pages (it takes three times as long).\n\n\
+         | pages | rps | markdown requests | req/page | wall | block-walk requests | req/page | wall | walk ÷ markdown |\n|---|---|---|---|---|---|---|---|---|\n{walk_rows}\n\
          ## API under load\n\nThrough the local stack's router in-process (API Gateway event conversion, the authorizer, the \
          handler), 16 concurrent clients, against moto. \"AWS emulator\" is the time spent waiting on AWS calls (measured by a \
          timing HTTP connector around the SDK's), \"handler overhead\" the rest. Target: handler overhead p99 ≤ 10 ms.\n\n{api_table}\n\

@@ -1,12 +1,13 @@
 //! `notion-emulator`: serves a generated Notion workspace on 127.0.0.1.
 //!
 //! ```text
-//! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local] [--rps 3]
-//!                 [--window-budget N] [--workspace-rps N --workspace-retry-after SECS]
+//! notion-emulator [--port 4010] [--pages 200] [--seed 1] [--token secret_local]
+//!                 [--window-budget 180 --window-secs 60] [--rps N]
+//!                 [--workspace-rps N --workspace-retry-after SECS] [--markdown-block-limit 1000]
 //!                 [--reading documented] [--oauth-client-id ID --oauth-client-secret SECRET]
 //! ```
-//! `--rps 0` disables the rate limit. `--window-budget` adds "Request limits"' per-connection
-//! budget per 60-second window, `--workspace-rps` its per-workspace limit shared by every
+//! `--window-budget` is "Request limits"' per-connection budget per 60-second window (0: none),
+//! `--rps` the older per-second reading (off unless given), `--workspace-rps` the per-workspace limit shared by every
 //! token (answered with `Retry-After` `--workspace-retry-after`, default 90). `--reading` picks how the markdown endpoint reads
 //! the points Notion's documents leave open (`notion_emulator::render::Reading::ALL`). Faults: `POST /__emulator/faults` with
 //! `[{"path_contains": "/markdown", "status": 502, "times": 3, "html": true}]`; the request
@@ -30,10 +31,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: 1,
         token: "secret_local".into(),
     };
-    let mut rps = 3u32;
-    let mut window_budget: Option<u32> = None;
+    let mut rps = 0u32;
+    let mut window_budget = 180u32;
+    let mut window_secs = 60u64;
     let mut workspace_rps: Option<u32> = None;
     let mut workspace_retry_after = 90u64;
+    let mut markdown_block_limit = Config::default().markdown_block_limit;
     let mut reading = notion_emulator::render::Reading::DOCUMENTED;
     let mut oauth_id: Option<String> = None;
     let mut oauth_secret: Option<String> = None;
@@ -47,9 +50,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--seed" => options.seed = value.parse()?,
             "--token" => options.token = value.clone(),
             "--rps" => rps = value.parse()?,
-            "--window-budget" => window_budget = Some(value.parse()?),
+            "--window-budget" => window_budget = value.parse()?,
+            "--window-secs" => window_secs = value.parse()?,
             "--workspace-rps" => workspace_rps = Some(value.parse()?),
             "--workspace-retry-after" => workspace_retry_after = value.parse()?,
+            "--markdown-block-limit" => markdown_block_limit = value.parse()?,
             "--oauth-client-id" => oauth_id = Some(value.clone()),
             "--oauth-client-secret" => oauth_secret = Some(value.clone()),
             "--reading" => {
@@ -66,9 +71,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pages = workspace.pages.len();
     let config = Config {
         rps: (rps > 0).then_some(rps),
-        window_budget,
+        window_budget: (window_budget > 0).then_some(window_budget),
+        window: std::time::Duration::from_secs(window_secs.max(1)),
         workspace_rps,
         workspace_retry_after,
+        markdown_block_limit,
         reading,
         // Served to a person: edits carry today's time, as Notion's do.
         wall_clock: true,
@@ -82,8 +89,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
     println!(
-        "Notion emulator at http://127.0.0.1:{port} ({pages} pages, token {}, {} rps)",
-        options.token, rps
+        "Notion emulator at http://127.0.0.1:{port} ({pages} pages, token {}, {window_budget} requests per {window_secs} s)",
+        options.token
     );
     axum::serve(listener, server::router(emulator))
         .with_graceful_shutdown(async {

@@ -77,6 +77,9 @@ pub struct Database {
     pub last_edited: i64,
 }
 
+/// The emulated workspace's id, as webhook events, OAuth grants and the bot user name it.
+pub const WORKSPACE_ID: &str = "ee5e5e5e-0000-4000-8000-000000000001";
+
 /// The whole emulated workspace.
 #[derive(Clone, Debug, Default)]
 pub struct Workspace {
@@ -96,6 +99,8 @@ pub struct Workspace {
     /// Edits take the time the emulator last set ([`Workspace::advance_to`], the wall clock
     /// when serving), as Notion stamps them, instead of ticking a second each.
     pub wall_clock: bool,
+    /// See [`crate::Config::child_page_times_are_the_pages`].
+    pub child_page_times_are_the_pages: bool,
     next_id: u64,
     clock: i64,
 }

@@ -197,7 +197,7 @@ impl OAuthState {
                 "token_type": "bearer",
                 "refresh_token": refresh,
                 "bot_id": "b0b0b0b0-0000-4000-8000-000000000001",
-                "workspace_id": "ee5e5e5e-0000-4000-8000-000000000001",
+                "workspace_id": crate::model::WORKSPACE_ID,
                 "workspace_name": "Emulated Workspace",
                 "workspace_icon": null,
                 "owner": {"type": "user", "user": {"object": "user", "id": "u5e70000-0000-4000-8000-000000000001", "type": "person", "name": "Emulated User"}},

@@ -78,7 +78,7 @@ pub fn event(
     json!({
         "id": id,
         "timestamp": timestamp,
-        "workspace_id": "ee5e5e5e-0000-4000-8000-000000000001",
+        "workspace_id": crate::model::WORKSPACE_ID,
         "workspace_name": "Emulated Workspace",
         "subscription_id": subscription.id,
         "integration_id": "1e1e1e1e-0000-4000-8000-000000000001",

@@ -35,7 +35,6 @@ async fn serve(config: Config) -> (reqwest::Client, String, String) {
 #[tokio::test]
 async fn a_connections_window_budget_may_be_spent_in_a_burst_then_waits_for_the_window() {
     let (http, url, page) = serve(Config {
-        rps: None,
         window_budget: Some(5),
         ..Config::default()
     })
@@ -59,7 +58,7 @@ async fn a_connections_window_budget_may_be_spent_in_a_burst_then_waits_for_the_
 #[tokio::test]
 async fn the_workspace_limit_is_shared_by_every_connection_and_may_ask_for_more_than_a_minute() {
     let (http, url, page) = serve(Config {
-        rps: None,
+        window_budget: None,
         workspace_rps: Some(2),
         workspace_retry_after: 90,
         ..Config::default()

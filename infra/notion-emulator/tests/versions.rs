@@ -51,7 +51,7 @@ async fn setup() -> (Api, String, String, String) {
     let emulator = Emulator::new(
         ws,
         Config {
-            rps: None,
+            window_budget: None,
             ..Config::default()
         },
     );

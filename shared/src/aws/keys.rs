@@ -14,8 +14,10 @@
 //! | OAuth state | `OAUTH#<state>`     | `STATE`          |
 //! | webhook     | `WEBHOOK#<integration>` | `WEBHOOK`    |
 //! | webhook event id | `WEBHOOK#<integration>` | `EVENT#<event id>` |
+//! | workspace backoff | `NOTIONWS#<workspace id>` | `BACKOFF` |
 //!
-//! The main table's TTL attribute is `ttl` (events, OAuth states and webhook event ids carry it).
+//! The main table's TTL attribute is `ttl` (events, OAuth states, webhook event ids and
+//! workspace backoffs carry it).
 //!
 //! Records table (`pk`, `sk`), GSI `byCreated` (`pk`, `created`), TTL on `expiresAt`:
 //! | item   | pk                  | sk              | created                 |
@@ -138,6 +140,12 @@ pub fn webhook_key(integration_id: &str) -> (String, String) {
 /// Key of a webhook event id already handled (kept until its `ttl`).
 pub fn webhook_event_key(integration_id: &str, event_id: &str) -> (String, String) {
     (format!("WEBHOOK#{integration_id}"), format!("EVENT#{event_id}"))
+}
+
+/// Key of a Notion workspace's shared backoff: until when every integration reaching it
+/// holds its requests back (the per-workspace limit).
+pub fn workspace_backoff_key(workspace_id: &str) -> (String, String) {
+    (format!("NOTIONWS#{workspace_id}"), "BACKOFF".to_string())
 }
 
 #[cfg(test)]

@@ -22,11 +22,11 @@ use std::time::Duration;
 pub struct CrawlerSettings {
     /// `NOTION_API_URL`.
     pub notion_api_url: String,
-    /// `NOTION_MAX_RPS`.
-    pub max_rps: u32,
+    /// `NOTION_MAX_RPS`, `NOTION_WINDOW_BUDGET`, `NOTION_WINDOW_SECS`.
+    pub limits: crate::notion::limiter::RequestLimits,
     /// `NOTION_VERSION`.
     pub notion_version: crate::domain::version::NotionVersion,
-    /// Pages read at once (requests still obey `max_rps`).
+    /// Pages read at once (requests still obey `limits`).
     pub concurrency: usize,
     /// How long a lease lasts without renewal.
     pub lease: Duration,
@@ -42,7 +42,7 @@ impl Default for CrawlerSettings {
     fn default() -> Self {
         Self {
             notion_api_url: "https://api.notion.com".into(),
-            max_rps: 3,
+            limits: crate::notion::limiter::RequestLimits::per_second(3),
             notion_version: Default::default(),
             concurrency: 4,
             lease: Duration::from_secs(120),

@@ -9,6 +9,7 @@ use crate::domain::run::{Checkpoint, RunStart};
 use crate::domain::sync::{SyncMessage, Trigger};
 use crate::domain::time::rfc3339;
 use crate::error::StoreError;
+use crate::notion::limiter::Pace;
 use crate::ports::Acquired;
 use tokio::time::Instant;
 
@@ -18,7 +19,7 @@ impl Crawler {
         let owner = ulid::Ulid::generate().to_string();
         let now = self.now();
         let lease_until = now + self.settings.lease.as_secs() as i64;
-        let cp = match self
+        let mut cp = match self
             .state
             .acquire_run(
                 &msg.account_id,
@@ -72,9 +73,19 @@ impl Crawler {
             .map(|a| a.plan)
             .unwrap_or_default();
         let token = crate::domain::oauth::Credentials::decode(&secret).access_token;
+        // A targeted run's few requests go out at once; a crawl keeps a margin and an even pace.
+        let pace = if cp.targets().is_some() {
+            Pace::Burst
+        } else {
+            Pace::Sustained
+        };
         let notion = self
             .notion
-            .connect(&token, cp.recent_requests(), self.clock.now().timestamp_millis());
+            .connect(&token, pace, cp.recent_requests(), self.clock.now().timestamp_millis());
+        if cp.invocations() <= 1 {
+            super::backoff::learn_workspace(notion.as_ref(), &mut cp, &msg.integration_id).await;
+        }
+        super::backoff::exchange(self, notion.as_ref(), cp.workspace_id(), &msg.integration_id).await;
         // A targeted run reads the entries of the pages it touches one by one, so its cost
         // does not grow with the workspace; only confirming a deleted container's rows
         // needs the whole index.
@@ -121,15 +132,26 @@ impl Crawler {
         let problem = problem.or(token
             .is_none()
             .then_some("The integration has no Notion token: set one and sync again."));
+        let secret_version = token.map(|(_, version)| version);
+        // The workspace the token reaches: an OAuth grant's, or what the previous run with
+        // the same token learned.
+        let workspace_id = integration.workspace.as_ref().map(|w| w.id.clone()).or_else(|| {
+            previous
+                .workspace
+                .as_ref()
+                .filter(|(_, version)| *version == secret_version)
+                .map(|(id, _)| id.clone())
+        });
         let mut cp = Checkpoint::start(RunStart {
             run_id: msg.run_id.clone(),
             trigger: msg.trigger,
             dataset_id: integration.dataset_id.clone().unwrap_or_default(),
             expires_in: integration.expires_in,
-            secret_version: token.map(|(_, version)| version),
+            secret_version,
             started_at: rfc3339(now),
             started_epoch: now.timestamp(),
             recent_requests: previous.recent_requests.clone(),
+            workspace_id,
         });
         let taken = if msg.trigger == Trigger::Webhook {
             self.target(&mut cp, &msg.integration_id, previous).await?

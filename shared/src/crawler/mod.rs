@@ -3,6 +3,7 @@
 //! - [`adapters`]: the [`Crawler`] (its adapters and settings) and the steps every stage
 //!   shares: ending a run, refreshing a token,
 //! - [`engine`]: a run's start (lease, configuration snapshot),
+//! - [`backoff`]: the per-workspace limit shared by the integrations of one workspace,
 //! - [`frontier`]: the run's rules with no I/O: what is known, what is next, when it is complete,
 //! - [`run`]: one invocation's lane loop (listing, reading, writing, checkpoints) and hand-over,
 //! - [`page`]: reading and writing one page,
@@ -15,6 +16,7 @@
 //! [`crate::domain::run`]; the queue's message in [`crate::domain::sync`].
 
 pub mod adapters;
+pub mod backoff;
 pub mod content;
 pub mod engine;
 pub mod frontier;

@@ -83,12 +83,14 @@ async fn save_progress(
     msg: &SyncMessage,
     owner: String,
     entries: Vec<PageEntry>,
-    cp: Option<Checkpoint>,
+    cp: Option<(Checkpoint, Arc<dyn NotionApi>)>,
 ) -> Result<bool, StoreError> {
     if !entries.is_empty() {
         crawler.state.put_pages(&msg.integration_id, &entries).await?;
     }
-    let Some(cp) = cp else { return Ok(true) };
+    let Some((cp, notion)) = cp else { return Ok(true) };
+    // At every checkpoint, the workspace's shared backoff is handed on and taken up.
+    super::backoff::exchange(crawler, notion.as_ref(), cp.workspace_id(), &msg.integration_id).await;
     let lease_until = crawler.now() + crawler.settings.lease.as_secs() as i64;
     let (account, id) = (&msg.account_id, &msg.integration_id);
     match crawler
@@ -235,7 +237,14 @@ impl<'a> Run<'a> {
             let launching = halt.is_none() && !winding_down;
             if launching && saving.is_empty() && last_checkpoint.elapsed() >= crawler.settings.checkpoint_every {
                 let (entries, cp) = self.progress_snapshot();
-                saving.push(save_progress(crawler, msg, self.owner.clone(), entries, Some(cp)));
+                let notion = self.notion.clone();
+                saving.push(save_progress(
+                    crawler,
+                    msg,
+                    self.owner.clone(),
+                    entries,
+                    Some((cp, notion)),
+                ));
                 last_checkpoint = Instant::now();
             }
             while launching && listing.len() < concurrency {
@@ -412,6 +421,7 @@ impl<'a> Run<'a> {
         self.sync_counters();
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
         let cp = self.frontier.checkpoint();
+        super::backoff::exchange(self.crawler, self.notion.as_ref(), cp.workspace_id(), id).await;
         match self
             .crawler
             .state

@@ -10,6 +10,7 @@ pub mod integration;
 pub mod oauth;
 pub mod paging;
 pub mod record;
+pub mod request_limits;
 pub mod run;
 pub mod schedule;
 pub mod sync;

@@ -96,15 +96,35 @@ pub trait NotionApi: Send + Sync {
     async fn property_items(&self, page: &str, property: &str, cursor: Option<&str>) -> Result<ListPage, NotionError>;
     /// `GET /v1/blocks/{id}/children`, one page.
     async fn block_children(&self, id: &str, cursor: Option<&str>) -> Result<ListPage, NotionError>;
+    /// `GET /v1/users/me` ("Retrieve your token's bot user"): the id of the workspace the
+    /// token reaches (`bot.workspace_id`), none when the answer does not say.
+    async fn bot_workspace(&self) -> Result<Option<String>, NotionError> {
+        Ok(None)
+    }
+    /// Holds every request of the session back for `wait` (another integration of the same
+    /// workspace met the per-workspace limit).
+    fn pause(&self, _wait: std::time::Duration) {}
+    /// How long the per-workspace limit still asks every connection of the workspace to
+    /// wait, as this session's 429s said; none when they did not name that limit.
+    fn workspace_wait(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Requests, retries and 429s so far.
     fn traffic(&self) -> Traffic;
-    /// Send times (epoch ms) of the requests still inside the rate limiter's window.
+    /// Answer times (epoch ms) of the requests still inside the rate limiter's window.
     fn recent_requests(&self, now_ms: i64) -> Vec<i64>;
 }
 
 /// Opens a session for one run.
 pub trait NotionConnector: Send + Sync {
-    /// A session with `token`, whose rate limiter continues from the send times an earlier
-    /// invocation handed over (`recent_requests`, epoch ms, as of `now_ms`).
-    fn connect(&self, token: &str, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi>;
+    /// A session with `token` spending the request budget at `pace`, whose rate limiter
+    /// continues from the answer times an earlier invocation handed over
+    /// (`recent_requests`, epoch ms, as of `now_ms`).
+    fn connect(
+        &self,
+        token: &str,
+        pace: crate::notion::limiter::Pace,
+        recent_requests: &[i64],
+        now_ms: i64,
+    ) -> Arc<dyn NotionApi>;
 }

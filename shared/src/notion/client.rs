@@ -3,7 +3,7 @@
 //! jitter up to a bound, and every request and retry is counted for the run summary.
 
 use super::api::{NotionApi, NotionConnector, NotionError, Traffic};
-use super::limiter::RateLimiter;
+use super::limiter::{Pace, RateLimiter, RequestLimits};
 use super::model::{DatabaseInfo, ListPage};
 use crate::domain::version::NotionVersion;
 use async_trait::async_trait;
@@ -47,6 +47,16 @@ pub struct RequestStats {
     pub retries: AtomicU64,
     /// 429 answers.
     pub rate_limited: AtomicU64,
+    /// Until when the per-workspace limit holds every connection of the workspace back, as
+    /// the latest 429 naming it said.
+    pub workspace_until: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+/// Whether a 429 came from the limit the workspace's connections share: its
+/// `rate_limit_reason` names the workspace, or its `Retry-After` is longer than the
+/// per-connection limit ever asks ("at most 60 seconds", "Request limits").
+fn workspace_wide(reason: &str, retry_after: Duration) -> bool {
+    reason.contains("workspace") || retry_after > Duration::from_secs(60)
 }
 
 /// A client for one integration's token.
@@ -108,13 +118,20 @@ impl NotionClient {
         Ok(ids)
     }
 
-    /// A client for `base_url` (`NOTION_API_URL`) limited to `max_rps` requests per second.
-    pub fn new(http: reqwest::Client, base_url: &str, token: &str, max_rps: u32, policy: RetryPolicy) -> Self {
+    /// A client for `base_url` (`NOTION_API_URL`) spending `limits` at `pace`.
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &str,
+        token: &str,
+        limits: RequestLimits,
+        pace: Pace,
+        policy: RetryPolicy,
+    ) -> Self {
         Self {
             http,
             base_url: base_url.trim_end_matches('/').to_string(),
             token: Arc::from(token),
-            limiter: Arc::new(RateLimiter::new(max_rps)),
+            limiter: Arc::new(RateLimiter::new(limits, pace)),
             policy,
             version: NotionVersion::default(),
             schemas: Arc::default(),
@@ -141,13 +158,19 @@ impl NotionClient {
     }
 
     async fn attempt(&self, method: &Method, url: &str, body: Option<&Value>) -> Attempt {
-        if let Err(left) = self.limiter.acquire_within(self.policy.max_delay).await {
-            // An earlier answer asked for a wait longer than the run sleeps in place.
-            return Attempt::Fail(NotionError::RateLimited {
-                retry_after: left,
-                reason: "held back by an earlier 429".into(),
-            });
-        }
+        // Held until the answer is read: the request counts against the budget from now
+        // until a window after Notion could last have received it.
+        let _permit = match self.limiter.acquire_within(self.policy.max_delay).await {
+            Ok(permit) => permit,
+            Err(left) => {
+                // An earlier 429, or the window's budget, holds requests back for longer
+                // than the run sleeps in place.
+                return Attempt::Fail(NotionError::RateLimited {
+                    retry_after: left,
+                    reason: "held back by the request budget or an earlier 429".into(),
+                });
+            }
+        };
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let mut request = self
             .http
@@ -252,10 +275,17 @@ impl NotionClient {
                     last: reason,
                 });
             }
+            if let Some(wait) = after.filter(|d| reason.starts_with("429") && workspace_wide(&reason, *d)) {
+                let until = tokio::time::Instant::now() + wait;
+                let mut shared = self.stats.workspace_until.lock().unwrap_or_else(|p| p.into_inner());
+                if shared.is_none_or(|t| t < until) {
+                    *shared = Some(until);
+                }
+            }
             if let Some(wait) = after.filter(|d| *d > self.policy.max_delay && reason.starts_with("429")) {
                 // Longer than this invocation should sleep: every request of the run holds
                 // back, and the run hands over to one queued for after the wait.
-                self.limiter.pause(wait).await;
+                self.limiter.pause(wait);
                 tracing::warn!(
                     path,
                     reason,
@@ -271,7 +301,7 @@ impl NotionClient {
             let delay = match after {
                 Some(d) => {
                     let d = d.min(self.policy.max_delay);
-                    self.limiter.pause(d).await;
+                    self.limiter.pause(d);
                     d
                 }
                 None => {
@@ -413,6 +443,25 @@ impl NotionApi for NotionClient {
             .map(|v| ListPage::from_json(&v))
     }
 
+    async fn bot_workspace(&self) -> Result<Option<String>, NotionError> {
+        let me = self.call(Method::GET, "/v1/users/me", None).await?;
+        Ok(me
+            .pointer("/bot/workspace_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string))
+    }
+
+    fn pause(&self, wait: Duration) {
+        self.limiter.pause(wait);
+    }
+
+    fn workspace_wait(&self) -> Option<Duration> {
+        let until = (*self.stats.workspace_until.lock().unwrap_or_else(|p| p.into_inner()))?;
+        let now = tokio::time::Instant::now();
+        (until > now).then(|| until - now)
+    }
+
     fn traffic(&self) -> Traffic {
         Traffic {
             requests: self.stats.requests.load(Ordering::Relaxed),
@@ -433,8 +482,8 @@ pub struct HttpNotion {
     pub http: reqwest::Client,
     /// `NOTION_API_URL`.
     pub base_url: String,
-    /// `NOTION_MAX_RPS`.
-    pub max_rps: u32,
+    /// `NOTION_MAX_RPS`, `NOTION_WINDOW_BUDGET`, `NOTION_WINDOW_SECS`.
+    pub limits: RequestLimits,
     /// Retry policy.
     pub retry: RetryPolicy,
     /// `NOTION_VERSION`.
@@ -442,11 +491,11 @@ pub struct HttpNotion {
 }
 
 impl NotionConnector for HttpNotion {
-    fn connect(&self, token: &str, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi> {
+    fn connect(&self, token: &str, pace: Pace, recent_requests: &[i64], now_ms: i64) -> Arc<dyn NotionApi> {
         Arc::new(
-            NotionClient::new(self.http.clone(), &self.base_url, token, self.max_rps, self.retry)
+            NotionClient::new(self.http.clone(), &self.base_url, token, self.limits, pace, self.retry)
                 .with_version(self.version)
-                .with_limiter(RateLimiter::resuming(self.max_rps, recent_requests, now_ms)),
+                .with_limiter(RateLimiter::resuming(self.limits, pace, recent_requests, now_ms)),
         )
     }
 }

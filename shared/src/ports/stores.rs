@@ -226,6 +226,22 @@ pub struct PreviousRun {
     pub recent_requests: Vec<i64>,
     /// When it started (RFC 3339): a targeted run lists rows edited since then.
     pub started_at: Option<String>,
+    /// The Notion workspace its token reached, and that token's secret version: a run with
+    /// the same token knows its workspace without asking Notion.
+    pub workspace: Option<(String, Option<String>)>,
+}
+
+impl PreviousRun {
+    /// What a new run takes over from `last`, the integration's previous run.
+    pub fn of(last: &crate::domain::run::Checkpoint) -> Self {
+        Self {
+            recent_requests: last.recent_requests().to_vec(),
+            started_at: Some(last.started_at().to_string()),
+            workspace: last
+                .workspace_id()
+                .map(|id| (id.to_string(), last.secret_version().map(str::to_string))),
+        }
+    }
 }
 
 /// How acquiring a run's lease went.
@@ -322,6 +338,12 @@ pub trait SyncStateStore: Send + Sync {
         id: &str,
         progress: &crate::domain::run::SyncProgress,
     ) -> Result<(), StoreError>;
+    /// Until when (epoch ms) the integrations of Notion workspace `workspace_id` hold
+    /// their requests back, as the last of them to meet its per-workspace limit shared.
+    async fn workspace_backoff(&self, workspace_id: &str) -> Result<Option<i64>, StoreError>;
+    /// Shares that Notion asked the connections of `workspace_id` to wait until `until_ms`;
+    /// a later time already shared stays.
+    async fn share_workspace_backoff(&self, workspace_id: &str, until_ms: i64) -> Result<(), StoreError>;
     /// Takes the integration's token-refresh lock until `until` unless another holder's is
     /// still valid at `now`: one OAuth refresh at a time per integration. False when held.
     async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError>;

@@ -34,7 +34,7 @@ pub fn build_crawler(
 ) -> Result<Crawler, Error> {
     let settings = settings.unwrap_or_else(|| CrawlerSettings {
         notion_api_url: config.notion_api_url.clone(),
-        max_rps: config.notion_max_rps,
+        limits: config.notion_limits(),
         notion_version: config.notion_version,
         concurrency: config.crawler_concurrency,
         ..CrawlerSettings::default()
@@ -42,7 +42,7 @@ pub fn build_crawler(
     let notion = HttpNotion {
         http: aws::notion_http()?,
         base_url: settings.notion_api_url.clone(),
-        max_rps: settings.max_rps,
+        limits: settings.limits,
         retry: settings.retry,
         version: settings.notion_version,
     };

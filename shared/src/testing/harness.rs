@@ -191,17 +191,17 @@ pub fn http_crawler(
     version: crate::domain::version::NotionVersion,
 ) -> Crawler {
     crate::runtime::install_tls_provider();
-    let max_rps = 100_000;
+    let limits = crate::notion::limiter::RequestLimits::per_second(100_000);
     let notion = crate::notion::client::HttpNotion {
         http: reqwest::Client::new(),
         base_url: notion_url.to_string(),
-        max_rps,
+        limits,
         retry,
         version,
     };
     let settings = CrawlerSettings {
         notion_api_url: notion_url.to_string(),
-        max_rps,
+        limits,
         notion_version: version,
         concurrency: 8,
         block_walk_only,

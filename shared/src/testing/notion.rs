@@ -158,7 +158,13 @@ impl MemoryWorkspace {
 pub struct MemoryNotion(pub MemoryWorkspace);
 
 impl NotionConnector for MemoryNotion {
-    fn connect(&self, token: &str, _recent_requests: &[i64], _now_ms: i64) -> Arc<dyn NotionApi> {
+    fn connect(
+        &self,
+        token: &str,
+        _pace: crate::notion::limiter::Pace,
+        _recent_requests: &[i64],
+        _now_ms: i64,
+    ) -> Arc<dyn NotionApi> {
         let ws = self.0.clone();
         if ws.lock().token != token {
             let refused = MemoryWorkspace::new("", 1);

@@ -37,7 +37,7 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
         token: TOKEN.into(),
     });
     let config = Config {
-        rps: None,
+        window_budget: None,
         markdown_block_limit: limit,
         reading,
         ..Config::default()

@@ -63,7 +63,7 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
             token: TOKEN.into(),
         }),
         NotionConfig {
-            rps: None,
+            window_budget: None,
             wall_clock: true,
             ..NotionConfig::default()
         },
@@ -137,7 +137,7 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
             &app,
             Some(CrawlerSettings {
                 notion_api_url: notion_url.clone(),
-                max_rps: rps,
+                limits: shared::notion::limiter::RequestLimits::per_second(rps),
                 concurrency: 8,
                 ..CrawlerSettings::default()
             }),
@@ -160,7 +160,7 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
     );
 
     // From here on Notion's real limit, and the crawler polling the queue in the background.
-    emulator.configure(|c| c.rps = Some(3));
+    emulator.configure(|c| c.window_budget = Some(180));
     tokio::spawn(local_stack::poll_forever(
         sqs.clone(),
         queue.clone(),

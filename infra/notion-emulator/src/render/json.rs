@@ -170,9 +170,13 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
         _ if b.synced_from.is_some() => true,
         _ => !b.children.is_empty(),
     };
-    let edited = ws
-        .page_of(&b.id)
-        .and_then(|p| ws.pages.get(&p))
+    // A child page's block: its page's time under one reading of the block reference, the
+    // holding page's under the other (see `Config::child_page_times_are_the_pages`).
+    let own_page = (b.kind == "child_page" && ws.child_page_times_are_the_pages)
+        .then(|| ws.pages.get(&b.id))
+        .flatten();
+    let edited = own_page
+        .or_else(|| ws.page_of(&b.id).and_then(|p| ws.pages.get(&p)))
         .map_or(0, |p| p.last_edited);
     let mut value = json!({
         "object": "block",

@@ -65,6 +65,35 @@ pub(super) fn admin_route(emu: &Emulator, method: &Method, route: &str, body: &[
             200,
             &json!({"requests": emu.requests(), "maxPerSecond": emu.max_requests_per_second()}),
         ),
+        (Method::POST, "minimal") => {
+            // The fewest content requests a perfect crawl of the workspace needs as served
+            // now (`render::minimal_requests`): `{"filterProperties": true}` on 2026-12-01,
+            // whose lists keep only titles unless properties are named.
+            let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let filter = body.get("filterProperties").and_then(Value::as_bool).unwrap_or(true);
+            let config = lock(&emu.config).clone();
+            let min = emu.with_workspace(|ws| {
+                crate::render::minimal_requests(ws, config.markdown_block_limit, config.reading, filter)
+            });
+            json_response(200, &json!({"markdown": min.markdown, "blockWalk": min.block_walk}))
+        }
+        (Method::POST, "search-all") => {
+            // Makes every page and database visible to search (the generated workspace hides
+            // some, as Notion's search misses some): for figures "where search lists the
+            // pages".
+            let shown = emu.with_workspace(|ws| {
+                let mut shown = 0;
+                for page in ws.pages.values_mut().filter(|p| !p.in_search) {
+                    page.in_search = true;
+                    shown += 1;
+                }
+                for db in ws.databases.values_mut() {
+                    db.in_search = true;
+                }
+                shown
+            });
+            json_response(200, &json!({"shown": shown}))
+        }
         (Method::POST, "edit") => {
             // Edits the first block of every `every`-th page: `{"every": 100, "text": "..."}`.
             let body: Value = serde_json::from_slice(body).unwrap_or(Value::Null);

@@ -172,6 +172,7 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
         (Method::GET, ["v1", "pages", id, "markdown"]) => page_markdown(ws, &normalize(id), &query, version, &config),
         (Method::GET, ["v1", "blocks", id, "children"]) => block_children(ws, &normalize(id), &query),
         (Method::GET, ["v1", "blocks", id]) => retrieve_block(ws, &normalize(id)),
+        (Method::GET, ["v1", "users", "me"]) => bot_user(),
         (Method::GET, ["v1", "databases", id]) => retrieve_database(ws, &normalize(id)),
         (Method::GET, ["v1", "data_sources", id]) => retrieve_data_source(ws, &normalize(id)),
         (Method::POST, ["v1", "data_sources", id, "query"]) => {

@@ -237,6 +237,28 @@ pub(super) fn block_children(ws: &Workspace, id: &str, query: &str) -> Response 
     )
 }
 
+/// `GET /v1/users/me` ("Retrieve your token's bot user"): the connection's bot user. Its
+/// `bot` object follows the reference and the SDK's `BotInfoResponse`: `owner`,
+/// `workspace_id`, `workspace_name`, `workspace_limits.max_file_upload_size_in_bytes`.
+pub(super) fn bot_user() -> Response {
+    json_response(
+        200,
+        &json!({
+            "object": "user",
+            "id": "b0700000-0000-4000-8000-000000000001",
+            "name": "Emulated connection",
+            "avatar_url": null,
+            "type": "bot",
+            "bot": {
+                "owner": {"type": "workspace", "workspace": true},
+                "workspace_id": crate::model::WORKSPACE_ID,
+                "workspace_name": "Emulated Workspace",
+                "workspace_limits": {"max_file_upload_size_in_bytes": 5_368_709_120u64},
+            },
+        }),
+    )
+}
+
 pub(super) fn retrieve_block(ws: &Workspace, id: &str) -> Response {
     match ws.blocks.get(id) {
         Some(b) if ws.page_of(id).is_some_and(|p| ws.visible(&p)) => json_response(200, &render::block(ws, b)),

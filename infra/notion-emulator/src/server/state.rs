@@ -11,12 +11,18 @@ use std::time::{Duration, Instant};
 /// Behaviour switches.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// Requests per second allowed per token; none for unlimited.
+    /// Requests per second allowed per token (the older reading of "Request limits": "an
+    /// average of three requests per second"); none for no such limit.
     pub rps: Option<u32>,
-    /// "Request limits", per-connection limit: a budget of requests per 60-second window,
-    /// spent at any pace (a burst included); past it, 429 with `Retry-After` the time until
-    /// the window resets (at most 60 s). None: no such budget.
+    /// "Request limits", per-connection limit: "Each connection has a fixed budget of
+    /// requests per 60-second window ... The budget can be spent at any pace within the
+    /// window — spread out evenly or in a single burst. When a request exceeds this limit,
+    /// the Retry-After value is the time until the window resets, so it is at most 60
+    /// seconds." A fixed window that starts with its first request, counted on arrival.
+    /// None: no such budget.
     pub window_budget: Option<u32>,
+    /// The window's length: 60 s as documented; shorter in tests that must see it end.
+    pub window: Duration,
     /// "Request limits", per-workspace limit: requests per second shared by every token of
     /// the workspace; past it, 429 with `Retry-After` [`Config::workspace_retry_after`]
     /// ("can be longer than a minute"). None: no such limit.
@@ -39,13 +45,20 @@ pub struct Config {
     /// A page whose parent (or any ancestor) is in the trash is retrieved with `in_trash:
     /// true` too. Notion's documents leave this open; off, a page reports its own flag.
     pub trash_cascades: bool,
+    /// A `child_page` block in its parent's children carries its page's `last_edited_time`.
+    /// The block object's reference says only "Date and time when this block was last
+    /// updated", which leaves open whether editing the child page updates the block that
+    /// stands for it in its parent. Off (the default): the block keeps the time of the page
+    /// holding it, so a listing of the parent does not show the child's edits.
+    pub child_page_times_are_the_pages: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Self {
-            rps: Some(3),
-            window_budget: None,
+            rps: None,
+            window_budget: Some(180),
+            window: Duration::from_secs(60),
             workspace_rps: None,
             workspace_retry_after: 90,
             markdown_block_limit: 1_000,
@@ -53,6 +66,7 @@ impl Default for Config {
             reading: Reading::DOCUMENTED,
             wall_clock: true,
             trash_cascades: false,
+            child_page_times_are_the_pages: false,
         }
     }
 }
@@ -146,7 +160,10 @@ impl Emulator {
     /// Runs `f` on the workspace (to read or mutate it); what it changed is delivered to
     /// the webhook subscriptions, if any (see [`crate::webhooks`]).
     pub fn with_workspace<R>(&self, f: impl FnOnce(&mut Workspace) -> R) -> R {
-        let wall_clock = lock(&self.config).wall_clock;
+        let (wall_clock, child_page_times) = {
+            let config = lock(&self.config);
+            (config.wall_clock, config.child_page_times_are_the_pages)
+        };
         let (result, changes, clock) = {
             let mut ws = lock(&self.workspace);
             if wall_clock {
@@ -156,6 +173,7 @@ impl Emulator {
                 ws.advance_to(now);
             }
             ws.wall_clock = wall_clock;
+            ws.child_page_times_are_the_pages = child_page_times;
             let result = f(&mut ws);
             let changes = std::mem::take(&mut ws.changes);
             (result, changes, ws.now())
@@ -310,11 +328,18 @@ impl Emulator {
 
     /// The most requests that arrived within any one-second window.
     pub fn max_requests_per_second(&self) -> usize {
-        let times: Vec<u64> = lock(&self.log).iter().map(|r| r.at_ms).collect();
+        self.max_requests_within(Duration::from_secs(1))
+    }
+
+    /// The most requests that arrived within any `window`, whatever its start.
+    pub fn max_requests_within(&self, window: Duration) -> usize {
+        let mut times: Vec<u64> = lock(&self.log).iter().map(|r| r.at_ms).collect();
+        times.sort_unstable();
+        let window = window.as_millis() as u64;
         let mut best = 0;
         let mut start = 0;
         for end in 0..times.len() {
-            while times[end] - times[start] >= 1_000 {
+            while times[end] - times[start] >= window {
                 start += 1;
             }
             best = best.max(end - start + 1);
@@ -358,15 +383,17 @@ impl Emulator {
         }
         if let Some(budget) = config.window_budget {
             let window = windows.entry(format!("\u{0}budget:{token}")).or_default();
-            // The window starts with its first request and lasts 60 s.
-            if window
-                .front()
-                .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-            {
+            // The window starts with its first request and lasts `config.window`.
+            if window.front().is_some_and(|t| now.duration_since(*t) >= config.window) {
                 window.clear();
             }
             if window.len() >= budget as usize {
-                let reset = 60u64.saturating_sub(window.front().map_or(0, |t| now.duration_since(*t).as_secs()));
+                let left = window
+                    .front()
+                    .map_or(Duration::ZERO, |t| config.window - now.duration_since(*t));
+                // Whole seconds (the header is an integer), rounded up so that a client
+                // waiting it out finds the window reset.
+                let reset = left.as_secs() + u64::from(left.subsec_nanos() > 0);
                 return Some(("connection_rate_limit", reset.max(1)));
             }
         }

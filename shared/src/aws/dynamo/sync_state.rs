@@ -164,10 +164,7 @@ impl SyncStateStore for DynamoStore {
             return Ok(if !item.checkpoint.is_done() && item.lease_until > now {
                 Acquired::Busy
             } else {
-                Acquired::NotStarted(crate::ports::PreviousRun {
-                    recent_requests: item.checkpoint.recent_requests().to_vec(),
-                    started_at: Some(item.checkpoint.started_at().to_string()),
-                })
+                Acquired::NotStarted(crate::ports::PreviousRun::of(&item.checkpoint))
             });
         }
         if item.checkpoint.is_done() {
@@ -263,6 +260,39 @@ impl SyncStateStore for DynamoStore {
             "attribute_exists(pk)",
             &[],
             &[],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn workspace_backoff(&self, workspace_id: &str) -> Result<Option<i64>, StoreError> {
+        let (pk, sk) = keys::workspace_backoff_key(workspace_id);
+        let out = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key(pk, sk)))
+            .projection_expression("untilMs")
+            .send()
+            .await
+            .map_err(|e| StoreError::aws("GetItem", e))?;
+        Ok(out.item.and_then(|item| {
+            item.get("untilMs")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|n| n.parse().ok())
+        }))
+    }
+
+    async fn share_workspace_backoff(&self, workspace_id: &str, until_ms: i64) -> Result<(), StoreError> {
+        let (pk, sk) = keys::workspace_backoff_key(workspace_id);
+        // Kept a day past the wait, for whoever reads it late; DynamoDB's TTL removes it.
+        let ttl = until_ms / 1_000 + 86_400;
+        self.update_if(
+            key(pk, sk),
+            "SET untilMs = :until, #ttl = :ttl",
+            "attribute_not_exists(untilMs) OR untilMs < :until",
+            &[(":until", n(until_ms)), (":ttl", n(ttl))],
+            &[("#ttl", keys::MAIN_TTL_ATTRIBUTE)],
         )
         .await
         .map(|_| ())

@@ -38,6 +38,9 @@ pub struct RunStart {
     pub started_epoch: i64,
     /// Send times of the previous run's last requests (the limiter's window).
     pub recent_requests: Vec<i64>,
+    /// The Notion workspace the token reaches, when known (an OAuth grant's, or learned by
+    /// an earlier run with the same token).
+    pub workspace_id: Option<String>,
 }
 
 /// How one page of a data source's rows moves its listing on.
@@ -135,6 +138,10 @@ pub struct Checkpoint {
     /// next one, starts its limiter from them instead of bursting or waiting a full window.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     recent_requests: Vec<i64>,
+    /// The Notion workspace the token reaches (`GET /v1/users/me`), so that the
+    /// integrations of one workspace back off together from its shared limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    workspace_id: Option<String>,
     /// Databases seen this run, by id: their titles and the pages holding them, for rows'
     /// paths.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -155,6 +162,7 @@ impl Checkpoint {
             started_epoch: start.started_epoch,
             invocations: 1,
             recent_requests: start.recent_requests,
+            workspace_id: start.workspace_id,
             ..Self::default()
         }
     }
@@ -271,6 +279,11 @@ impl Checkpoint {
     /// Send times of the last requests inside the limiter's window.
     pub fn recent_requests(&self) -> &[i64] {
         &self.recent_requests
+    }
+
+    /// The Notion workspace the token reaches, when known.
+    pub fn workspace_id(&self) -> Option<&str> {
+        self.workspace_id.as_deref()
     }
     /// A database this run came across.
     pub fn container(&self, id: &str) -> Option<&Container> {
@@ -472,6 +485,11 @@ impl Checkpoint {
     /// The limiter's window as the invocation leaves it.
     pub fn set_recent_requests(&mut self, recent: Vec<i64>) {
         self.recent_requests = recent;
+    }
+
+    /// Records the Notion workspace the token reaches (learned once per token).
+    pub fn set_workspace_id(&mut self, id: String) {
+        self.workspace_id = Some(id);
     }
 
     /// The token was refreshed into secret `version`; the run does not refresh again.

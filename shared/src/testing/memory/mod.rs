@@ -66,6 +66,8 @@ pub struct MemoryState {
     pub events: BTreeMap<String, Event>,
     /// Token-refresh locks: integration → held until (epoch seconds).
     pub refresh_locks: HashMap<String, i64>,
+    /// Notion workspaces' shared backoffs: workspace id → until (epoch ms).
+    pub workspace_backoffs: HashMap<String, i64>,
     /// Pending OAuth states by value.
     pub oauth_states: HashMap<String, crate::domain::oauth::OAuthState>,
     /// Webhooks by integration id.

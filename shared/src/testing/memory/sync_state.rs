@@ -92,10 +92,7 @@ impl SyncStateStore for MemoryStore {
             return Ok(if !cp.is_done() && lease.until > now {
                 Acquired::Busy
             } else {
-                Acquired::NotStarted(crate::ports::PreviousRun {
-                    recent_requests: cp.recent_requests().to_vec(),
-                    started_at: Some(cp.started_at().to_string()),
-                })
+                Acquired::NotStarted(crate::ports::PreviousRun::of(cp))
             });
         }
         if cp.is_done() {
@@ -176,6 +173,17 @@ impl SyncStateStore for MemoryStore {
         i.sync_progress = None;
         i.pending_targeted = false;
         Ok(i.full_sync_requested.take())
+    }
+
+    async fn workspace_backoff(&self, workspace_id: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.state().workspace_backoffs.get(workspace_id).copied())
+    }
+
+    async fn share_workspace_backoff(&self, workspace_id: &str, until_ms: i64) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let until = s.workspace_backoffs.entry(workspace_id.to_string()).or_insert(until_ms);
+        *until = (*until).max(until_ms);
+        Ok(())
     }
 
     async fn claim_token_refresh(&self, account_id: &str, id: &str, now: i64, until: i64) -> Result<bool, StoreError> {
