@@ -256,20 +256,30 @@ async fn read_hole(
     if matches!(kind, "child_page" | "child_database") || !has_children {
         return Ok(parsed_of(render_block(block, page_id), content));
     }
-    content.requests += 1;
-    let answer = match client.page_markdown(hole).await {
-        Ok(v) => {
-            let p = parse_answer(&v, page_id);
-            // A hole that answers with itself again cannot be read this way.
-            (!p.holes.iter().any(|h| h == hole)).then_some(p)
+    // A container of a type the markdown cannot render (a tab...) would answer with itself
+    // left out again: it is walked at once.
+    let renders = crate::notion::format::markdown_renders(kind);
+    let answer = if renders {
+        content.requests += 1;
+        match client.page_markdown(hole).await {
+            Ok(v) => {
+                let p = parse_answer(&v, page_id);
+                // A hole that answers with itself again cannot be read this way.
+                let again = p.holes.iter().chain(&p.block_reads).any(|h| h == hole);
+                (!again).then_some(p)
+            }
+            Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => None,
+            Err(e) => return Err(e),
         }
-        Err(NotionError::NotFound(_)) | Err(NotionError::Invalid { .. }) => None,
-        Err(e) => return Err(e),
+    } else {
+        None
     };
     if let Some(parsed) = answer {
         return Ok(parsed);
     }
-    content.fallbacks += 1;
+    if renders {
+        content.fallbacks += 1;
+    }
     let rendered = match walk_blocks(client, page_id, WalkRoot::Retrieved(block), content).await {
         Ok(r) => r,
         Err(e @ (NotionError::NotFound(_) | NotionError::Invalid { .. })) => {

@@ -104,6 +104,62 @@ async fn measure(pages: usize, seed: u64, limit: usize, reading: Reading, walk: 
         *kinds.entry(kind).or_default() += 1;
     }
     eprintln!("limit {limit}, reading {reading:?}, walk {walk}: {kinds:?}");
+    // `FIDELITY_DIFF=N`: the N pages whose content cost most above their minimal share,
+    // with the requests they took (each request is put on the page holding its block).
+    if let (Ok(n), false) = (
+        std::env::var("FIDELITY_DIFF").map(|v| v.parse::<usize>().unwrap_or(10)),
+        walk,
+    ) {
+        emulator.with_workspace(|ws| {
+            let (_, fewest) = notion_emulator::render::minimal_requests_by_page(ws, limit, reading, true);
+            // A synced reference's original content is read for the page holding the
+            // reference (where the minimal count puts it), not the original's page.
+            let mut read_for: std::collections::HashMap<String, String> = Default::default();
+            for b in ws.blocks.values() {
+                if let (Some(original), Some(page)) = (&b.synced_from, ws.page_of(&b.id)) {
+                    let mut stack = vec![original.clone()];
+                    while let Some(id) = stack.pop() {
+                        if let Some(o) = ws.blocks.get(&id) {
+                            stack.extend(o.children.iter().cloned());
+                        }
+                        read_for.entry(id).or_insert_with(|| page.clone());
+                    }
+                }
+            }
+            let mut ours: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+            for path in &content {
+                let id = path
+                    .split('/')
+                    .nth(3)
+                    .map(|id| id.split('?').next().unwrap_or(id).to_string())
+                    .unwrap_or_default();
+                let page = if ws.pages.contains_key(&id) {
+                    Some(id)
+                } else {
+                    read_for.get(&id).cloned().or_else(|| ws.page_of(&id))
+                };
+                ours.entry(page.unwrap_or_else(|| "?".into())).or_default().push(path);
+            }
+            let mut over: Vec<(i64, &String)> = ours
+                .iter()
+                .map(|(page, paths)| (paths.len() as i64 - *fewest.get(page).unwrap_or(&0) as i64, page))
+                .filter(|(d, _)| *d != 0)
+                .collect();
+            over.sort_by_key(|o| std::cmp::Reverse(o.0));
+            let total: i64 = over.iter().map(|(d, _)| d).sum();
+            eprintln!(
+                "   {} pages off their minimal share, {total} requests in all",
+                over.len()
+            );
+            for (d, page) in over.iter().take(n) {
+                eprintln!(
+                    "   {d:+} {page} (minimal {}): {:?}",
+                    fewest.get(*page).unwrap_or(&0),
+                    ours[*page]
+                );
+            }
+        });
+    }
     Ok(Figures {
         tokens,
         found,

@@ -56,7 +56,17 @@ fn walk_requests(ws: &Workspace, root_children: &[String]) -> u64 {
 /// bookmark, embed, link preview, tab, a type added later...) while it has text or children,
 /// which the block API then has to give.
 fn left_out_with_text(ws: &Workspace, url: &str, reading: Reading, b: &crate::model::Block) -> bool {
-    if b.text.is_empty() && ws.children_of(b).is_empty() {
+    // Content is text, children, or what the block object alone holds: a link preview's,
+    // bookmark's or embed's `url`, or a caption (the block reference's type objects).
+    // `<unknown alt="link_preview"/>` says none of it, so a crawl that keeps a link
+    // preview's URL has to ask for the block. (A table row's cells are rendered with its
+    // table, never alone.)
+    let own = ["url", "caption"].iter().any(|k| {
+        b.extra
+            .get(*k)
+            .is_some_and(|v| !v.is_null() && v != "" && v != &serde_json::json!([]))
+    });
+    if b.text.is_empty() && !own && ws.children_of(b).is_empty() {
         return false;
     }
     let mut alone = MarkdownRenderer::new(ws, url.to_string(), usize::MAX, reading);
@@ -89,7 +99,19 @@ pub fn minimal_requests(
     reading: Reading,
     filter_properties: bool,
 ) -> MinimalRequests {
+    minimal_requests_by_page(ws, markdown_block_limit, reading, filter_properties).0
+}
+
+/// [`minimal_requests`], with each page's share of the markdown path (its own content
+/// requests, the schema reads of data sources aside), to compare a crawl page by page.
+pub fn minimal_requests_by_page(
+    ws: &Workspace,
+    markdown_block_limit: usize,
+    reading: Reading,
+    filter_properties: bool,
+) -> (MinimalRequests, std::collections::BTreeMap<String, u64>) {
     let mut min = MinimalRequests::default();
+    let mut by_page = std::collections::BTreeMap::new();
     for page_id in ws.live_pages() {
         let Some(page) = ws.pages.get(&page_id) else { continue };
         let hidden = !page.in_search && !matches!(page.parent, Parent::DataSource(_));
@@ -105,6 +127,17 @@ pub fn minimal_requests(
         let url = url(&page.title, &page_id);
         let mut renderer = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, reading);
         renderer.blocks(&page.children, 0);
+        // A hole of a type the markdown cannot render (a tab) is read with the block API
+        // like any such block (counted with them below): asking for its markdown would
+        // only answer with it left out again.
+        let renders = |id: &String| {
+            ws.blocks.get(id).is_none_or(|b| {
+                let mut alone = MarkdownRenderer::new(ws, url.clone(), usize::MAX, reading);
+                alone.block(b, 0);
+                alone.unrendered.first() != Some(&b.id)
+            })
+        };
+        renderer.unknown.retain(|h| renders(h));
         let top: Vec<String> = renderer
             .unknown
             .iter()
@@ -139,7 +172,7 @@ pub fn minimal_requests(
             if let Some(b) = ws.blocks.get(&hole) {
                 let mut sub = MarkdownRenderer::new(ws, url.clone(), markdown_block_limit, reading);
                 sub.block(b, 0);
-                nested.extend(sub.unknown);
+                nested.extend(sub.unknown.into_iter().filter(|h| renders(h)));
             }
         }
         // Left-out blocks with text, grouped by parent.
@@ -188,6 +221,7 @@ pub fn minimal_requests(
             })
             .sum();
         min.markdown += retrieve + answers + left_out + synced_walks;
+        by_page.insert(page_id.clone(), retrieve + answers + left_out + synced_walks);
     }
     // 2026-12-01 lists rows with their title only unless `filter_properties` names the
     // others: one `GET /v1/data_sources/{id}` each for the ids.
@@ -200,5 +234,5 @@ pub fn minimal_requests(
         min.markdown += queried;
         min.block_walk += queried;
     }
-    min
+    (min, by_page)
 }

@@ -19,6 +19,19 @@ impl PageEntry {
         self.last_edited = Some(info.last_edited_time);
     }
 
+    /// Takes what an answer that left the properties out (search on 2026-12-01) says: what
+    /// a full answer said of them stays, their lines, values and which it cut short (read
+    /// whole through the property-item endpoint).
+    pub(super) fn apply_title_only(&mut self, info: PageInfo) {
+        let lines = std::mem::take(&mut self.properties);
+        let values = std::mem::take(&mut self.property_values);
+        let cut = std::mem::take(&mut self.truncated_properties);
+        self.apply_info(info);
+        self.properties = lines;
+        self.property_values = values;
+        self.truncated_properties = cut;
+    }
+
     pub(super) fn seen_in(&self, run: &str) -> bool {
         self.seen_run.as_deref() == Some(run)
     }

@@ -84,8 +84,15 @@ impl Frontier {
                     match result.get("object").and_then(Value::as_str) {
                         Some("page") => {
                             if let Some(info) = PageInfo::from_json(result).filter(|p| !p.in_trash) {
-                                // A row whose properties this answer left out (2026-12-01).
+                                // A row whose properties this answer left out (2026-12-01):
+                                // its data source's query gives them, one request per 100
+                                // rows, where retrieving it would cost one each. The query
+                                // is added here, since the database itself may be one
+                                // search does not list, found only in a page's content.
                                 let partial = page.title_only && info.data_source_id.is_some();
+                                if let (true, Some(source)) = (partial, &info.data_source_id) {
+                                    self.cp.add_source(source, None);
+                                }
                                 self.seen(info, partial);
                             }
                         }

@@ -217,10 +217,7 @@ impl Frontier {
         });
         let full_this_run = entry.seen_in(&self.run) && !entry.needs_properties;
         if partial {
-            let (lines, values) = (entry.properties.clone(), entry.property_values.clone());
-            entry.apply_info(info);
-            entry.properties = lines;
-            entry.property_values = values;
+            entry.apply_title_only(info);
             entry.needs_properties = !full_this_run;
         } else {
             entry.apply_info(info);

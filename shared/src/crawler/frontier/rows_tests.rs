@@ -63,7 +63,72 @@ fn a_row_search_lists_by_title_only_waits_for_its_data_source_or_is_retrieved() 
     search.title_only = true;
     f.next_listing();
     f.apply_listing(Listed::Search(Ok(search))).unwrap();
+    // Its data source is listed (it brought it in) and does not return it this time.
+    let Some(ListingRequest::Source(source)) = f.next_listing() else {
+        panic!("the row's data source")
+    };
+    let empty = ListPage::from_json(&json!({"results": [], "has_more": false}));
+    f.apply_listing(Listed::Source(source, Ok(empty))).unwrap();
     let e = f.next_page().expect("read once the listings are done");
     assert_eq!(e.properties, ["Status: Done"]);
     assert!(e.needs_properties, "not seen in full this run: read before writing");
+}
+
+/// A row search lists by title only, in a data source no listing named yet (its database is
+/// one search does not list): the row's parent names the data source, whose query gives the
+/// row's properties for one request per 100 rows instead of a retrieve each.
+#[test]
+fn a_title_only_row_brings_its_data_source_query_in() {
+    let mut f = Frontier::new(checkpoint(), vec![], 100);
+    let Some(ListingRequest::Search(_)) = f.next_listing() else {
+        panic!("search first")
+    };
+    let mut search = ListPage::from_json(&json!({"results": [row_json("r1", false)], "has_more": false}));
+    search.title_only = true;
+    f.apply_listing(Listed::Search(Ok(search))).unwrap();
+    let Some(ListingRequest::Source(source)) = f.next_listing() else {
+        panic!("the row's data source is listed")
+    };
+    assert_eq!(source.id, "ds1");
+    assert!(f.next_page().is_none(), "the row waits for it");
+    let rows = ListPage::from_json(&json!({"results": [row_json("r1", true)], "has_more": false}));
+    f.apply_listing(Listed::Source(source, Ok(rows))).unwrap();
+    let e = f.next_page().expect("then read");
+    assert_eq!(e.properties, ["Status: Done"]);
+    assert!(!e.needs_properties, "no retrieve needed");
+}
+
+/// The data source's query answers first, with a people list cut at 25; search's title-only
+/// answer for the same row afterwards keeps what the query said was cut short, so the
+/// reader still reads that property whole.
+#[test]
+fn a_title_only_answer_after_the_query_keeps_the_properties_cut_short() {
+    let mut cp = checkpoint();
+    cp.add_source("ds1", None);
+    let mut f = Frontier::new(cp, vec![], 100);
+    let people: Vec<Value> = (0..25)
+        .map(|i| json!({"object": "user", "id": format!("u{i}")}))
+        .collect();
+    let mut full = row_json("r1", true);
+    full["properties"]["Owners"] = json!({"id": "ow", "type": "people", "people": people});
+    let mut source = None;
+    let mut searched = false;
+    while let Some(listing) = f.next_listing() {
+        match listing {
+            ListingRequest::Source(s) => source = Some(s),
+            ListingRequest::Search(_) => searched = true,
+            _ => {}
+        }
+    }
+    assert!(searched);
+    // The query's answer lands first, then search's.
+    let rows = ListPage::from_json(&json!({"results": [full], "has_more": false}));
+    f.apply_listing(Listed::Source(source.expect("the source is listed"), Ok(rows)))
+        .unwrap();
+    let mut search = ListPage::from_json(&json!({"results": [row_json("r1", false)], "has_more": false}));
+    search.title_only = true;
+    f.apply_listing(Listed::Search(Ok(search))).unwrap();
+    let e = f.next_page().expect("read once the listings are done");
+    let cut: Vec<&str> = e.truncated_properties.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(cut, ["ow"], "{e:?}");
 }
