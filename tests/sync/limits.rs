@@ -16,6 +16,15 @@ fn budget_limits() -> RequestLimits {
     )
 }
 
+/// A workspace of `pages` behind the emulator's budget, and a crawler keeping the same one.
+async fn budget_setup(pages: usize) -> (Setup, shared::crawler::Crawler) {
+    let s = setup(pages, Plan::default(), budget_of(WINDOW_BUDGET, WINDOW_SECS)).await;
+    let crawler = s
+        .env
+        .crawler_limited(&s.notion_url, budget_limits(), s.env.config.notion_version);
+    (s, crawler)
+}
+
 fn assert_within_budget(s: &Setup, context: &str) {
     let requests = s.emulator.requests();
     assert!(
@@ -31,10 +40,7 @@ fn assert_within_budget(s: &Setup, context: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_budget_holds_on_arrival_in_every_window_even_on_a_starved_machine() {
-    let s = setup(25, Plan::default(), budget_of(WINDOW_BUDGET, WINDOW_SECS)).await;
-    let crawler = s
-        .env
-        .crawler_limited(&s.notion_url, budget_limits(), s.env.config.notion_version);
+    let (s, crawler) = budget_setup(25).await;
     assert_eq!(s.sync().await["id"], s.integration.as_str());
     let started = std::time::Instant::now();
     {
@@ -63,10 +69,7 @@ async fn continuations_and_back_to_back_runs_never_burst_past_the_budget() {
     // Each invocation hands its limiter's recent answers to the next (checkpoint), so an
     // invocation that starts right after another, of the same run or of the next, does not
     // add a burst on top of the requests Notion counted in the window.
-    let s = setup(40, Plan::default(), budget_of(WINDOW_BUDGET, WINDOW_SECS)).await;
-    let crawler = s
-        .env
-        .crawler_limited(&s.notion_url, budget_limits(), s.env.config.notion_version);
+    let (s, crawler) = budget_setup(40).await;
     let _hog = CpuHog::start();
     s.sync().await;
     s.env.drain(&crawler, Duration::from_millis(1_200)).await;

@@ -33,20 +33,32 @@ pub(super) async fn learn_workspace(notion: &dyn NotionApi, cp: &mut Checkpoint,
     }
 }
 
-/// Shares the per-workspace wait this session's 429s asked for, then holds the session's
-/// requests back for whatever wait the workspace's integrations shared. A store failure is
-/// logged, never fatal: the limit is then only this integration's to keep.
+/// Shares the per-workspace wait this session's 429s asked for (once per 429), then holds
+/// the session's requests back for whatever wait the workspace's integrations shared. A
+/// store failure is logged, never fatal: the limit is then only this integration's to keep.
 pub(super) async fn exchange(crawler: &Crawler, notion: &dyn NotionApi, workspace: Option<&str>, integration: &str) {
     let Some(workspace) = workspace else { return };
-    if let Err(e) = try_exchange(crawler, notion, workspace).await {
+    let result = match share(crawler, notion, workspace).await {
+        Ok(()) => take_up(crawler, notion, workspace).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
         tracing::warn!(integration, error = %e, "could not share the workspace's backoff");
     }
 }
 
-async fn try_exchange(crawler: &Crawler, notion: &dyn NotionApi, workspace: &str) -> Result<(), StoreError> {
-    let now_ms = crawler.clock.now().timestamp_millis();
-    if let Some(wait) = notion.workspace_wait() {
-        let until = now_ms + wait.as_millis() as i64;
+/// [`exchange`]'s first half alone, for an invocation handing over: what it met is shared;
+/// there is nothing left for it to hold back.
+pub(super) async fn hand_over(crawler: &Crawler, notion: &dyn NotionApi, workspace: Option<&str>, integration: &str) {
+    let Some(workspace) = workspace else { return };
+    if let Err(e) = share(crawler, notion, workspace).await {
+        tracing::warn!(integration, error = %e, "could not share the workspace's backoff");
+    }
+}
+
+async fn share(crawler: &Crawler, notion: &dyn NotionApi, workspace: &str) -> Result<(), StoreError> {
+    if let Some(wait) = notion.take_workspace_wait() {
+        let until = crawler.clock.now().timestamp_millis() + wait.as_millis() as i64;
         crawler.state.share_workspace_backoff(workspace, until).await?;
         tracing::warn!(
             workspace,
@@ -54,6 +66,11 @@ async fn try_exchange(crawler: &Crawler, notion: &dyn NotionApi, workspace: &str
             "Notion's per-workspace limit met: every integration of the workspace holds back"
         );
     }
+    Ok(())
+}
+
+async fn take_up(crawler: &Crawler, notion: &dyn NotionApi, workspace: &str) -> Result<(), StoreError> {
+    let now_ms = crawler.clock.now().timestamp_millis();
     if let Some(until) = crawler.state.workspace_backoff(workspace).await? {
         if until > now_ms {
             notion.pause(Duration::from_millis((until - now_ms) as u64));

@@ -421,7 +421,7 @@ impl<'a> Run<'a> {
         self.sync_counters();
         let (account, id) = (&self.msg.account_id, &self.msg.integration_id);
         let cp = self.frontier.checkpoint();
-        super::backoff::exchange(self.crawler, self.notion.as_ref(), cp.workspace_id(), id).await;
+        super::backoff::hand_over(self.crawler, self.notion.as_ref(), cp.workspace_id(), id).await;
         match self
             .crawler
             .state

@@ -105,8 +105,9 @@ pub trait NotionApi: Send + Sync {
     /// workspace met the per-workspace limit).
     fn pause(&self, _wait: std::time::Duration) {}
     /// How long the per-workspace limit still asks every connection of the workspace to
-    /// wait, as this session's 429s said; none when they did not name that limit.
-    fn workspace_wait(&self) -> Option<std::time::Duration> {
+    /// wait, as this session's 429s said since the last call; none when none named that
+    /// limit since.
+    fn take_workspace_wait(&self) -> Option<std::time::Duration> {
         None
     }
     /// Requests, retries and 429s so far.

@@ -456,8 +456,13 @@ impl NotionApi for NotionClient {
         self.limiter.pause(wait);
     }
 
-    fn workspace_wait(&self) -> Option<Duration> {
-        let until = (*self.stats.workspace_until.lock().unwrap_or_else(|p| p.into_inner()))?;
+    fn take_workspace_wait(&self) -> Option<Duration> {
+        let until = self
+            .stats
+            .workspace_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()?;
         let now = tokio::time::Instant::now();
         (until > now).then(|| until - now)
     }
