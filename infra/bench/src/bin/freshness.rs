@@ -209,7 +209,18 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
         }
         latencies.push(edited.elapsed().as_secs_f64());
         // The run may still be finishing its bookkeeping: its Notion requests are done.
-        requests.push(emulator.requests().len());
+        let log = emulator.requests();
+        if std::env::var_os("FRESHNESS_TRACE").is_some() {
+            eprintln!(
+                "edit {n} on {page}: {:.2} s, {} requests",
+                edited.elapsed().as_secs_f64(),
+                log.len()
+            );
+            for r in &log {
+                eprintln!("    {} {} {} {}", r.at_ms, r.method, r.status, r.path);
+            }
+        }
+        requests.push(log.len());
     }
     // Runs that ended: the initial one and the targeted ones (events are listed 100 a page).
     let filter = shared::domain::event::EventFilter {
