@@ -17,6 +17,7 @@
 //! - `testing` (feature `testing`): in-memory ports and Notion for the fast test tier.
 
 pub mod api;
+pub mod attachments;
 pub mod authorizer;
 pub mod aws;
 pub mod config;

@@ -5,7 +5,8 @@
 //! run like the schedule trigger does (same prerequisites, no cooldown). When a run is
 //! already pending (a full sync, or a targeted run still busy) the work waits: the flush is
 //! queued again after [`BUSY_RETRY_SECS`], and every run's end queues one at once, so events
-//! arriving during a full run are processed right after it.
+//! arriving during a full run are processed right after it; the run's end also releases the
+//! flag that retry holds, so an event after the run has its flush at the debounce.
 
 use super::adapters::Crawler;
 use crate::domain::event::{Event, EventType};
@@ -115,6 +116,13 @@ impl Crawler {
     /// for while this targeted run was pending, and the webhook work that arrived meanwhile.
     /// Failures are logged: the next request, event or flush picks the work up.
     pub(super) async fn after_run(&self, account_id: &str, id: &str, deferred: Option<Trigger>) {
+        // A flush that found this run pending queued its retry for [`BUSY_RETRY_SECS`] and
+        // holds the integration's flush flag until it arrives: events from now on must
+        // queue their own flush at the debounce instead of waiting for that retry. (The
+        // retry then finds nothing, or takes what is pending.)
+        if let Err(e) = self.webhooks.release_flush(id).await {
+            tracing::warn!(integration = %id, error = %e, "could not release the flush flag after a run");
+        }
         if let Some(trigger) = deferred {
             if let Err(e) = self.queue_deferred(account_id, id, trigger).await {
                 tracing::warn!(integration = %id, error = %e, "could not queue the full sync asked for during a targeted run");

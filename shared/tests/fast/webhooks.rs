@@ -305,3 +305,59 @@ async fn verification_tokens_are_read_once_and_again_only_on_a_mismatch() {
     assert_eq!(deliver(event(12), "secret_two").await, 200);
     assert_eq!(reads(), 5);
 }
+
+/// Found in the freshness benchmark: an edit right after a run that a flush had found busy
+/// waited for that flush's 30-second retry, whose claim kept the edit's own flush from
+/// being queued.
+#[tokio::test(start_paused = true)]
+async fn an_event_after_a_busy_run_ends_is_flushed_at_the_debounce_not_the_retry() {
+    let h = Harness::new(Plan::default()).await;
+    h.page("a", "alpha words", &[], true);
+    h.page("b", "beta words", &[], true);
+    h.page("c", "gamma words", &[], true);
+    let crawler = h.crawler();
+    let path = format!("/api/v1/integration/notion/{INTEGRATION}/sync");
+    let sync = lambda_http::http::Request::builder()
+        .method("POST")
+        .uri(format!("https://api.example.com{path}"))
+        .header("authorization", format!("Bearer {API_KEY}"))
+        .body(lambda_http::Body::from("{}"))
+        .unwrap();
+    assert_eq!(
+        h.app()
+            .handle(shared::http::routes::Route::IntegrationSync, sync)
+            .await
+            .status(),
+        200
+    );
+    run_all(&h, &crawler).await;
+
+    // A targeted run is queued for a; b's flush finds it pending and retries later.
+    assert_eq!(
+        event_then_flush(&h, &crawler, "a").await,
+        shared::crawler::webhook::FlushResult::Queued
+    );
+    assert_eq!(
+        event_then_flush(&h, &crawler, "b").await,
+        shared::crawler::webhook::FlushResult::Waiting
+    );
+    let retry = h.store.state().flush_queue.pop().unwrap();
+    assert_eq!(retry.1, shared::crawler::webhook::BUSY_RETRY_SECS);
+    // The run takes a and b; nothing is left pending.
+    run_all(&h, &crawler).await;
+    assert!(h.no_pending_work().await);
+    h.store.state().flush_queue.clear();
+
+    // c is edited: the webhook route queues its flush at the debounce.
+    h.store
+        .add_work(INTEGRATION, &[Work::Page(page_id("c")).key()], "2026-12-01T00:00:00Z")
+        .await
+        .unwrap();
+    let now = shared::domain::time::Clock::now(h.clock.as_ref()).timestamp();
+    shared::sync::flush::queue_flush(h.store.as_ref(), h.store.as_ref(), ACCOUNT, INTEGRATION, 2, now)
+        .await
+        .unwrap();
+    let queued = h.store.state().flush_queue.clone();
+    assert_eq!(queued.len(), 1, "c's own flush is on its way: {queued:?}");
+    assert_eq!(queued[0].1, 2, "at the debounce, not the busy retry");
+}

@@ -31,8 +31,39 @@ struct Size {
     pages: usize,
     initial_sync: Duration,
     latencies: Vec<f64>,
+    /// Per edit: the Notion requests that read the edited page.
     requests: Vec<usize>,
+    /// Per edit: the fewest requests a targeted read of the page needs (the emulator's count:
+    /// a retrieve, the markdown, the block reads of what it leaves out).
+    fewest: Vec<u64>,
+    /// Per edit: requests meanwhile for other pages (follow-up reads of earlier edits).
+    follow_ups: Vec<usize>,
     runs: usize,
+}
+
+/// A Notion id in its dashed form (requests may carry either).
+fn dashed(id: &str) -> String {
+    if id.len() != 32 {
+        return id.to_string();
+    }
+    format!(
+        "{}-{}-{}-{}-{}",
+        &id[..8],
+        &id[8..12],
+        &id[12..16],
+        &id[16..20],
+        &id[20..]
+    )
+}
+
+/// The object a Notion request names: `/v1/pages/{id}`, `/v1/pages/{id}/markdown`,
+/// `/v1/blocks/{id}`, `/v1/blocks/{id}/children?...`.
+fn request_object(path: &str) -> Option<&str> {
+    let rest = path
+        .strip_prefix("/v1/pages/")
+        .or_else(|| path.strip_prefix("/v1/blocks/"))?;
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    Some(&rest[..end])
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -158,6 +189,10 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
         "   initial full sync of {pages} pages: {:.1} s",
         initial_sync.as_secs_f64()
     );
+    // The full sync handed its requests' answer times over to the next invocation, which
+    // holds them against Notion's 60-second window: at the real budget the first targeted
+    // run would rightly wait for that window to pass. Let it pass before timing edits.
+    tokio::time::sleep(Duration::from_secs(61)).await;
 
     // From here on Notion's real limit, and the crawler polling the queue in the background.
     emulator.configure(|c| c.window_budget = Some(180));
@@ -182,8 +217,22 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
         let step = (all.len() / edits).max(1);
         all.into_iter().step_by(step).take(edits).collect()
     });
+    let fewest: Vec<u64> = emulator.with_workspace(|ws| {
+        let (_, by_page) = notion_emulator::render::minimal_requests_by_page(ws, 1_000, Default::default(), true);
+        targets
+            .iter()
+            .map(|(page, _)| {
+                // A full sync's share already holds a retrieve for a page search misses.
+                let hidden = ws.pages.get(page).is_some_and(|p| {
+                    !p.in_search && !matches!(p.parent, notion_emulator::model::Parent::DataSource(_))
+                });
+                by_page.get(page).copied().unwrap_or_default() + u64::from(!hidden)
+            })
+            .collect()
+    });
     let mut latencies = Vec::new();
     let mut requests = Vec::new();
+    let mut follow_ups = Vec::new();
     for (n, (page, block)) in targets.iter().enumerate() {
         // Let the previous run release its lease and Notion's window empty.
         tokio::time::sleep(Duration::from_millis(1_200)).await;
@@ -220,7 +269,18 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
                 eprintln!("    {} {} {} {}", r.at_ms, r.method, r.status, r.path);
             }
         }
-        requests.push(log.len());
+        let own = emulator.with_workspace(|ws| {
+            log.iter()
+                .filter(|r| {
+                    request_object(&r.path).is_some_and(|o| {
+                        let o = dashed(o);
+                        o == *page || ws.page_of(&o).is_some_and(|p| p == *page)
+                    })
+                })
+                .count()
+        });
+        requests.push(own);
+        follow_ups.push(log.len() - own);
     }
     // Runs that ended: the initial one and the targeted ones (events are listed 100 a page).
     let filter = shared::domain::event::EventFilter {
@@ -245,6 +305,8 @@ async fn measure(endpoint: &str, pages: usize, edits: usize, debounce: u32) -> R
         initial_sync,
         latencies,
         requests,
+        fewest,
+        follow_ups,
         runs,
     })
 }
@@ -267,29 +329,31 @@ async fn main() -> Result<(), BoxError> {
         eprintln!("== freshness at {pages} pages");
         let size = measure(&endpoint, pages, edits, debounce).await?;
         let total: usize = size.requests.iter().sum();
+        let fewest: u64 = size.fewest.iter().sum();
         let mut all = size.latencies.clone();
         all.sort_by(f64::total_cmp);
-        // Edits of pages whose markdown is whole: the retrieve and the markdown alone.
-        let mut plain: Vec<f64> = size
-            .latencies
+        // Edits of pages with nothing left out of their markdown: 2 requests at the fewest.
+        let plain: Vec<usize> = size
+            .requests
             .iter()
-            .zip(&size.requests)
-            .filter(|(_, r)| **r <= 2)
-            .map(|(l, _)| *l)
+            .zip(&size.fewest)
+            .filter(|(_, f)| **f <= 2)
+            .map(|(r, _)| *r)
             .collect();
-        plain.sort_by(f64::total_cmp);
+        let follow_ups: usize = size.follow_ups.iter().sum();
         let _ = writeln!(
             rows,
-            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | {} ({:.2} s) | {} | {} | {:.1} s |",
+            "| {} | {} | {:.2} s | {:.2} s | {:.2} s | {:.2} | {:.3} | {} of {} | {} | {} | {:.1} s |",
             size.pages,
             all.len(),
             percentile(&all, 50.0),
             percentile(&all, 99.0),
             all.last().copied().unwrap_or_default(),
             total as f64 / size.requests.len().max(1) as f64,
+            total as f64 / fewest.max(1) as f64,
+            plain.iter().filter(|r| **r <= 2).count(),
             plain.len(),
-            percentile(&plain, 50.0),
-            size.requests.iter().max().copied().unwrap_or_default(),
+            follow_ups,
             size.runs.saturating_sub(1),
             size.initial_sync.as_secs_f64(),
         );
@@ -302,10 +366,15 @@ async fn main() -> Result<(), BoxError> {
          `WEBHOOK_DEBOUNCE_SECS` = {debounce} s on moto's SQS queue (DelaySeconds), and the crawler, polling that queue \
          as the event source does, runs the targeted sync at Notion's 3 requests per second. Edits one after another, \
          each timed from the edit until the record's text holds it; Notion requests counted per edit. Produced by \
-         `infra/bench/run.sh --freshness`. Goals: p50 ≤ debounce + 1 s, ≤ 2 requests per changed page, the same at \
-         both sizes.\n\n\
-         | pages | edits | p50 | p99 | max | Notion requests per changed page | edits read in 2 requests (their p50) | most for one page | targeted runs | initial full sync (unthrottled) |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
+         `infra/bench/run.sh --freshness`. Goals (issue #23): p50 ≤ debounce + 0.5 s, p99 ≤ debounce + 1.5 s, ≤ 2 \
+         requests per changed page with nothing left out of its markdown, the same at both sizes.\n\n\
+         Requests are counted per edit from the emulator's log: those naming the edited page or one of its blocks are \
+         the edit's own; \"fewest\" is the emulator's count for a targeted read of that page (a retrieve, the \
+         markdown, the block reads of what it leaves out). The rest are follow-up reads of earlier edits: a page read \
+         less than 60 s after the start of its edit minute is read once more after the minute closes (SPEC §2), the \
+         price of Notion rounding `last_edited_time` down to the minute.\n\n\
+         | pages | edits | p50 | p99 | max | Notion requests per changed page | ÷ fewest | pages with nothing left out read in 2 requests | follow-up requests | targeted runs | initial full sync (unthrottled) |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n{rows}\n\
          A targeted run asks Notion for the page alone: `GET /v1/pages/{{id}}` (alive? edited when? its title and properties, which the markdown does not carry) and its markdown, plus the block reads that page's content needs, as a full sync would spend them. It reads only the index entries of the pages it touches, so nothing in it grows with the workspace.\n"
     );
     print!("{section}");
