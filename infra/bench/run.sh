@@ -19,9 +19,9 @@ if [ "${1:-}" = "--freshness" ]; then
   shift
   log "building the freshness benchmark (release)"
   cargo build -q --release -p bench --bin freshness
-  target/release/freshness --write BENCHMARKS.md "$@"
+  "$(target_dir)"/release/freshness --write BENCHMARKS.md "$@"
   exit 0
 fi
 log "building the benchmark, the Notion emulator and a route function (release)"
 cargo build -q --release -p bench -p notion-emulator -p integration-fetch
-MOTO_PID="$MOTO_PID" target/release/bench "$@"
+MOTO_PID="$MOTO_PID" "$(target_dir)"/release/bench "$@"

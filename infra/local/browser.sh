@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
+target_dir >/dev/null
 PLAYWRIGHT_SPEC='playwright-core@1.64.1'
 
 ensure_python_tools
@@ -34,14 +35,14 @@ port=$(free_port)
 key="sk_browser_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 client_secret="browser_$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-target/debug/notion-emulator --port "$notion_port" --pages 4 --seed 2 --token secret_unused --window-budget 0 \
+"$TARGET_DIR"/debug/notion-emulator --port "$notion_port" --pages 4 --seed 2 --token secret_unused --window-budget 0 \
   --oauth-client-id browser-client --oauth-client-secret "$client_secret" >.local/browser-notion.log 2>&1 &
 notion_pid=$!
 PORT="$port" DEV_API_KEY="$key" TABLE_NAME="br-$suffix" RECORDS_TABLE_NAME="br-$suffix-records" \
   SECRET_PREFIX="br/$suffix/" SYNC_QUEUE_NAME="br-$suffix" SCHEDULE_GROUP="br-$suffix" \
   NOTION_API_URL="http://127.0.0.1:$notion_port" NOTION_OAUTH_CLIENT_ID=browser-client \
   NOTION_OAUTH_CLIENT_SECRET="$client_secret" RUST_LOG=warn \
-  target/debug/local-stack serve >.local/browser-stack.log 2>&1 &
+  "$TARGET_DIR"/debug/local-stack serve >.local/browser-stack.log 2>&1 &
 stack_pid=$!
 cleanup_browser() {
   kill "$stack_pid" "$notion_pid" 2>/dev/null || true

@@ -8,6 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
+target_dir >/dev/null
 
 ensure_python_tools
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
@@ -24,7 +25,7 @@ log "local stack for fuzzing on port $port"
 PORT="$port" DEV_API_KEY="$key" TABLE_NAME="fuzz-$suffix" RECORDS_TABLE_NAME="fuzz-$suffix-records" \
   SECRET_PREFIX="fuzz/$suffix/" SYNC_QUEUE_NAME="fuzz-$suffix" SCHEDULE_GROUP="fuzz-$suffix" \
   NOTION_API_URL="http://127.0.0.1:9" MANUAL_SYNC_COOLDOWN_SECS=60 RUST_LOG=warn \
-  target/debug/local-stack serve >.local/fuzz-stack.log 2>&1 &
+  "$TARGET_DIR"/debug/local-stack serve >.local/fuzz-stack.log 2>&1 &
 stack_pid=$!
 cleanup_fuzz() { kill "$stack_pid" 2>/dev/null || true; wait "$stack_pid" 2>/dev/null || true; }
 trap 'cleanup_fuzz; stop_moto' EXIT

@@ -35,6 +35,18 @@ ensure_rust() {
   fi
 }
 
+# Where cargo puts what it builds, wherever that is (CARGO_TARGET_DIR, build.target-dir in a
+# cargo config, or ./target): every script starts binaries from here. Exported as TARGET_DIR
+# for the Python helpers.
+target_dir() {
+  if [ -z "${TARGET_DIR:-}" ]; then
+    TARGET_DIR="$(cargo metadata --format-version 1 --no-deps \
+      | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')"
+    export TARGET_DIR
+  fi
+  echo "$TARGET_DIR"
+}
+
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }

@@ -10,6 +10,7 @@ source infra/local/lib.sh
 template="${1:-template.yaml}"
 
 ensure_rust
+target_dir >/dev/null
 ensure_python_tools
 functions=$(ls functions)
 packages=""
@@ -26,7 +27,7 @@ MOTO_IAM_RESOURCES=1 MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_LOG="$workdir/moto
 notion_port=$(free_port)
 token="secret_rehearsal_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
 oauth_secret="oauth_$(python3 -c 'import secrets; print(secrets.token_hex(12))')"
-target/debug/notion-emulator --port "$notion_port" --pages 10 --seed 3 --token "$token" --window-budget 0 \
+"$TARGET_DIR"/debug/notion-emulator --port "$notion_port" --pages 10 --seed 3 --token "$token" --window-budget 0 \
   --oauth-client-id rehearsal-client --oauth-client-secret "$oauth_secret" \
   >"$workdir/notion.log" 2>&1 &
 notion_pid=$!

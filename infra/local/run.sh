@@ -7,6 +7,7 @@ cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
 
 ensure_rust
+target_dir >/dev/null
 ensure_python_tools
 emulator_credentials
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
@@ -31,7 +32,7 @@ ENV
 
 log "building the local stack"
 cargo build -q -p local-stack
-target/debug/local-stack serve &
+"$TARGET_DIR"/debug/local-stack serve &
 STACK_PID=$!
 trap 'kill $STACK_PID 2>/dev/null || true; wait $STACK_PID 2>/dev/null || true; stop_moto' EXIT INT TERM
 wait "$STACK_PID"

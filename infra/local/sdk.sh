@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
+target_dir >/dev/null
 
 ensure_python_tools
 if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
@@ -21,13 +22,13 @@ token="secret_sdk_$(python3 -c 'import secrets; print(secrets.token_hex(8))')"
 key="sk_sdk_$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 suffix=$(python3 -c 'import secrets; print(secrets.token_hex(4))')
 mkdir -p .local
-target/debug/notion-emulator --port "$notion_port" --pages 12 --seed 5 --token "$token" --window-budget 0 \
+"$TARGET_DIR"/debug/notion-emulator --port "$notion_port" --pages 12 --seed 5 --token "$token" --window-budget 0 \
   >.local/sdk-notion.log 2>&1 &
 notion_pid=$!
 PORT="$port" DEV_API_KEY="$key" TABLE_NAME="sdk-$suffix" RECORDS_TABLE_NAME="sdk-$suffix-records" \
   SECRET_PREFIX="sdk/$suffix/" SYNC_QUEUE_NAME="sdk-$suffix" SCHEDULE_GROUP="sdk-$suffix" \
   NOTION_API_URL="http://127.0.0.1:$notion_port" NOTION_MAX_RPS=50 TIMESTAMP_FORMAT=epoch_ms \
-  RUST_LOG=warn target/debug/local-stack serve >.local/sdk-stack.log 2>&1 &
+  RUST_LOG=warn "$TARGET_DIR"/debug/local-stack serve >.local/sdk-stack.log 2>&1 &
 stack_pid=$!
 cleanup_sdk() {
   kill "$stack_pid" "$notion_pid" 2>/dev/null || true

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/../.."
 source infra/local/lib.sh
 
 ensure_rust
+target_dir >/dev/null
 ensure_python_tools
 
 log "cargo fmt --check"

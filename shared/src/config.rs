@@ -76,6 +76,27 @@ pub struct Config {
     /// Seconds webhook events are coalesced before their targeted run
     /// (`WEBHOOK_DEBOUNCE_SECS`, 0 to 900).
     pub webhook_debounce_secs: u32,
+    /// How attachments' text is read (SPEC §2.6).
+    pub attachments: AttachmentConfig,
+}
+
+/// `ATTACHMENTS`, `ATTACHMENTS_EXTERNAL` and the `ATTACHMENT_*` limits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentConfig {
+    /// `ATTACHMENTS`: `on` (default) or `off` (files stay caption and name).
+    pub enabled: bool,
+    /// `ATTACHMENTS_EXTERNAL`: also read external `https` file URLs (default `false`).
+    pub external: bool,
+    /// `ATTACHMENT_MAX_BYTES`: the largest file downloaded (default 50,000,000).
+    pub max_bytes: u64,
+    /// `ATTACHMENT_EXTRACT_TIMEOUT_SECS`: one file's extraction at most (default 30).
+    pub extract_timeout_secs: u64,
+    /// `ATTACHMENT_EXTRACT_MEMORY_MB`: the extraction process's address space (default 256).
+    pub extract_memory_mb: u64,
+    /// `ATTACHMENT_SYNC_BUDGET_MB`: bytes one run downloads at most (default 1,000).
+    pub sync_budget_mb: u64,
+    /// `ATTACHMENT_EXTRACTOR`: the binary the sandbox starts (default: the running one).
+    pub extractor: Option<String>,
 }
 
 impl Config {
@@ -169,6 +190,35 @@ impl Config {
                 }
                 secs => secs,
             },
+            attachments: AttachmentConfig {
+                enabled: match optional("ATTACHMENTS").as_deref().map(str::trim) {
+                    None | Some("on") => true,
+                    Some("off") => false,
+                    Some(other) => return Err(ConfigError::Invalid("ATTACHMENTS", other.to_string())),
+                },
+                external: match optional("ATTACHMENTS_EXTERNAL").as_deref().map(str::trim) {
+                    None | Some("false") => false,
+                    Some("true") => true,
+                    Some(other) => return Err(ConfigError::Invalid("ATTACHMENTS_EXTERNAL", other.to_string())),
+                },
+                max_bytes: number("ATTACHMENT_MAX_BYTES", optional("ATTACHMENT_MAX_BYTES"), 50_000_000)?,
+                extract_timeout_secs: number(
+                    "ATTACHMENT_EXTRACT_TIMEOUT_SECS",
+                    optional("ATTACHMENT_EXTRACT_TIMEOUT_SECS"),
+                    30,
+                )?,
+                extract_memory_mb: number(
+                    "ATTACHMENT_EXTRACT_MEMORY_MB",
+                    optional("ATTACHMENT_EXTRACT_MEMORY_MB"),
+                    256,
+                )?,
+                sync_budget_mb: number(
+                    "ATTACHMENT_SYNC_BUDGET_MB",
+                    optional("ATTACHMENT_SYNC_BUDGET_MB"),
+                    1_000,
+                )?,
+                extractor: optional("ATTACHMENT_EXTRACTOR"),
+            },
             timestamp_format: match optional("TIMESTAMP_FORMAT") {
                 None => Default::default(),
                 Some(name) => crate::domain::time::TimestampFormat::parse(&name)
@@ -186,6 +236,46 @@ mod tests {
     fn missing_variable_is_an_error_naming_it() {
         let err = Config::from_lookup(|n| (n == "TABLE_NAME").then(|| "t".to_string())).unwrap_err();
         assert_eq!(err.to_string(), "environment variable RECORDS_TABLE_NAME is not set");
+    }
+
+    #[test]
+    fn attachment_settings_are_checked_and_defaulted() {
+        let with = |pairs: &[(&str, &str)]| {
+            let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            Config::from_lookup(move |name| match name {
+                "TABLE_NAME" | "RECORDS_TABLE_NAME" | "SECRET_PREFIX" => Some("x".into()),
+                _ => pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()),
+            })
+        };
+        let a = with(&[]).unwrap().attachments;
+        assert!(a.enabled && !a.external);
+        assert_eq!(
+            (
+                a.max_bytes,
+                a.extract_timeout_secs,
+                a.extract_memory_mb,
+                a.sync_budget_mb
+            ),
+            (50_000_000, 30, 256, 1_000)
+        );
+        let a = with(&[
+            ("ATTACHMENTS", "off"),
+            ("ATTACHMENTS_EXTERNAL", "true"),
+            ("ATTACHMENT_MAX_BYTES", "1000"),
+        ])
+        .unwrap()
+        .attachments;
+        assert!(!a.enabled && a.external && a.max_bytes == 1000);
+        for (k, v) in [
+            ("ATTACHMENTS", "yes"),
+            ("ATTACHMENTS_EXTERNAL", "1"),
+            ("ATTACHMENT_MAX_BYTES", "50MB"),
+        ] {
+            assert!(
+                matches!(with(&[(k, v)]), Err(ConfigError::Invalid(name, _)) if name == k),
+                "{k}={v}"
+            );
+        }
     }
 
     #[test]
@@ -254,12 +344,30 @@ mod tests {
             | "NOTION_WINDOW_SECS"
             | "CRAWLER_CONCURRENCY"
             | "EVENT_LOG_RETENTION_DAYS"
-            | "WEBHOOK_DEBOUNCE_SECS" => Some("7".into()),
+            | "WEBHOOK_DEBOUNCE_SECS"
+            | "ATTACHMENT_MAX_BYTES"
+            | "ATTACHMENT_EXTRACT_TIMEOUT_SECS"
+            | "ATTACHMENT_EXTRACT_MEMORY_MB"
+            | "ATTACHMENT_SYNC_BUDGET_MB" => Some("7".into()),
             "TIMESTAMP_FORMAT" => Some("epoch_ms".into()),
             "NOTION_VERSION" => Some("2026-03-11".into()),
+            "ATTACHMENTS" => Some("off".into()),
+            "ATTACHMENTS_EXTERNAL" => Some("true".into()),
             other => Some(format!("v-{other}")),
         })
         .unwrap();
+        assert_eq!(
+            c.attachments,
+            AttachmentConfig {
+                enabled: false,
+                external: true,
+                max_bytes: 7,
+                extract_timeout_secs: 7,
+                extract_memory_mb: 7,
+                sync_budget_mb: 7,
+                extractor: Some("v-ATTACHMENT_EXTRACTOR".into()),
+            }
+        );
         assert_eq!(c.table_name, "v-TABLE_NAME");
         assert_eq!(c.records_table_name, "v-RECORDS_TABLE_NAME");
         assert_eq!(c.secret_prefix, "v-SECRET_PREFIX");
@@ -276,7 +384,7 @@ mod tests {
         assert_eq!(c.notion_version, NotionVersion::V2026_03_11);
         let too_long = Config::from_lookup(|n| match n {
             "WEBHOOK_DEBOUNCE_SECS" => Some("901".into()),
-            "NOTION_VERSION" => None,
+            "NOTION_VERSION" | "ATTACHMENTS" | "ATTACHMENTS_EXTERNAL" => None,
             other => Some(format!("v-{other}")),
         });
         assert!(too_long.is_err(), "SQS cannot delay a message past 900 s");

@@ -11,7 +11,7 @@ use integration_tests::{Answer, TestEnv};
 use lambda_http::http::Method;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 /// Asserts a refusal: not a 5xx, SPEC's error shape, JSON.
 #[track_caller]

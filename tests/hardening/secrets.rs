@@ -2,35 +2,11 @@
 
 use super::*;
 
-/// Captures every log line of the process (all targets, all levels).
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
+use integration_tests::LogCapture as Capture;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_never_leave_secrets_manager() {
-    let capture = Capture::default();
-    tracing_subscriber::fmt()
-        .with_writer(capture.clone())
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .init();
+    let capture = Capture::install();
     let first = "secret_HYGIENE_first_4f1c9a7e2b";
     let second = "ntn_HYGIENE_second_93b2d1c5e8";
     let client_secret = "HYGIENE-oauth-client-secret-7d3e";

@@ -120,6 +120,15 @@ impl TestEnv {
             oauth: None,
             public_base_url: None,
             webhook_debounce_secs: 1,
+            attachments: shared::config::AttachmentConfig {
+                enabled: true,
+                external: false,
+                max_bytes: 1_000_000,
+                extract_timeout_secs: 30,
+                extract_memory_mb: 256,
+                sync_budget_mb: 1_000,
+                extractor: Some(extractor().display().to_string()),
+            },
         };
         let scheduler = aws_sdk_scheduler::Client::new(&sdk);
         shared::aws::scheduler::ensure_group(&scheduler, &config.schedule_group)
@@ -332,8 +341,21 @@ impl TestEnv {
                 timeout: std::time::Duration::from_secs(10),
             },
             block_walk_only: false,
+            attachments: None,
         };
         shared::runtime::build_crawler(&self.config, &self.app, Some(settings)).expect("crawler builds")
+    }
+
+    /// [`TestEnv::crawler_limited`] at Notion's rate, also reading attachments as the stack's
+    /// configuration says (SPEC §2.6; `ATTACHMENT_MAX_BYTES` 1 MB here).
+    pub fn crawler_with_attachments(&self, notion_url: &str) -> shared::crawler::Crawler {
+        let mut crawler = self.crawler_limited(
+            notion_url,
+            shared::notion::limiter::RequestLimits::per_second(1_000),
+            Default::default(),
+        );
+        crawler.settings.attachments = shared::runtime::attachment_settings(&self.config);
+        crawler
     }
 
     /// Handles queued sync messages until the queue is empty, each invocation with
@@ -533,4 +555,54 @@ impl TestEnv {
 /// The path of an integration's `action` route (`fetch`, `update`, `delete`, `sync`, ...).
 pub fn integration_path(id: &str, action: &str) -> String {
     format!("/api/v1/integration/notion/{id}/{action}")
+}
+
+/// The attachment sandbox's child this package builds (`src/bin/extract-attachment.rs`),
+/// beside the test binaries' `deps` folder: test harnesses do not answer its flag.
+pub fn extractor() -> std::path::PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let mut dir = exe.parent().expect("a folder").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    dir.join("extract-attachment")
+}
+
+/// Captures every log line of the process (all targets, all levels).
+#[derive(Clone, Default)]
+pub struct LogCapture(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+impl LogCapture {
+    /// Captures every log line of this process from now on (all targets, all levels).
+    pub fn install() -> Self {
+        let capture = Self::default();
+        tracing_subscriber::fmt()
+            .with_writer(capture.clone())
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .init();
+        capture
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
 }

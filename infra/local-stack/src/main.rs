@@ -61,6 +61,8 @@ fn plan_from_env() -> Result<Plan, BoxError> {
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
+    // The crawler this process runs extracts attachments in children of this binary.
+    shared::attachments::sandbox::child_main_if_asked();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,aws_config=warn".into()),

@@ -35,7 +35,22 @@ SKIPPED_BY_MOTO = {
     "AWS::Scheduler::ScheduleGroup",
     "AWS::CloudWatch::Alarm",
 }
-DEBUG_DIR = os.path.join(ROOT, "target", "debug")
+# What cargo built, wherever it put it: the scripts export TARGET_DIR (infra/local/lib.sh,
+# `target_dir`, from `cargo metadata`); alone, ask cargo the same way.
+def _target_dir():
+    if os.environ.get("TARGET_DIR"):
+        return os.environ["TARGET_DIR"]
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    return json.loads(out)["target_directory"]
+
+
+DEBUG_DIR = os.path.join(_target_dir(), "debug")
 
 
 class Finding(Exception):

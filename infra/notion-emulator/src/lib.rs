@@ -3,6 +3,7 @@
 //! `page_markdown`, error bodies), its search that misses child-only pages, its rate limit
 //! (429 with `Retry-After`), and scripted faults (5xx, 529, HTML 502, slow answers).
 
+pub mod files;
 pub mod generate;
 pub mod model;
 pub mod oauth;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub async fn spawn(emulator: Arc<Emulator>) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
     let addr = listener.local_addr()?;
+    emulator.serve_files_at(&format!("http://{addr}"));
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, server::router(emulator)).await {
             tracing::error!(error = %e, "notion emulator stopped");

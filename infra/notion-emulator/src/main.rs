@@ -88,6 +88,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         emulator.enable_oauth(id, secret);
     }
     let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], port))).await?;
+    let port = listener.local_addr()?.port();
+    emulator.serve_files_at(&format!("http://127.0.0.1:{port}"));
     println!(
         "Notion emulator at http://127.0.0.1:{port} ({pages} pages, token {}, {window_budget} requests per {window_secs} s)",
         options.token

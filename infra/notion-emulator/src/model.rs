@@ -101,6 +101,11 @@ pub struct Workspace {
     pub wall_clock: bool,
     /// See [`crate::Config::child_page_times_are_the_pages`].
     pub child_page_times_are_the_pages: bool,
+    /// Where hosted files are served (the emulator's own base URL once it serves); until
+    /// then their URLs name S3 as Notion's do and lead nowhere.
+    pub file_base: Option<String>,
+    /// Seconds a hosted file's signed URL lives (Notion: one hour; 0 means that).
+    pub file_url_lifetime: i64,
     next_id: u64,
     clock: i64,
 }

@@ -10,7 +10,7 @@
 //!
 //! Nothing here talks to Notion or stores anything; the crawler decides what to read.
 
-// pub mod download;
+pub mod download;
 pub mod office;
 pub mod pdf;
 pub mod sandbox;
@@ -202,7 +202,7 @@ impl Default for Limits {
         Self {
             max_bytes: 50_000_000,
             extract_timeout: Duration::from_secs(30),
-            extract_memory_bytes: 512 * 1024 * 1024,
+            extract_memory_bytes: 256 * 1024 * 1024,
             sync_budget_bytes: 1_000_000_000,
             max_text_bytes: 5_000_000,
             external: false,

@@ -36,6 +36,20 @@ pub struct CrawlerSettings {
     pub retry: RetryPolicy,
     /// Read every page by block walk, as common loaders do (for comparison in benchmarks).
     pub block_walk_only: bool,
+    /// Read attachments' text (SPEC §2.6); none: files stay caption and name.
+    pub attachments: Option<AttachmentSettings>,
+}
+
+/// How attachments are read.
+#[derive(Clone, Debug)]
+pub struct AttachmentSettings {
+    /// `ATTACHMENT_*` limits and `ATTACHMENTS_EXTERNAL`.
+    pub limits: crate::attachments::Limits,
+    /// The binary the extraction sandbox starts (the function's own, or
+    /// `ATTACHMENT_EXTRACTOR`).
+    pub extractor: std::path::PathBuf,
+    /// Hosted files over plain `http`: only where `NOTION_API_URL` is `http` (an emulator).
+    pub hosted_http: bool,
 }
 
 impl Default for CrawlerSettings {
@@ -49,6 +63,7 @@ impl Default for CrawlerSettings {
             checkpoint_every: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             block_walk_only: false,
+            attachments: None,
         }
     }
 }
@@ -83,6 +98,8 @@ pub struct Crawler {
     pub clock: Arc<dyn Clock>,
     /// Settings.
     pub settings: CrawlerSettings,
+    /// The client attachments are downloaded with: not Notion's (no token, no redirects).
+    pub downloads: reqwest::Client,
 }
 
 /// What became of a message.
@@ -107,6 +124,9 @@ impl Crawler {
         notion: Arc<dyn NotionConnector>,
         settings: CrawlerSettings,
     ) -> Result<Self, ConfigError> {
+        // The download client speaks TLS with the process's one provider (aws-lc-rs, the AWS
+        // SDK's), installed here too for callers that did not (the fast tier's tests).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         Ok(Self {
             integrations: p.integrations(),
             accounts: p.accounts(),
@@ -121,6 +141,12 @@ impl Crawler {
             oauth: p.notion_oauth(),
             clock: p.clock(),
             settings,
+            downloads: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(10))
+                .user_agent(concat!("notion-integrations/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| ConfigError::Invalid("ATTACHMENTS_EXTERNAL", format!("the download client: {e}")))?,
         })
     }
 

@@ -35,6 +35,8 @@ pub struct PageContent {
     pub unknown_tags: BTreeMap<String, u64>,
     /// Block types the block renderer did not know, with how often they occurred.
     pub unknown_block_types: BTreeMap<String, u64>,
+    /// Files whose contents may be read (SPEC §2.6), in the order found.
+    pub files: Vec<crate::notion::format::media::FileRef>,
 }
 
 impl PageContent {
@@ -53,7 +55,16 @@ impl PageContent {
         self.skipped += skipped as u64;
     }
 
+    fn absorb_files(&mut self, files: &[crate::notion::format::media::FileRef]) {
+        for f in files {
+            if !self.files.contains(f) {
+                self.files.push(f.clone());
+            }
+        }
+    }
+
     fn absorb(&mut self, rendered: &Rendered) {
+        self.absorb_files(&rendered.files);
         self.absorb_links(&rendered.child_pages, &rendered.child_databases, rendered.skipped.len());
         for kind in &rendered.unknown_types {
             *self.unknown_block_types.entry(kind.clone()).or_default() += 1;
@@ -61,6 +72,7 @@ impl PageContent {
     }
 
     fn absorb_parsed(&mut self, parsed: &Parsed) {
+        self.absorb_files(&parsed.files);
         self.absorb_links(&parsed.child_pages, &parsed.child_databases, parsed.skipped.len());
         for tag in &parsed.unknown_tags {
             *self.unknown_tags.entry(tag.clone()).or_default() += 1;

@@ -16,6 +16,7 @@
 //! [`crate::domain::run`]; the queue's message in [`crate::domain::sync`].
 
 pub mod adapters;
+pub mod attachments;
 pub mod backoff;
 pub mod content;
 pub mod engine;

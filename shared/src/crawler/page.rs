@@ -29,6 +29,8 @@ pub struct PendingWrite {
     stale: Vec<String>,
     /// Hash of the page's whole text.
     hash: String,
+    /// The page's attachments as the index is to hold them once written.
+    attachments: Option<Vec<crate::domain::run::AttachmentEntry>>,
     /// Chunks written.
     chunks: u32,
     /// The records' expiry.
@@ -63,6 +65,8 @@ pub struct PageWriter {
     /// Where a targeted run reads each page's stored index entry (it does not load the
     /// whole index); none in a full run.
     pub index: Option<Arc<dyn crate::ports::SyncStateStore>>,
+    /// Reads attachments' text; none when the stack does not.
+    pub attachments: Option<Arc<super::attachments::AttachmentReader>>,
 }
 
 /// The titles from the top down to `from`, from the stored index; none unless every
@@ -215,12 +219,47 @@ impl PageWriter {
         } else {
             write = Some(self.records_of(&entry, &chunks, hash, now, expires_in_secs));
         }
+        // Its files: those the index holds stay as they are; new ones are read now.
+        let context = super::attachments::FileContext {
+            notion: self.notion.as_ref(),
+            clock: self.clock.as_ref(),
+            integration_id: &self.integration_id,
+            dataset_id: &self.dataset_id,
+            expires_in: self.expires_in,
+            reader: self.attachments.as_deref(),
+        };
+        let files = context
+            .read_attachments(&entry, &content.files, !same_target || expiry_due)
+            .await;
+        counts.requests += files.requests;
+        counts.attachments_read = files.read;
+        counts.attachment_bytes = files.bytes;
+        counts.attachments_skipped = files.skipped;
+        let retry_files = files.retry;
+        if files.records.is_empty() && files.stale.is_empty() {
+            if write.is_none() {
+                entry.attachments = files.entries;
+            } else if let Some(w) = write.as_mut() {
+                w.attachments = Some(files.entries);
+            }
+        } else {
+            // The page's own chunks may be unchanged: a write that keeps them as they are.
+            let w = write.get_or_insert_with(|| PendingWrite {
+                hash: entry.text_hash.clone().unwrap_or_default(),
+                chunks: entry.chunks,
+                expires_at: entry.expires_at,
+                ..PendingWrite::default()
+            });
+            w.new.extend(files.records);
+            w.stale.extend(files.stale);
+            w.attachments = Some(files.entries);
+        }
         entry.children = content.child_pages;
         entry.databases = content.child_databases;
         // A read that started before the edit minute closed may have missed an edit that
         // kept the stamp: the page is not settled, and the next run reads it again.
         let unsettled_until = entry.last_edited.as_deref().and_then(settles_at).filter(|at| now < *at);
-        entry.synced_edited = if unsettled_until.is_some() {
+        entry.synced_edited = if unsettled_until.is_some() || retry_files {
             None
         } else {
             entry.last_edited.clone()
@@ -401,6 +440,9 @@ impl PageWriter {
                     counts.written = (w.existing.len() + w.new.len()) as u64;
                     entry.text_hash = Some(w.hash);
                     entry.chunks = w.chunks;
+                    if let Some(attachments) = w.attachments {
+                        entry.attachments = attachments;
+                    }
                     entry.dataset_id = Some(self.dataset_id.clone());
                     entry.expires_at = w.expires_at;
                     entry.expires_in = self.expires_in;

@@ -209,6 +209,7 @@ impl<'a> Run<'a> {
             block_walk_only: crawler.settings.block_walk_only,
             concurrency,
             index: self.frontier.is_targeted().then(|| crawler.state.clone()),
+            attachments: super::attachments::reader_for(crawler, self.frontier.checkpoint()),
         };
         let mut listing = FuturesUnordered::new();
         let mut reads = FuturesUnordered::new();
@@ -460,10 +461,13 @@ impl<'a> Run<'a> {
             }
             if let Some(dataset) = &entry.dataset_id {
                 let base = record_base_id(&self.msg.integration_id, &entry.page_id);
-                for chunk in 0..entry.chunks as usize {
+                let ids = (0..entry.chunks as usize).map(|chunk| chunk_id(&base, chunk)).chain(
+                    super::attachments::attachment_record_ids(&self.msg.integration_id, &entry),
+                );
+                for id in ids {
                     self.crawler
                         .records
-                        .delete_record(&self.msg.account_id, dataset, &chunk_id(&base, chunk))
+                        .delete_record(&self.msg.account_id, dataset, &id)
                         .await?;
                     self.frontier.record_deleted();
                 }

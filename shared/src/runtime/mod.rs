@@ -37,6 +37,7 @@ pub fn build_crawler(
         limits: config.notion_limits(),
         notion_version: config.notion_version,
         concurrency: config.crawler_concurrency,
+        attachments: attachment_settings(config),
         ..CrawlerSettings::default()
     });
     let notion = HttpNotion {
@@ -47,6 +48,30 @@ pub fn build_crawler(
         version: settings.notion_version,
     };
     Ok(Crawler::build(p, Arc::new(notion), settings)?)
+}
+
+/// How the crawler reads attachments under `config` (none when `ATTACHMENTS=off`).
+pub fn attachment_settings(config: &crate::config::Config) -> Option<crate::crawler::adapters::AttachmentSettings> {
+    let a = &config.attachments;
+    if !a.enabled {
+        return None;
+    }
+    let extractor = match &a.extractor {
+        Some(path) => std::path::PathBuf::from(path),
+        None => std::env::current_exe().ok()?,
+    };
+    Some(crate::crawler::adapters::AttachmentSettings {
+        limits: crate::attachments::Limits {
+            max_bytes: a.max_bytes,
+            extract_timeout: std::time::Duration::from_secs(a.extract_timeout_secs),
+            extract_memory_bytes: a.extract_memory_mb * 1024 * 1024,
+            sync_budget_bytes: a.sync_budget_mb * 1_000_000,
+            external: a.external,
+            ..crate::attachments::Limits::default()
+        },
+        extractor,
+        hosted_http: config.notion_api_url.starts_with("http://"),
+    })
 }
 
 /// Receives what the queue holds and has the crawler handle it as the Lambda event source

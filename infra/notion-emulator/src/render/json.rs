@@ -252,7 +252,8 @@ pub fn block(ws: &Workspace, b: &Block) -> Value {
             match media_source(b) {
                 MediaSource::Hosted { name } => {
                     data["type"] = json!("file");
-                    data["file"] = json!({"url": signed_url(&b.id, &name), "expiry_time": time(edited + 3600)});
+                    let (url, expires) = signed_url(ws, &b.id, &name);
+                    data["file"] = json!({"url": url, "expiry_time": time(expires)});
                     if b.kind == "file" {
                         data["name"] = json!(name);
                     }
@@ -310,12 +311,43 @@ static SIGNATURES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::
 /// an hour and differ on every read (Block reference, "File object": `url` is "an
 /// authenticated S3 URL", `expiry_time` when it expires; "Working with markdown content":
 /// file URLs in the markdown output "are pre-signed ... They expire after a short period").
-pub fn signed_url(block_id: &str, name: &str) -> String {
+///
+/// Once the emulator serves ([`Workspace::file_base`]), the URL is its own `/files/` path,
+/// signed at the wall-clock time of the read for [`Workspace::file_url_lifetime`] seconds,
+/// and served until then ([`crate::files`]); the `expiry_time` returned with it says the
+/// same. Before that, the S3 host Notion's URLs name. Returns the URL and its expiry.
+pub fn signed_url(ws: &Workspace, block_id: &str, name: &str) -> (String, i64) {
     let n = SIGNATURES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    format!(
-        "https://prod-files-secure.s3.us-west-2.amazonaws.com/5eed0000-0000-4000-8000-000000000000/{block_id}/{name}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIA000000EMULATOR%2F20251120%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Date=20251120T100000Z&X-Amz-Expires=3600&X-Amz-Signature={:064x}&X-Amz-SignedHeaders=host&x-id=GetObject",
-        n.wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    )
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let lifetime = if ws.file_url_lifetime > 0 {
+        ws.file_url_lifetime
+    } else {
+        3_600
+    };
+    let host = ws.file_base.as_ref().map_or(
+        "https://prod-files-secure.s3.us-west-2.amazonaws.com".to_string(),
+        |b| format!("{b}/files"),
+    );
+    let encoded: String = form_encode(name);
+    let url = format!(
+        "{host}/5eed0000-0000-4000-8000-000000000000/{block_id}/{encoded}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIA000000EMULATOR%2F{day}%2Fus-west-2%2Fs3%2Faws4_request&X-Amz-Date={date}&X-Amz-Expires={lifetime}&X-Amz-Signature={:064x}&X-Amz-SignedHeaders=host&x-id=GetObject",
+        n.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        date = crate::files::amz_date(now),
+        day = &crate::files::amz_date(now)[..8],
+    );
+    (url, now + lifetime)
+}
+
+/// A file name as a URL path segment (RFC 3986 unreserved characters kept).
+fn form_encode(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A data source object, as search returns it.

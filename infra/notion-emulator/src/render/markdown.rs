@@ -275,7 +275,7 @@ impl<'a> MarkdownRenderer<'a> {
 
     fn media_url(&self, b: &Block) -> String {
         match media_source(b) {
-            MediaSource::Hosted { name } => signed_url(&b.id, &name),
+            MediaSource::Hosted { name } => signed_url(self.ws, &b.id, &name).0,
             MediaSource::External(url) => url,
         }
     }

@@ -51,7 +51,7 @@ async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response 
     let path = request.uri().path().to_string();
     let full_path = request.uri().path_and_query().map_or(path.clone(), |p| p.to_string());
     let response = respond(&emu, request).await;
-    if !path.starts_with("/__emulator") {
+    if !path.starts_with("/__emulator") && !path.starts_with("/files/") {
         let entry = LoggedRequest {
             at_ms,
             method: method.to_string(),
@@ -66,6 +66,63 @@ async fn handle(State(emu): State<Arc<Emulator>>, request: Request) -> Response 
     response
 }
 
+/// A hosted file, as S3 answers a pre-signed GET: the bytes until the signature expires,
+/// then 403 AccessDenied (see [`crate::files`]). The object path is `<workspace>/<block>/<name>`.
+fn serve_file(emu: &Emulator, object: &str, query: &str) -> Response {
+    let xml = |status: u16, message: &str| {
+        let mut response = Response::new(Body::from(crate::files::s3_denied(message)));
+        *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        response
+    };
+    if !query.contains("X-Amz-Signature=") {
+        return xml(403, "Access Denied");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    match crate::files::expires_at(query) {
+        Some(at) if now < at => {}
+        _ => return xml(403, "Request has expired"),
+    }
+    let mut parts = object.splitn(3, '/');
+    let (_, Some(block_id), Some(name)) = (parts.next(), parts.next(), parts.next()) else {
+        return xml(404, "The specified key does not exist.");
+    };
+    let name = percent_decode(name);
+    let known = emu.with_workspace(|ws| ws.blocks.contains_key(block_id) || ws.pages.contains_key(block_id));
+    if !known {
+        return xml(404, "The specified key does not exist.");
+    }
+    lock(&emu.downloads).push(object.to_string());
+    let (mime, bytes) = crate::files::body(block_id, &name);
+    let mut response = Response::new(Body::from(bytes));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    response
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 async fn respond(emu: &Emulator, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
@@ -73,6 +130,9 @@ async fn respond(emu: &Emulator, request: Request) -> Response {
     let body = to_bytes(body, 1 << 20).await.unwrap_or_default();
     if let Some(admin) = path.strip_prefix("/__emulator/") {
         return admin_route(emu, &parts.method, admin, &body);
+    }
+    if let Some(object) = path.strip_prefix("/files/") {
+        return serve_file(emu, object, &query);
     }
     if let Some(answer) = oauth_route(emu, &parts, &path, &query, &body) {
         return answer;

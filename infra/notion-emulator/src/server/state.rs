@@ -116,6 +116,8 @@ pub struct Emulator {
     pub(super) oauth: Mutex<crate::oauth::OAuthState>,
     pub(super) webhooks: Mutex<Webhooks>,
     pub(super) started: Instant,
+    /// Hosted files downloaded (object paths, without the signature), in order.
+    pub(super) downloads: Mutex<Vec<String>>,
 }
 
 /// The HTTP client deliveries go out with.
@@ -154,7 +156,23 @@ impl Emulator {
             oauth: Mutex::new(crate::oauth::OAuthState::default()),
             webhooks: Mutex::new(Webhooks::default()),
             started: Instant::now(),
+            downloads: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Hosted files' URLs from now on point at `base` (this emulator), where they are served.
+    pub fn serve_files_at(&self, base: &str) {
+        lock(&self.workspace).file_base = Some(base.trim_end_matches('/').to_string());
+    }
+
+    /// Hosted files downloaded so far (object paths), in order.
+    pub fn downloads(&self) -> Vec<String> {
+        lock(&self.downloads).clone()
+    }
+
+    /// Signed URLs live `secs` from now on (Notion: 3,600).
+    pub fn set_file_url_lifetime(&self, secs: i64) {
+        lock(&self.workspace).file_url_lifetime = secs;
     }
 
     /// Runs `f` on the workspace (to read or mutate it); what it changed is delivered to

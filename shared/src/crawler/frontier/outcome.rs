@@ -56,7 +56,7 @@ pub enum Outcome<W> {
 }
 
 /// Counters a page outcome adds to the run's.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ReadCounts {
     /// Records written.
     pub written: u64,
@@ -70,6 +70,12 @@ pub struct ReadCounts {
     pub skipped: u64,
     /// Markdown fallbacks.
     pub fallbacks: u64,
+    /// Attachments read.
+    pub attachments_read: u64,
+    /// Attachment bytes downloaded.
+    pub attachment_bytes: u64,
+    /// Attachments skipped, by reason.
+    pub attachments_skipped: std::collections::BTreeMap<String, u64>,
 }
 
 impl ReadCounts {
@@ -88,6 +94,9 @@ impl ReadCounts {
             content_requests: self.requests,
             blocks_skipped: self.skipped,
             markdown_fallbacks: self.fallbacks,
+            attachments_read: self.attachments_read,
+            attachment_bytes: self.attachment_bytes,
+            attachments_skipped_by_reason: self.attachments_skipped.clone(),
             unknown_tags,
             unknown_block_types,
             ..Counters::default()

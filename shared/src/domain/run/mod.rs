@@ -98,6 +98,29 @@ pub struct PageEntry {
     /// the records hold is `path`).
     #[serde(skip)]
     pub placement: Option<Placement>,
+    /// The files in the page whose text has records of their own (SPEC §2.6), or that were
+    /// skipped for a reason that lasts (too large, malformed, encrypted, hostile).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentEntry>,
+}
+
+/// One file of a page as the index remembers it: never its URL, only what says whether it
+/// changed (its identity's hash) and which records it has.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentEntry {
+    /// Its key in the page (the first 16 hex digits of its identity's SHA-256): its
+    /// records' ids derive from (integration, page, key).
+    pub key: String,
+    /// Its file name.
+    #[serde(default)]
+    pub name: String,
+    /// Records (chunks) written for it; 0 when it was skipped.
+    #[serde(default)]
+    pub chunks: u32,
+    /// Why it was skipped, when it was (a reason that does not pass by itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// A row property the page object cut short (a relation over 25 pages says `has_more`; a
@@ -256,7 +279,10 @@ mod tests {
         assert_eq!(json["unknownTags"], serde_json::json!({}));
         assert_eq!(json["pagesFailedByCause"], serde_json::json!({}));
         assert_eq!(json["unknownBlockTypes"], serde_json::json!({}));
-        assert_eq!(json.as_object().unwrap().len(), 26);
+        assert_eq!(json["attachmentsRead"], 0);
+        assert_eq!(json["attachmentBytes"], 0);
+        assert_eq!(json["attachmentsSkippedByReason"], serde_json::json!({}));
+        assert_eq!(json.as_object().unwrap().len(), 29);
         let back: SyncSummary = serde_json::from_value(json).unwrap();
         assert_eq!(back, summary, "a stored summary reads back as written");
         // A summary stored before `contentRequests` existed still reads.

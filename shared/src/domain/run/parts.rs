@@ -85,6 +85,12 @@ pub struct Counters {
     /// Block types the block reader did not know, by name (their text and children were
     /// kept).
     pub unknown_block_types: std::collections::BTreeMap<String, u64>,
+    /// Attachments whose text was read (SPEC §2.6).
+    pub attachments_read: u64,
+    /// Attachments not read, by reason (`tooLarge`, `budget`, `malformed`, `hostile`, ...).
+    pub attachments_skipped_by_reason: std::collections::BTreeMap<String, u64>,
+    /// Bytes of attachments downloaded.
+    pub attachment_bytes: u64,
 }
 
 impl Counters {
@@ -107,7 +113,15 @@ impl Counters {
             unknown_tags,
             pages_failed_by_cause,
             unknown_block_types,
+            attachments_read,
+            attachments_skipped_by_reason,
+            attachment_bytes,
         } = other;
+        self.attachments_read += attachments_read;
+        self.attachment_bytes += attachment_bytes;
+        for (reason, n) in attachments_skipped_by_reason {
+            *self.attachments_skipped_by_reason.entry(reason.clone()).or_default() += n;
+        }
         self.pages_seen += pages_seen;
         self.pages_read += pages_read;
         self.pages_unchanged += pages_unchanged;

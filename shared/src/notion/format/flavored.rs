@@ -66,6 +66,8 @@ pub struct Parsed {
     pub unknown_tags: Vec<String>,
     /// Ids of every `<unknown>` tag in the text, whatever became of it.
     pub tagged: Vec<String>,
+    /// Files whose contents may be read (`<file>` and `<pdf>` tags with a URL).
+    pub files: Vec<super::media::FileRef>,
 }
 
 /// The line standing in the text for a subtree to fetch from the markdown endpoint.
@@ -458,6 +460,18 @@ impl Parser<'_> {
                 };
                 let caption = self.inline(inner.trim());
                 let text = media_text(name, &caption, url, None, &self.stable_link());
+                if (name == "file" || name == "pdf") && !url.is_empty() {
+                    self.out.files.push(super::media::FileRef {
+                        kind: name.to_string(),
+                        // An attribute's `&` may come escaped; the signature needs it plain.
+                        url: url.replace("&amp;", "&"),
+                        hosted: is_signed_file_url(url),
+                        expiry_time: None,
+                        name: super::media::file_name_of(url),
+                        caption: caption.clone(),
+                        block_id: None,
+                    });
+                }
                 self.lines.push(text);
                 true
             }

@@ -30,6 +30,8 @@ pub struct Rendered {
     /// Block types this renderer does not know, once per block (their text and children
     /// were kept).
     pub unknown_types: Vec<String>,
+    /// Files whose contents may be read (file and PDF blocks).
+    pub files: Vec<super::media::FileRef>,
 }
 
 fn push_unique(list: &mut Vec<String>, id: String) {
@@ -200,6 +202,9 @@ impl BlockRenderer<'_> {
                     let caption = rich_text(data.get("caption"));
                     let name = data.get("name").and_then(Value::as_str);
                     self.line(indent, q, &media_text(&kind, &caption, url, name, &stable));
+                    if let Some(file) = super::media::file_of_block(&node.block) {
+                        self.out.files.push(file);
+                    }
                 }
                 "breadcrumb" | "table_of_contents" | "table_row" => {}
                 // No text of their own; what they hold (if anything) is still read.
