@@ -173,3 +173,53 @@ fn rss_kb() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap()
 }
+
+/// Fuzzing the PDF reader, which may loop or recurse on what it is given, through the
+/// sandbox as the crawler runs it: a real file mutated (bytes flipped, cut short) many
+/// ways, each answered with text or a skip within its deadline.
+#[tokio::test]
+async fn mutated_pdfs_are_each_answered_within_the_deadline() {
+    let base = std::fs::read(fixture("handbook.pdf")).unwrap();
+    let limits = Limits {
+        extract_timeout: Duration::from_secs(10),
+        ..Limits::default()
+    };
+    let sandbox = sandbox(limits);
+    let dir = tempdir::Dir::new();
+    // xorshift64*: the same mutations on every run.
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    };
+    let mut answers = std::collections::BTreeMap::<String, usize>::new();
+    for case in 0..60 {
+        let mut bytes = base.clone();
+        for _ in 0..(1 + next() % 16) {
+            let i = (next() as usize) % bytes.len();
+            bytes[i] ^= (next() % 255 + 1) as u8;
+        }
+        if case % 3 == 0 {
+            let keep = bytes.len() / 2 + (next() as usize) % (bytes.len() / 2);
+            bytes.truncate(keep);
+        }
+        let path = dir.0.join(format!("case-{case}.pdf"));
+        std::fs::write(&path, &bytes).unwrap();
+        let started = Instant::now();
+        let got = sandbox.extract(Format::Pdf, &path).await;
+        assert!(started.elapsed() < Duration::from_secs(15), "case {case} overstayed");
+        let kind = match got {
+            Ok(_) => "read".to_string(),
+            Err(skip) => skip.as_str().to_string(),
+        };
+        *answers.entry(kind).or_default() += 1;
+    }
+    eprintln!("mutated PDFs: {answers:?}");
+    assert_eq!(answers.values().sum::<usize>(), 60);
+    assert!(
+        answers.contains_key("read"),
+        "some mutations leave a readable file: {answers:?}"
+    );
+}

@@ -305,3 +305,6 @@ mod tests {
         assert!(!cap_text(&mut t, 10));
     }
 }
+
+#[cfg(test)]
+mod fuzz_tests;
