@@ -219,3 +219,45 @@ async fn an_expiring_url_is_read_again_and_never_reused_and_s3_refuses_it_after(
         .unwrap()
         .contains("<Code>AccessDenied</Code><Message>Request has expired"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_rows_files_property_is_read_like_a_file_block() {
+    let s = setup(12, Plan::default(), unlimited()).await;
+    let row = s.emulator.with_workspace(|ws| {
+        let page = ws.live_pages().into_iter().find(|p| ws.pages[p].in_search).unwrap();
+        let (database, _) = ws.add_database(&page, "Contracts", true);
+        let row = ws.add_row(&database, "Acme renewal", serde_json::Map::new());
+        files::add_row_files(ws, &row, &["Q4 contract.pdf", "Q4 notes.md", "Q4 photo.png"])
+    });
+    let state = sync_with_attachments(&s).await;
+    let of_row = |records: &[Value]| -> Vec<Value> {
+        records
+            .iter()
+            .filter(|r| r["meta"]["parentPageId"] == row.as_str())
+            .cloned()
+            .collect()
+    };
+    let records = of_row(&attachment_records(&s).await);
+    let names: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["meta"]["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Q4 contract.pdf", "Q4 notes.md"].into(), "{}", summary(&state));
+    for r in &records {
+        let text = r["text"].as_str().unwrap();
+        for token in files::tokens(&row) {
+            assert!(text.contains(&token), "{text:?}");
+        }
+        assert!(r["meta"].get("blockId").is_none(), "a row's file has no block: {r}");
+    }
+    // Unchanged: nothing downloaded again; the property emptied: the records go.
+    let downloads = s.emulator.downloads().len();
+    sync_with_attachments(&s).await;
+    assert_eq!(s.emulator.downloads().len(), downloads);
+    s.emulator.with_workspace(|ws| {
+        ws.pages.get_mut(&row).unwrap().properties.remove("Attachments");
+        ws.touch(&row);
+    });
+    let state = sync_with_attachments(&s).await;
+    assert!(of_row(&attachment_records(&s).await).is_empty(), "{}", summary(&state));
+}

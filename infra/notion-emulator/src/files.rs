@@ -357,6 +357,23 @@ pub fn amz_date(epoch: i64) -> String {
     )
 }
 
+/// Adds hosted files named `names` to row `row`'s `files` property `Attachments` (signed at
+/// each read); returns the row's id, under which they are served.
+pub fn add_row_files(ws: &mut crate::model::Workspace, row: &str, names: &[&str]) -> String {
+    let files: Vec<serde_json::Value> = names
+        .iter()
+        .map(|n| serde_json::json!({"name": n, "type": "file", "file": {}}))
+        .collect();
+    if let Some(page) = ws.pages.get_mut(row) {
+        page.properties.insert(
+            "Attachments".into(),
+            serde_json::json!({"id": "att", "type": "files", "files": files}),
+        );
+    }
+    ws.touch(row);
+    row.to_string()
+}
+
 /// Adds one hosted file block of every kind a reader meets to `page`: each readable
 /// format, the broken and hostile ones, one too large for a small `ATTACHMENT_MAX_BYTES`,
 /// and an image; plus a PDF block. Returns the blocks' ids with their names.

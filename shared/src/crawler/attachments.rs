@@ -105,7 +105,17 @@ impl FileContext<'_> {
     /// Reads the files of `entry`'s page that the index does not hold yet. `fresh`: the
     /// records held are to be rewritten (a new dataset, an expiry to renew), so nothing
     /// held is kept.
-    pub(super) async fn read_attachments(&self, entry: &PageEntry, files: &[FileRef], fresh: bool) -> AttachmentsRead {
+    ///
+    /// `rows_known`: `files` holds the row's `files` properties as an answer of this
+    /// invocation gave them; when not (a run resumed in a new invocation), the files held
+    /// from them are kept as they are.
+    pub(super) async fn read_attachments(
+        &self,
+        entry: &PageEntry,
+        files: &[FileRef],
+        rows_known: bool,
+        fresh: bool,
+    ) -> AttachmentsRead {
         let mut out = AttachmentsRead::default();
         let Some(reader) = self.reader else {
             // The stack no longer reads attachments (`ATTACHMENTS=off`): the records of those
@@ -119,6 +129,12 @@ impl FileContext<'_> {
             entry.attachments.iter().map(|a| (a.key.as_str(), a)).collect()
         };
         let mut seen = std::collections::BTreeSet::new();
+        if !rows_known && !fresh {
+            for kept in entry.attachments.iter().filter(|a| a.property) {
+                seen.insert(kept.key.clone());
+                out.entries.push(kept.clone());
+            }
+        }
         for file in files {
             // Only what the stack reads: a hosted file, or an external one when allowed.
             if !file.hosted && !reader.downloader.limits().external {
@@ -146,6 +162,7 @@ impl FileContext<'_> {
                         name: file.name.clone(),
                         chunks: records.len() as u32,
                         skipped: None,
+                        property: file.kind == "property",
                     });
                     out.records.extend(records);
                 }
@@ -161,6 +178,7 @@ impl FileContext<'_> {
                             name: file.name.clone(),
                             chunks: 0,
                             skipped: Some(skip.as_str().to_string()),
+                            property: file.kind == "property",
                         });
                     }
                 }
@@ -248,6 +266,11 @@ impl FileContext<'_> {
     /// page's markdown, the markdown read again and the same file found by its identity.
     async fn fresh_url(&self, entry: &PageEntry, file: &FileRef) -> Option<FileRef> {
         let same = identity(&file.url);
+        if file.kind == "property" {
+            let value = self.notion.retrieve_page(&entry.page_id).await.ok()?;
+            let info = crate::notion::model::PageInfo::from_json(&value)?;
+            return info.files.into_iter().find(|f| identity(&f.url) == same);
+        }
         if let Some(block) = &file.block_id {
             let value = self.notion.retrieve_block(block).await.ok()?;
             return file_of_block(&value).filter(|f| identity(&f.url) == same);

@@ -228,8 +228,12 @@ impl PageWriter {
             expires_in: self.expires_in,
             reader: self.attachments.as_deref(),
         };
+        // A row's own files (its `files` properties) come with the answers about the row.
+        let rows_known = entry.database_id.is_none() || entry.row_files.is_some();
+        let mut found = content.files.clone();
+        found.extend(entry.row_files.take().unwrap_or_default());
         let files = context
-            .read_attachments(&entry, &content.files, !same_target || expiry_due)
+            .read_attachments(&entry, &found, rows_known, !same_target || expiry_due)
             .await;
         counts.requests += files.requests;
         counts.attachments_read = files.read;

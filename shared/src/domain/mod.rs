@@ -5,6 +5,7 @@ pub mod account;
 pub mod dataset;
 pub mod event;
 pub mod fields;
+pub mod file;
 pub mod ids;
 pub mod integration;
 pub mod oauth;

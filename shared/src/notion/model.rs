@@ -29,6 +29,9 @@ pub struct PageInfo {
     pub parent_id: Option<String>,
     /// For database rows: properties cut short (page objects carry at most 25 references).
     pub truncated: Vec<crate::domain::run::TruncatedProperty>,
+    /// For database rows: the files of their `files` properties (SPEC §2.6), with the
+    /// signed URLs this answer gave.
+    pub files: Vec<super::format::media::FileRef>,
 }
 
 /// References a page object carries at most per relation or people property ("Page
@@ -182,6 +185,10 @@ impl PageInfo {
                 .and_then(Value::as_str)
                 .map(str::to_string),
             truncated,
+            files: match (is_row, properties) {
+                (true, Some(props)) => super::format::media::files_of_properties(props),
+                _ => Vec::new(),
+            },
             parent_id: ["/parent/page_id", "/parent/database_id"]
                 .iter()
                 .find_map(|p| v.pointer(p).and_then(Value::as_str))

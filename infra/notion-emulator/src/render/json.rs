@@ -110,6 +110,28 @@ pub fn page(ws: &Workspace, p: &Page) -> Value {
         }
     };
     let mut properties = p.properties.clone();
+    // "Page properties", `files`: a file uploaded to Notion is `{"name", "type": "file",
+    // "file": {"url", "expiry_time"}}` with the same signed, expiring URL as a file block's;
+    // one stored without a URL is signed at each read, under the row's id.
+    for value in properties.values_mut() {
+        if value.get("type").and_then(Value::as_str) != Some("files") {
+            continue;
+        }
+        if let Some(items) = value.get_mut("files").and_then(Value::as_array_mut) {
+            for item in items {
+                let hosted = item.get("type").and_then(Value::as_str) == Some("file");
+                if hosted && item.pointer("/file/url").is_none() {
+                    let name = item
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or("file.bin")
+                        .to_string();
+                    let (url, expires) = signed_url(ws, &p.id, &name);
+                    item["file"] = json!({"url": url, "expiry_time": time(expires)});
+                }
+            }
+        }
+    }
     // "Page properties": a page object carries at most 25 references of a relation (saying
     // `has_more`) or a people property; the property-item endpoint has them all.
     for value in properties.values_mut() {

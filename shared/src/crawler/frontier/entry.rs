@@ -17,6 +17,9 @@ impl PageEntry {
             self.parent_id = info.parent_id;
         }
         self.last_edited = Some(info.last_edited_time);
+        if self.database_id.is_some() {
+            self.row_files = Some(info.files);
+        }
     }
 
     /// Takes what an answer that left the properties out (search on 2026-12-01) says: what
@@ -26,7 +29,9 @@ impl PageEntry {
         let lines = std::mem::take(&mut self.properties);
         let values = std::mem::take(&mut self.property_values);
         let cut = std::mem::take(&mut self.truncated_properties);
+        let files = self.row_files.take();
         self.apply_info(info);
+        self.row_files = files;
         self.properties = lines;
         self.property_values = values;
         self.truncated_properties = cut;

@@ -45,6 +45,7 @@ fn same_lasting_fields(a: &PageEntry, b: &PageEntry) -> bool {
         seen_run: None,
         pending_run: None,
         done_run: None,
+        row_files: None,
         ..e.clone()
     };
     strip(a) == strip(b)

@@ -98,6 +98,11 @@ pub struct PageEntry {
     /// the records hold is `path`).
     #[serde(skip)]
     pub placement: Option<Placement>,
+    /// For database rows: the files of their `files` properties as the run's last answer
+    /// about the row gave them (not stored: their URLs expire; none when no answer of this
+    /// invocation carried the row's properties).
+    #[serde(skip)]
+    pub row_files: Option<Vec<crate::domain::file::FileRef>>,
     /// The files in the page whose text has records of their own (SPEC §2.6), or that were
     /// skipped for a reason that lasts (too large, malformed, encrypted, hostile).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -121,6 +126,9 @@ pub struct AttachmentEntry {
     /// Why it was skipped, when it was (a reason that does not pass by itself).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// It is in a row's `files` property (not in the page's content).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub property: bool,
 }
 
 /// A row property the page object cut short (a relation over 25 pages says `has_more`; a
@@ -164,6 +172,9 @@ impl PageEntry {
             merged.database_id = self.database_id;
             merged.data_source_id = self.data_source_id;
             merged.last_edited = self.last_edited;
+        }
+        if self.row_files.is_some() {
+            merged.row_files = self.row_files;
         }
         merged.needs_properties = self.needs_properties;
         merged.seen_run = self.seen_run;

@@ -42,40 +42,7 @@ pub fn media_text(kind: &str, caption: &str, url: &str, name: Option<&str>, stab
     format!("[{label}]({link})")
 }
 
-/// A file a page holds whose contents may be read (SPEC §2.6): a `file` or `pdf` block, or
-/// a `<file>`/`<pdf>` tag of a markdown answer. Its URL is kept only in memory for the
-/// download, never in a record, index entry or log.
-#[derive(Clone, PartialEq, Eq)]
-pub struct FileRef {
-    /// `file` or `pdf`.
-    pub kind: String,
-    /// The URL to download: Notion's signed one, or the external one.
-    pub url: String,
-    /// Hosted by Notion (`type: "file"`), as opposed to an external URL.
-    pub hosted: bool,
-    /// `expiry_time` of a hosted file's URL, when the answer gave one (block objects do;
-    /// markdown answers carry only the URL, whose `X-Amz-Expires` says the same).
-    pub expiry_time: Option<String>,
-    /// The file's name (a file block's `name`, else the URL's last segment).
-    pub name: String,
-    /// Its caption.
-    pub caption: String,
-    /// The block holding it, when the answer named it (block objects do; markdown tags
-    /// do not).
-    pub block_id: Option<String>,
-}
-
-impl std::fmt::Debug for FileRef {
-    // The URL is a credential for an hour: never in a debug print either.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileRef")
-            .field("kind", &self.kind)
-            .field("hosted", &self.hosted)
-            .field("name", &self.name)
-            .field("block_id", &self.block_id)
-            .finish_non_exhaustive()
-    }
-}
+pub use crate::domain::file::FileRef;
 
 /// The file a `file` or `pdf` block object holds, if its contents can be downloaded
 /// (`type` `file` or `external`; a `file_upload` not yet attached has no URL).
@@ -119,4 +86,47 @@ pub fn file_of_block(block: &serde_json::Value) -> Option<FileRef> {
         caption,
         block_id: block.get("id").and_then(|v| v.as_str()).map(str::to_string),
     })
+}
+
+/// The files of a row's `files` properties ("Page properties", `files`: each `{"name",
+/// "type": "file" | "external", ...}`), as [`FileRef`]s of kind `property` (their block is
+/// the row itself: none).
+pub fn files_of_properties(properties: &serde_json::Map<String, serde_json::Value>) -> Vec<FileRef> {
+    let mut out = Vec::new();
+    for (property, value) in properties {
+        if value.get("type").and_then(|t| t.as_str()) != Some("files") {
+            continue;
+        }
+        let Some(items) = value.get("files").and_then(|f| f.as_array()) else {
+            continue;
+        };
+        for item in items {
+            let source = item.get("type").and_then(|t| t.as_str()).unwrap_or_default();
+            let (url, expiry_time) = match source {
+                "file" => (
+                    item.pointer("/file/url").and_then(|u| u.as_str()),
+                    item.pointer("/file/expiry_time")
+                        .and_then(|t| t.as_str())
+                        .map(str::to_string),
+                ),
+                "external" => (item.pointer("/external/url").and_then(|u| u.as_str()), None),
+                _ => (None, None),
+            };
+            let Some(url) = url else { continue };
+            let name = match item.get("name").and_then(|n| n.as_str()) {
+                Some(n) if !n.is_empty() => n.to_string(),
+                _ => file_name_of(url),
+            };
+            out.push(FileRef {
+                kind: "property".into(),
+                url: url.to_string(),
+                hosted: source == "file",
+                expiry_time,
+                name,
+                caption: property.clone(),
+                block_id: None,
+            });
+        }
+    }
+    out
 }
