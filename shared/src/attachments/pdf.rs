@@ -27,7 +27,7 @@ fn encrypted(bytes: &[u8]) -> bool {
         .any(|part| part.windows(8).any(|w| w == b"/Encrypt"))
 }
 
-/// The text of a PDF, pages separated by a blank line, with its page count.
+/// The text of a PDF, in page order, with its page count.
 pub fn pdf(bytes: &[u8]) -> Result<Extracted, Skip> {
     if !looks_like_pdf(bytes) {
         return Err(Skip::Malformed);
@@ -38,24 +38,15 @@ pub fn pdf(bytes: &[u8]) -> Result<Extracted, Skip> {
         // without a password is rare, and its permissions say it is not to be copied.
         return Err(Skip::Encrypted);
     }
-    let pages = std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem_by_pages(bytes))
+    let (count, raw) = std::panic::catch_unwind(|| read_all(bytes))
         .map_err(|_| Skip::Malformed)?
         .map_err(|e| match e {
-            pdf_extract::OutputError::PdfError(pdf_extract::Error::Decryption(_)) => Skip::Encrypted,
+            pdf_extract::OutputError::PdfError(
+                pdf_extract::Error::Decryption(_) | pdf_extract::Error::AlreadyEncrypted,
+            ) => Skip::Encrypted,
             _ => Skip::Malformed,
         })?;
-    let count = u32::try_from(pages.len()).unwrap_or(u32::MAX);
-    let mut text = String::new();
-    for page in &pages {
-        let page = tidy_page(page);
-        if page.is_empty() {
-            continue;
-        }
-        if !text.is_empty() {
-            text.push_str("\n\n");
-        }
-        text.push_str(&page);
-    }
+    let text = tidy_page(&raw);
     Ok(Extracted {
         text,
         pages: Some(count),
@@ -63,7 +54,24 @@ pub fn pdf(bytes: &[u8]) -> Result<Extracted, Skip> {
     })
 }
 
-/// One page's text: lines trimmed, runs of blank lines collapsed to one.
+/// The page count and text of a document, in one pass over its pages: pdf-extract's
+/// page-by-page entry point lists the whole page tree again for every page (quadratic:
+/// 1.3 MB/s on a 56 MB document of 13,000 pages), `output_doc` lists it once.
+fn read_all(bytes: &[u8]) -> Result<(u32, String), pdf_extract::OutputError> {
+    let doc = pdf_extract::Document::load_mem(bytes)?;
+    if doc.is_encrypted() {
+        return Err(pdf_extract::OutputError::PdfError(pdf_extract::Error::AlreadyEncrypted));
+    }
+    let count = u32::try_from(doc.get_pages().len()).unwrap_or(u32::MAX);
+    let mut text = String::new();
+    {
+        let mut output = pdf_extract::PlainTextOutput::new(&mut text);
+        pdf_extract::output_doc(&doc, &mut output)?;
+    }
+    Ok((count, text))
+}
+
+/// A document's text: lines trimmed, runs of blank lines collapsed to one.
 fn tidy_page(page: &str) -> String {
     let mut out = String::new();
     let mut blank = false;
