@@ -135,6 +135,15 @@ impl Stack {
             self.webhook().await["verificationToken"] == token.as_str()
         })
         .await;
+        // The handshake's request is over once its event is written too (after the token:
+        // a test comparing the tables before and after must start from there).
+        eventually("the handshake's event", 20, || async {
+            self.events("integration.updated")
+                .await
+                .iter()
+                .any(|e| e["message"].as_str().is_some_and(|m| m.contains("webhook handshake")))
+        })
+        .await;
         token
     }
 
