@@ -241,16 +241,6 @@ pub fn signed_expiry(url: &str) -> Option<i64> {
     Some(date?.and_utc().timestamp() + expires?)
 }
 
-/// The file name in a URL's path (its last segment, percent-decoded).
-pub fn name_in_url(url: &str) -> String {
-    let path = identity(url);
-    let last = path.rsplit('/').next().unwrap_or_default();
-    form_urlencoded::parse(format!("n={last}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_else(|| last.to_string())
-}
-
 /// Cuts `text` to at most `max` bytes at a character boundary; whether it cut.
 pub fn cap_text(text: &mut String, max: usize) -> bool {
     if text.len() <= max {
@@ -289,7 +279,6 @@ mod tests {
             identity(url),
             "https://prod-files-secure.s3.us-west-2.amazonaws.com/ws/file-1/Q3%20plan.pdf"
         );
-        assert_eq!(name_in_url(url), "Q3 plan.pdf");
         let at = chrono::DateTime::parse_from_rfc3339("2025-11-20T11:00:00Z")
             .unwrap()
             .timestamp();

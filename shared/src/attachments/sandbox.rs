@@ -86,21 +86,6 @@ impl Sandbox {
         Self { program, limits }
     }
 
-    /// Children of the running binary, or of `ATTACHMENT_EXTRACTOR` when set (tests, whose
-    /// harness binaries do not answer [`CHILD_FLAG`]).
-    pub fn of_current_exe(limits: Limits) -> std::io::Result<Self> {
-        let program = match std::env::var_os("ATTACHMENT_EXTRACTOR") {
-            Some(p) => PathBuf::from(p),
-            None => std::env::current_exe()?,
-        };
-        Ok(Self::new(program, limits))
-    }
-
-    /// The limits it runs under.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
-    }
-
     /// The text of the file at `path`, in `format`. Text formats are read here; the others
     /// in a child that may use `extract_memory_bytes` and `extract_timeout`, no more.
     pub async fn extract(&self, format: Format, path: &Path) -> Result<Extracted, Skip> {

@@ -140,9 +140,7 @@ impl FileContext<'_> {
             if !file.hosted && !reader.downloader.limits().external {
                 continue;
             }
-            let Some(format) =
-                format_of(&file.name, None).or(if file.kind == "pdf" { Some(Format::Pdf) } else { None })
-            else {
+            let Some(format) = format_of(&file.name, None).or((file.kind == "pdf").then_some(Format::Pdf)) else {
                 continue;
             };
             let key = key_of(file);
@@ -153,36 +151,34 @@ impl FileContext<'_> {
                 out.entries.push((*kept).clone());
                 continue;
             }
-            match self.read_one(reader, entry, file, format, &key).await {
+            let (chunks, skipped) = match self.read_one(reader, entry, file, format, &key).await {
                 Ok((records, bytes)) => {
                     out.read += 1;
                     out.bytes += bytes;
-                    out.entries.push(AttachmentEntry {
-                        key,
-                        name: file.name.clone(),
-                        chunks: records.len() as u32,
-                        skipped: None,
-                        property: file.kind == "property",
-                    });
+                    let chunks = records.len() as u32;
                     out.records.extend(records);
+                    (chunks, None)
                 }
                 Err((skip, bytes, requests)) => {
                     out.bytes += bytes;
                     out.requests += requests;
                     *out.skipped.entry(skip.as_str().to_string()).or_default() += 1;
                     tracing::info!(page = %entry.page_id, file = %file.name, reason = skip.as_str(), "attachment skipped");
-                    out.retry |= !lasting(skip);
-                    if lasting(skip) {
-                        out.entries.push(AttachmentEntry {
-                            key,
-                            name: file.name.clone(),
-                            chunks: 0,
-                            skipped: Some(skip.as_str().to_string()),
-                            property: file.kind == "property",
-                        });
+                    if !lasting(skip) {
+                        // Not remembered: the next run reads the page, and tries it, again.
+                        out.retry = true;
+                        continue;
                     }
+                    (0, Some(skip.as_str().to_string()))
                 }
-            }
+            };
+            out.entries.push(AttachmentEntry {
+                key,
+                name: file.name.clone(),
+                chunks,
+                skipped,
+                property: file.kind == "property",
+            });
         }
         // Records of files no longer there (or no longer the same file).
         let now_held: std::collections::BTreeSet<&str> = out.entries.iter().map(|a| a.key.as_str()).collect();

@@ -230,7 +230,7 @@ impl PageWriter {
         };
         // A row's own files (its `files` properties) come with the answers about the row.
         let rows_known = entry.database_id.is_none() || entry.row_files.is_some();
-        let mut found = content.files.clone();
+        let mut found = content.files;
         found.extend(entry.row_files.take().unwrap_or_default());
         let files = context
             .read_attachments(&entry, &found, rows_known, !same_target || expiry_due)
@@ -241,10 +241,9 @@ impl PageWriter {
         counts.attachments_skipped = files.skipped;
         let retry_files = files.retry;
         if files.records.is_empty() && files.stale.is_empty() {
-            if write.is_none() {
-                entry.attachments = files.entries;
-            } else if let Some(w) = write.as_mut() {
-                w.attachments = Some(files.entries);
+            match write.as_mut() {
+                Some(w) => w.attachments = Some(files.entries),
+                None => entry.attachments = files.entries,
             }
         } else {
             // The page's own chunks may be unchanged: a write that keeps them as they are.

@@ -41,21 +41,6 @@ struct Size {
     runs: usize,
 }
 
-/// A Notion id in its dashed form (requests may carry either).
-fn dashed(id: &str) -> String {
-    if id.len() != 32 {
-        return id.to_string();
-    }
-    format!(
-        "{}-{}-{}-{}-{}",
-        &id[..8],
-        &id[8..12],
-        &id[12..16],
-        &id[16..20],
-        &id[20..]
-    )
-}
-
 /// The object a Notion request names: `/v1/pages/{id}`, `/v1/pages/{id}/markdown`,
 /// `/v1/blocks/{id}`, `/v1/blocks/{id}/children?...`.
 fn request_object(path: &str) -> Option<&str> {
@@ -285,7 +270,7 @@ async fn measure(
             log.iter()
                 .filter(|r| {
                     request_object(&r.path).is_some_and(|o| {
-                        let o = dashed(o);
+                        let o = notion_emulator::replay::hyphenated(o);
                         o == *page || ws.page_of(&o).is_some_and(|p| p == *page)
                     })
                 })

@@ -130,3 +130,12 @@ pub fn files_of_properties(properties: &serde_json::Map<String, serde_json::Valu
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_signed_urls_file_name_is_its_decoded_last_segment() {
+        let url = "https://prod-files-secure.s3.us-west-2.amazonaws.com/ws/file-1/Q3%20plan.pdf?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20251120T100000Z&X-Amz-Expires=3600&X-Amz-Signature=ab";
+        assert_eq!(super::file_name_of(url), "Q3 plan.pdf");
+    }
+}
